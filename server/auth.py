@@ -1,0 +1,131 @@
+"""Users, devices and the bearer tokens they hold.
+
+Passwords are hashed with Werkzeug's scrypt. Tokens are random, shown once,
+and stored only as their SHA-256, so a copied database gives no working token.
+Tokens live in the database and so survive a restart.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Optional
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .engine import N_, QueueError
+
+USER_ROLES = ("clerk", "manager")
+DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
+
+
+class UserExists(QueueError):
+    code = "user_exists"
+    message = N_("Employee number %(employee_no)s already has an account.")
+
+
+class DeviceExists(QueueError):
+    code = "device_exists"
+    message = N_("A device named %(name)s already exists.")
+
+
+class BadLogin(QueueError):
+    code, status = "bad_login", 401
+    message = N_("Wrong employee number or password.")
+
+
+@dataclass
+class Principal:
+    """Who is calling: a signed-in user or a device."""
+
+    kind: str  # user | device
+    subject: str  # employee number or device id
+    role: str  # clerk | manager | kiosk | pad | keypad | display
+    window: Optional[int]
+    name: str = ""
+    token_hash: str = ""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def add_user(db, employee_no: str, role: str, password: str, name: str = "") -> None:
+    if role not in USER_ROLES:
+        raise ValueError(role)
+    if db.execute("SELECT 1 FROM users WHERE employee_no = ?", [employee_no]).fetchone():
+        raise UserExists(employee_no=employee_no)
+    with db.atomic():
+        db.execute("INSERT INTO users (employee_no, name, role, password_hash, created_at) "
+                   "VALUES (?, ?, ?, ?, ?)",
+                   [employee_no, name or employee_no, role, generate_password_hash(password),
+                    _now()])
+
+
+def check_login(db, employee_no: str, password: str) -> dict:
+    row = db.execute("SELECT employee_no, name, role, password_hash FROM users "
+                     "WHERE employee_no = ? AND active = 1", [employee_no]).fetchone()
+    if row is None or not check_password_hash(row[3], password):
+        raise BadLogin()
+    return {"employee_no": row[0], "name": row[1], "role": row[2]}
+
+
+def new_token(db, kind: str, subject: str, role: str, window: Optional[int]) -> str:
+    raw = secrets.token_urlsafe(32)
+    with db.atomic():
+        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   [token_hash(raw), kind, subject, role, window, _now()])
+    return raw
+
+
+def add_device(db, name: str, kind: str, window: Optional[int]) -> tuple[int, str]:
+    """Register a device; returns its id and its token (shown once)."""
+    if kind not in DEVICE_KINDS:
+        raise ValueError(kind)
+    if db.execute("SELECT 1 FROM devices WHERE name = ?", [name]).fetchone():
+        raise DeviceExists(name=name)
+    with db.atomic():
+        device_id = db.execute(
+            "INSERT INTO devices (name, kind, window, created_at) VALUES (?, ?, ?, ?)",
+            [name, kind, window, _now()]).lastrowid
+        raw = secrets.token_urlsafe(32)
+        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at) "
+                   "VALUES (?, 'device', ?, ?, ?, ?)",
+                   [token_hash(raw), str(device_id), kind, window, _now()])
+    return device_id, raw
+
+
+def resolve(db, raw: Optional[str]) -> Optional[Principal]:
+    """The principal behind a raw token, or None."""
+    if not raw or len(raw) > 200:
+        return None
+    h = token_hash(raw)
+    row = db.execute("SELECT kind, subject, role, window FROM tokens "
+                     "WHERE hash = ? AND revoked = 0", [h]).fetchone()
+    if row is None:
+        return None
+    kind, subject, role, window = row
+    if kind == "user":
+        user = db.execute("SELECT name FROM users WHERE employee_no = ? AND active = 1",
+                          [subject]).fetchone()
+        if user is None:
+            return None
+        name = user[0]
+    else:
+        dev = db.execute("SELECT name FROM devices WHERE id = ? AND revoked = 0",
+                         [int(subject)]).fetchone()
+        if dev is None:
+            return None
+        name = dev[0]
+    return Principal(kind, subject, role, window, name, h)
+
+
+def revoke(db, token_hash_: str) -> None:
+    with db.atomic():
+        db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", [token_hash_])

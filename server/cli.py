@@ -1,0 +1,175 @@
+"""The qrate command line. Output is in zh-CN (QRATE_LANG=en for English)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .i18n import translate as _t
+
+
+def _hall_option(fn):
+    return click.option("--hall", "hall_dir", default=".", show_default=True,
+                        type=click.Path(file_okay=False, path_type=Path),
+                        help="The hall folder (holds hall.toml and data/).")(fn)
+
+
+def _load(hall_dir: Path):
+    from . import config, store
+    try:
+        cfg = config.load(hall_dir)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc))
+    store.open_and_migrate(cfg.db_path)
+    return cfg
+
+
+def _db(cfg):
+    from .store import connect
+    return connect(cfg.db_path)
+
+
+@click.group()
+@click.version_option(package_name="qrate")
+def cli():
+    """qrate: the queue-and-rating system of a public service hall. / 大厅排队叫号与评价系统。"""
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--always-open", is_flag=True, help="Ignore opening hours (for demos at any hour).")
+@click.option("--port", type=int, default=None, help="Port written into hall.toml.")
+def init(directory: Path, always_open: bool, port):
+    """Write a demo hall folder DIRECTORY/hall.toml. / 生成示例大厅配置。"""
+    from . import config
+    try:
+        path = config.write_demo(directory, always_open, port)
+    except FileExistsError as exc:
+        raise click.ClickException(_t("%(path)s exists already; it was left as it is.", path=str(exc)))
+    _load(directory)
+    click.echo(_t("Hall written to %(path)s.", path=str(path)))
+
+
+@cli.command()
+@_hall_option
+@click.option("--host", default=None, help="Address to listen on (default from hall.toml: 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default from hall.toml: 5000).")
+def serve(hall_dir: Path, host, port):
+    """Run the hall server. / 启动大厅服务器。"""
+    cfg = _load(hall_dir)
+    from . import create_app
+    from .serve import run
+    app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent"})
+    host = host or cfg.raw["server"]["host"]
+    port = port if port is not None else cfg.raw["server"]["port"]
+
+    def ready(bound):
+        click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name,
+                      host=host, port=bound), err=False)
+        sys.stdout.flush()
+    run(app, host, port, ready)
+
+
+@cli.group()
+def user():
+    """Staff accounts. / 工作人员账号。"""
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt(_t("Password"), hide_input=True,
+                            confirmation_prompt=_t("Password again"))
+    lines = sys.stdin.read().splitlines()
+    first = lines[0] if lines else ""
+    if len(lines) > 1 and lines[1] and lines[1] != first:
+        raise click.ClickException(_t("The two passwords differ."))
+    return first
+
+
+@user.command("add")
+@click.argument("employee_no")
+@click.option("--role", type=click.Choice(["clerk", "manager"]), required=True)
+@click.option("--name", default="", help="Name (default: from hall.toml staff).")
+@_hall_option
+def user_add(employee_no: str, role: str, name: str, hall_dir: Path):
+    """Add a clerk or manager; the password is typed twice. / 添加工作人员。"""
+    from . import auth
+    cfg = _load(hall_dir)
+    db = _db(cfg)
+    if db.execute("SELECT 1 FROM users WHERE employee_no = ?", [employee_no]).fetchone():
+        raise click.ClickException(_t("Employee number %(employee_no)s already has an account.",
+                                      employee_no=employee_no))
+    password = _read_password()
+    if len(password) < 6:
+        raise click.ClickException(_t("The password needs at least 6 characters."))
+    staff = cfg.staff.get(employee_no)
+    try:
+        auth.add_user(db, employee_no, role, password, name or (staff.name if staff else ""))
+    except auth.UserExists:
+        raise click.ClickException(_t("Employee number %(employee_no)s already has an account.",
+                                      employee_no=employee_no))
+    click.echo(_t("Account %(employee_no)s (%(role)s) added.", employee_no=employee_no, role=role))
+
+
+@cli.group()
+def device():
+    """Kiosks, pads, keypads and displays. / 设备。"""
+
+
+@device.command("add")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(["kiosk", "pad", "keypad", "display"]), required=True)
+@click.option("--window", type=int, default=None, help="The window a pad, keypad or window display belongs to.")
+@_hall_option
+def device_add(name: str, kind: str, window, hall_dir: Path):
+    """Register a device; its token is printed alone on the last line. / 登记设备。"""
+    from . import auth
+    cfg = _load(hall_dir)
+    if kind in ("pad", "keypad") and window is None:
+        raise click.ClickException(_t("A %(kind)s belongs to a window: add --window N.", kind=kind))
+    if window is not None and window not in cfg.windows:
+        raise click.ClickException(_t("Window %(window)s does not exist; known: %(known)s.",
+                                      window=window, known=", ".join(map(str, cfg.windows))))
+    try:
+        _, token = auth.add_device(_db(cfg), name, kind, window)
+    except auth.DeviceExists:
+        raise click.ClickException(_t("A device named %(name)s already exists.", name=name))
+    click.echo(_t("Device %(name)s (%(kind)s) added. Open its page once with ?token=... ; the token:",
+                  name=name, kind=kind))
+    click.echo(token)
+
+
+@cli.command()
+@click.argument("directory", default="demo-hall", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=5000)
+def demo(directory: Path, host: str, port: int):
+    """Create (once) and run a demo hall with accounts and devices. / 启动演示大厅。"""
+    from . import auth, config
+    if not (directory / "hall.toml").exists():
+        config.write_demo(directory, always_open=True, port=port)
+    cfg = _load(directory)
+    db = _db(cfg)
+    links = []
+    if not db.execute("SELECT 1 FROM users").fetchone():
+        for no, staff in cfg.staff.items():
+            auth.add_user(db, no, staff.role, "demo1234", staff.name)
+        tokens = {"kiosk": auth.add_device(db, "demo-kiosk", "kiosk", None)[1],
+                  "display": auth.add_device(db, "demo-display", "display", None)[1]}
+        for n in list(cfg.windows)[:3]:
+            tokens[f"pad{n}"] = auth.add_device(db, f"demo-pad-{n}", "pad", n)[1]
+        base = f"http://{host}:{port}"
+        links = [f"{base}/kiosk?token={tokens['kiosk']}", f"{base}/display?token={tokens['display']}"]
+        links += [f"{base}/pad?token={tokens[f'pad{n}']}" for n in list(cfg.windows)[:3]]
+        (directory / "demo-links.txt").write_text("\n".join(links) + "\n", encoding="utf-8")
+    click.echo(_t("Demo accounts: employee numbers 1001-1008 (clerks) and 9001 (manager), password demo1234."))
+    links_file = directory / "demo-links.txt"
+    if links_file.exists():
+        click.echo(_t("Device pages (also in %(path)s):", path=str(links_file)))
+        click.echo(links_file.read_text(encoding="utf-8").strip())
+    from . import create_app
+    from .serve import run
+    app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
+    run(app, host, port, lambda bound: click.echo(
+        _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))

@@ -1,0 +1,206 @@
+"""The hall file (hall.toml): loading, defaults, validation and `qrate init`."""
+from __future__ import annotations
+
+import copy
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .engine import Service, Slot, Window
+
+DEFAULTS: dict[str, Any] = {
+    "hall": {"name": "qrate", "name_en": "qrate", "timezone": "Asia/Shanghai",
+             "public_url": "http://127.0.0.1:5000", "enforce_hours": True, "notice": ""},
+    "server": {"host": "127.0.0.1", "port": 5000},
+    "data": {"folder": "data"},
+    "printer": {"url": "dummy://", "mode": "text"},
+    "queue": {"no_show_after_recalls": 2, "recent_services": 20},
+    "ratings": {"window_minutes": 10},
+    "services": [],
+    "windows": [],
+    "staff": [],
+}
+
+
+class ConfigError(Exception):
+    """The hall file is wrong; the message says where and what to write."""
+
+
+def merge(base: dict, over: dict) -> dict:
+    """Deep-merge ``over`` into a copy of ``base`` (lists are replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+_HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _clock(text: str, where: str) -> time:
+    m = _HHMM.match(str(text).strip())
+    if not m or int(m[1]) > 24 or int(m[2]) > 59 or (int(m[1]) == 24 and int(m[2])):
+        raise ConfigError(f"{where}: '{text}' is not a time like 08:30")
+    if int(m[1]) == 24:
+        return time.max
+    return time(int(m[1]), int(m[2]))
+
+
+def _period(text: str, where: str, cap: int = 0) -> Slot:
+    parts = str(text).split("-")
+    if len(parts) != 2:
+        raise ConfigError(f"{where}: '{text}' is not a period like 08:30-12:00")
+    start, end = _clock(parts[0], where), _clock(parts[1], where)
+    if end <= start:
+        raise ConfigError(f"{where}: '{text}' ends before it starts")
+    return Slot(start, end, cap)
+
+
+@dataclass
+class Staff:
+    employee_no: str
+    name: str
+    role: str = "clerk"
+    photo: str = ""
+    commitment: str = ""
+    commitment_en: str = ""
+
+
+@dataclass
+class HallConfig:
+    """The hall file, checked and turned into engine objects."""
+
+    folder: Path
+    raw: dict
+    services: dict[str, Service] = field(default_factory=dict)
+    windows: dict[int, Window] = field(default_factory=dict)
+    window_devices: dict[int, dict] = field(default_factory=dict)
+    staff: dict[str, Staff] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.raw["hall"]["name"]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.raw["hall"]["timezone"])
+
+    @property
+    def data_folder(self) -> Path:
+        return (self.folder / self.raw["data"]["folder"]).resolve()
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_folder / "qrate.db"
+
+    def section(self, name: str) -> dict:
+        return self.raw.get(name, {})
+
+
+def load(folder: Path | str, overrides: Optional[dict] = None) -> HallConfig:
+    """Read DIR/hall.toml over the defaults, then the overrides; check it all."""
+    folder = Path(folder).resolve()
+    path = folder / "hall.toml"
+    raw: dict = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+    elif overrides is None:
+        raise ConfigError(f"{path} does not exist; run `qrate init {folder}` first")
+    data = merge(merge(DEFAULTS, raw), overrides or {})
+    return build(folder, data)
+
+
+def build(folder: Path, data: dict) -> HallConfig:
+    cfg = HallConfig(folder=folder, raw=data)
+    try:
+        cfg.tz
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"[hall] timezone: unknown time zone '{data['hall']['timezone']}'") from exc
+    for i, s in enumerate(data["services"]):
+        where = f"[[services]] #{i + 1}"
+        code = str(s.get("code", ""))
+        if not re.fullmatch(r"[A-Z]", code):
+            raise ConfigError(f"{where}: code must be one capital letter A-Z, not '{code}'")
+        if code in cfg.services:
+            raise ConfigError(f"{where}: code '{code}' is used twice")
+        if not s.get("name"):
+            raise ConfigError(f"{where}: name is missing")
+        hours = tuple(_period(p, f"{where} hours") for p in s.get("hours", []))
+        slots = []
+        for slot in s.get("slots", []):
+            try:
+                slots.append(_period(f"{slot['from']}-{slot['to']}", f"{where} slots",
+                                     int(slot["cap"])))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(f"{where} slots: each slot needs from, to and cap") from exc
+        days = tuple(int(d) for d in s.get("days", range(1, 8)))
+        if any(d < 1 or d > 7 for d in days):
+            raise ConfigError(f"{where} days: weekdays are 1 (Monday) to 7 (Sunday)")
+        cap = s.get("daily_cap")
+        cfg.services[code] = Service(
+            code=code, name=s["name"], name_en=s.get("name_en", s["name"]),
+            target_wait_s=int(float(s.get("target_wait_min", 20)) * 60),
+            target_service_s=int(float(s.get("target_service_min", 10)) * 60),
+            target_good_rate=float(s.get("target_good_rate", 0.95)),
+            hours=hours, days=days, daily_cap=int(cap) if cap else None,
+            warn_at=float(s.get("warn_at", 0.9)), slots=tuple(slots),
+            materials=s.get("materials", ""), materials_en=s.get("materials_en", ""))
+    for i, w in enumerate(data["windows"]):
+        where = f"[[windows]] #{i + 1}"
+        try:
+            number = int(w["number"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: number must be a whole number") from exc
+        if number in cfg.windows:
+            raise ConfigError(f"{where}: window {number} is listed twice")
+        services = tuple(str(c) for c in w.get("services", []))
+        unknown = [c for c in services if c not in cfg.services]
+        if unknown:
+            raise ConfigError(f"{where}: unknown services {unknown}; known: {sorted(cfg.services)}")
+        order = w.get("order", "fifo")
+        if order not in ("fifo", "ranked"):
+            raise ConfigError(f"{where}: order must be 'fifo' or 'ranked'")
+        cfg.windows[number] = Window(number=number, name=w.get("name", f"{number}号窗口"),
+                                     services=services, order=order)
+        cfg.window_devices[number] = {"pad": w.get("pad"), "keypad": w.get("keypad")}
+    for s in data["staff"]:
+        no = str(s.get("employee_no", ""))
+        if not no:
+            raise ConfigError("[[staff]]: employee_no is missing")
+        cfg.staff[no] = Staff(employee_no=no, name=s.get("name", no), role=s.get("role", "clerk"),
+                              photo=s.get("photo", ""), commitment=s.get("commitment", ""),
+                              commitment_en=s.get("commitment_en", ""))
+    return cfg
+
+
+def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:
+    """The demo hall's hall.toml; always_open lifts opening hours for a demo at any time."""
+    text = resources.files("server").joinpath("demo_hall.toml").read_text(encoding="utf-8")
+    if always_open:
+        text = text.replace("enforce_hours = true", "enforce_hours = false")
+    if port:
+        text = text.replace("port = 5000", f"port = {port}")
+        text = text.replace("127.0.0.1:5000", f"127.0.0.1:{port}")
+    return text
+
+
+def write_demo(folder: Path | str, always_open: bool = False, port: Optional[int] = None) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "hall.toml"
+    if path.exists():
+        raise FileExistsError(str(path))
+    path.write_text(demo_text(always_open, port), encoding="utf-8")
+    (folder / "photos").mkdir(exist_ok=True)
+    return path
