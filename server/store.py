@@ -157,13 +157,28 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     return db
 
 
+# Each feature keeps its own Migrations set in its own module (named here), so
+# features add tables without touching the core's history. Applied in this order.
+MIGRATION_MODULES: tuple[str, ...] = ("server.store",)
+
+
+def all_migrations() -> list[Migrations]:
+    import importlib
+    sets = []
+    for name in MIGRATION_MODULES:
+        module = importlib.import_module(name)
+        sets.append(module.migrations)
+    return sets
+
+
 def open_and_migrate(path: Path | str) -> None:
     """Create or upgrade the data file in place (run once at start)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = connect(path)
     try:
         db.enable_wal()
-        migrations.apply(db)
+        for migration_set in all_migrations():
+            migration_set.apply(db)
     finally:
         db.close()
 
@@ -291,5 +306,3 @@ class Store:
             "ON CONFLICT(number) DO UPDATE SET status = excluded.status, clerk = excluded.clerk, "
             "last_seq = excluded.last_seq", [number, status, clerk, seq])
 
-
-_local = threading.local()
