@@ -149,7 +149,8 @@ def m001_core(db: sqlite_utils.Database) -> None:
 
 def connect(path: Path | str) -> sqlite_utils.Database:
     """Open the hall database with the pragmas every connection needs."""
-    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=True)
+    # The pool lends a connection to one borrower at a time, possibly on another thread.
+    conn = sqlite3.connect(str(path), timeout=10, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     # FULL: a commit is on disk before we answer, so a power cut loses nothing acknowledged.
     db.execute("PRAGMA synchronous=FULL")
