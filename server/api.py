@@ -308,11 +308,11 @@ def issue_ticket(body: TicketIn):
     return hall().issue(body.service, body.priority, body.priority_kind)
 
 
-@route("/tickets/<int:ticket_id>", "GET", "One ticket", "any valid token", response=TicketOut,
+@route("/tickets/<int:id>", "GET", "One ticket", "any valid token", response=TicketOut,
        tags=("tickets",))
-def get_ticket(ticket_id: int):
+def get_ticket(id: int):
     need()
-    return hall().public_ticket(ticket_id)
+    return hall().public_ticket(id)
 
 
 @route("/status/<key>", "GET", "A citizen's own ticket, by the key in its status_url", "anyone",
@@ -351,47 +351,47 @@ def _ticket_action(ticket_id: int, method: str, **kw):
     return getattr(hall(), method)(ticket_id, acting_window(p), **kw)
 
 
-@route("/tickets/<int:ticket_id>/recall", "POST", "Call the ticket again", "clerk at its window, keypad, manager",
+@route("/tickets/<int:id>/recall", "POST", "Call the ticket again", "clerk at its window, keypad, manager",
        response=TicketOut, tags=("window",))
-def recall(ticket_id: int):
-    return _ticket_action(ticket_id, "recall")
+def recall(id: int):
+    return _ticket_action(id, "recall")
 
 
-@route("/tickets/<int:ticket_id>/no-show", "POST", "The citizen did not come", "clerk at its window, keypad, manager",
+@route("/tickets/<int:id>/no-show", "POST", "The citizen did not come", "clerk at its window, keypad, manager",
        response=TicketOut, tags=("window",))
-def no_show(ticket_id: int):
-    return _ticket_action(ticket_id, "no_show")
+def no_show(id: int):
+    return _ticket_action(id, "no_show")
 
 
-@route("/tickets/<int:ticket_id>/finish", "POST", "The service is done", "clerk at its window, keypad, manager",
+@route("/tickets/<int:id>/finish", "POST", "The service is done", "clerk at its window, keypad, manager",
        response=TicketOut, tags=("window",))
-def finish(ticket_id: int):
-    return _ticket_action(ticket_id, "finish")
+def finish(id: int):
+    return _ticket_action(id, "finish")
 
 
-@route("/tickets/<int:ticket_id>/park", "POST", "Park (挂起) the ticket being served", "clerk at its window, keypad, manager",
+@route("/tickets/<int:id>/park", "POST", "Park (挂起) the ticket being served", "clerk at its window, keypad, manager",
        body=NoteIn, response=TicketOut, tags=("window",))
-def park(ticket_id: int, body: NoteIn):
-    return _ticket_action(ticket_id, "park", note=body.note)
+def park(id: int, body: NoteIn):
+    return _ticket_action(id, "park", note=body.note)
 
 
-@route("/tickets/<int:ticket_id>/transfer", "POST", "Send the ticket to another service or window",
+@route("/tickets/<int:id>/transfer", "POST", "Send the ticket to another service or window",
        "clerk, manager", body=TransferIn, response=TicketOut, tags=("window",))
-def transfer(ticket_id: int, body: TransferIn):
+def transfer(id: int, body: TransferIn):
     p = need("clerk", "manager")
     h = hall()
-    current = h.public_ticket(ticket_id)
+    current = h.public_ticket(id)
     if p.role == "clerk" and current["status"] in ("called", "parked") and current["window"] != p.window:
         raise ApiError(403, "other_window", N_("You act for window %(mine)s, not window %(window)s."),
                        mine=p.window, window=current["window"])
-    return h.transfer(ticket_id, service=body.service, window=body.window, note=body.note)
+    return h.transfer(id, service=body.service, window=body.window, note=body.note)
 
 
-@route("/tickets/<int:ticket_id>/cancel", "POST", "Cancel a waiting or parked ticket", "clerk, manager",
+@route("/tickets/<int:id>/cancel", "POST", "Cancel a waiting or parked ticket", "clerk, manager",
        body=ReasonIn, response=TicketOut, tags=("window",))
-def cancel(ticket_id: int, body: ReasonIn):
+def cancel(id: int, body: ReasonIn):
     need("clerk", "manager")
-    return hall().cancel(ticket_id, body.reason)
+    return hall().cancel(id, body.reason)
 
 
 @route("/windows/<int:window>/pause", "POST", "Pause the window", "clerk at the window, its keypad, manager",

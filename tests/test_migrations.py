@@ -1,0 +1,44 @@
+"""An existing data folder upgrades in place and keeps its data."""
+from __future__ import annotations
+
+import sqlite3
+
+from server import config, create_app, store
+
+
+def test_an_old_data_file_is_upgraded_in_place(hall):
+    cfg = config.load(hall)
+    cfg.data_folder.mkdir(parents=True, exist_ok=True)
+    db = store.connect(cfg.db_path)
+    db.enable_wal()
+    first = store.migrations._migrations[0].name
+    # the data file of the first release: only the first core migration
+    store.migrations.apply(db, stop_before=[m.name for m in store.migrations._migrations[1:]] or None)
+    db.execute("INSERT INTO users (employee_no, name, role, password_hash, created_at) "
+               "VALUES ('1001', '王丽', 'clerk', 'x', '2026-01-01')")
+    db.conn.commit()
+    db.close()
+    app = create_app({"HALL": hall})  # migrates to the newest schema
+    app.extensions["qrate"].close()
+    conn = sqlite3.connect(cfg.db_path)
+    applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    expected = [m.name for s in store.all_migrations() for m in s._migrations]
+    assert applied[0] == first and sorted(applied) == sorted(expected)
+    assert conn.execute("SELECT name FROM users WHERE employee_no = '1001'").fetchone() == ("王丽",)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+    # a second start applies nothing and loses nothing
+    app = create_app({"HALL": hall})
+    app.extensions["qrate"].close()
+
+
+def test_the_event_log_refuses_updates_and_deletes(app, client, accounts):
+    client.post("/api/tickets", json={"service": "A"}, headers=accounts.device("kiosk"))
+    with app.extensions["qrate"].store() as s:
+        for sql in ("UPDATE ticket_events SET type = 'x'", "DELETE FROM ticket_events"):
+            try:
+                s.db.execute(sql)
+            except sqlite3.IntegrityError as exc:
+                assert "append-only" in str(exc)
+            else:  # pragma: no cover
+                raise AssertionError(sql)
