@@ -239,12 +239,13 @@ def issue(service: Service, *, day: date, now: datetime, issued_today: int,
           priority_kind: Optional[str] = None, enforce_hours: bool = True) -> Event:
     """Issue the next ticket of a service, within its hours and caps."""
     if enforce_hours and not service.is_open(now):
-        raise ServiceClosed(name=service.name, hours=service.hours_label())
+        raise ServiceClosed(name=service.name, name_en=service.name_en, hours=service.hours_label())
     if service.daily_cap is not None and issued_today >= service.daily_cap:
-        raise DailyCapReached(name=service.name, cap=service.daily_cap)
+        raise DailyCapReached(name=service.name, name_en=service.name_en, cap=service.daily_cap)
     slot = service.slot_at(now)
     if slot is not None and issued_in_slot >= slot.cap:
-        raise SlotCapReached(name=service.name, cap=slot.cap, slot=slot.label())
+        raise SlotCapReached(name=service.name, name_en=service.name_en, cap=slot.cap,
+                             slot=slot.label())
     seq = issued_today + 1
     if priority and priority_kind is None:
         priority_kind = "other"

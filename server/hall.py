@@ -195,8 +195,8 @@ class Hall:
         """Call the next ticket at a window; None when nothing waits."""
         with self.change() as (s, events):
             w = self.window(s, window_no)
-            engine.check_window_can_call(w, s.current_at(w.number))
-            t = engine.pick_next(w, s.tickets(self.today(), ["waiting"]))
+            engine.check_window_can_call(w, s.current_at(w.number, self.today()))
+            t = engine.pick_next(w, s.candidates(self.today(), w.services, w.number))
             if t is None:
                 return None
             self._record(s, events, engine.call(t, w, now=self.now()), t)
@@ -207,7 +207,7 @@ class Hall:
         with self.change() as (s, events):
             w = self.window(s, window_no)
             t = self.ticket(s, ticket_id)
-            engine.check_window_can_call(w, s.current_at(w.number))
+            engine.check_window_can_call(w, s.current_at(w.number, self.today()))
             how = "callback" if t.status == "parked" else "direct"
             self._record(s, events, engine.call(t, w, now=self.now(), how=how, reason=reason), t)
             return self.ticket_view(s, t)
@@ -303,12 +303,15 @@ class Hall:
 
     # -- views ---------------------------------------------------------------
     def ahead_of(self, s: Store, t: Ticket) -> int:
+        """Waiting tickets of the same queue that stand before this one."""
         if t.status != "waiting":
             return 0
-        waiting = s.tickets(t.day, ["waiting"])
-        key = t.queue_key()
-        return sum(1 for o in waiting if o.id != t.id and o.service == t.service
-                   and o.target_window == t.target_window and o.queue_key() < key)
+        return s.db.execute(
+            "SELECT count(*) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ? "
+            "AND target_window IS ? AND id != ? AND (priority > ? OR (priority = ? AND "
+            "(issued_ts < ? OR (issued_ts = ? AND id < ?))))",
+            [t.day.isoformat(), t.service, t.target_window, t.id, int(t.priority),
+             int(t.priority), t.issued_at.timestamp(), t.issued_at.timestamp(), t.id]).fetchone()[0]
 
     def ticket_view(self, s: Store, t: Ticket, with_key: bool = False) -> dict:
         svc = self.cfg.services.get(t.service)
@@ -333,19 +336,27 @@ class Hall:
         base = self.cfg.raw["hall"]["public_url"].rstrip("/")
         return f"{base}/t/{key}"
 
-    def estimate(self, s: Store, service: str, ahead: int) -> Optional[int]:
-        """Seconds until a ticket with ``ahead`` before it is likely called."""
+    def _load(self, s: Store) -> dict:
+        """What every estimate needs, read once: open windows, busy windows, recent means."""
         states = s.window_states()
-        busy = {r["window"] for r in s.db.query(
+        busy = {r[0] for r in s.db.execute(
             "SELECT window FROM tickets WHERE status = 'called' AND day = ?",
             [self.today().isoformat()])}
+        limit = self.cfg.raw["queue"]["recent_services"]
+        means = {}
+        for code, svc in self.cfg.services.items():
+            recent = s.recent_service_times(code, limit)
+            means[code] = fmean(recent) if recent else svc.target_service_s
+        return {"states": states, "busy": busy, "means": means}
+
+    def estimate(self, s: Store, service: str, ahead: int, load: Optional[dict] = None) -> Optional[int]:
+        """Seconds until a ticket with ``ahead`` before it is likely called."""
+        load = load or self._load(s)
         open_windows = [n for n, w in self.cfg.windows.items() if service in w.services
-                        and states.get(n, {}).get("status") == "open"]
-        idle = sum(1 for n in open_windows if n not in busy)
-        recent = s.recent_service_times(service, self.cfg.raw["queue"]["recent_services"])
-        mean = fmean(recent) if recent else self.cfg.services[service].target_service_s
+                        and load["states"].get(n, {}).get("status") == "open"]
+        idle = sum(1 for n in open_windows if n not in load["busy"])
         return engine.estimate_wait(ahead, open_windows=len(open_windows), idle_windows=idle,
-                                    mean_service_s=mean)
+                                    mean_service_s=load["means"][service])
 
     def service_summaries(self, s: Store) -> list[dict]:
         day, now = self.today(), self.now()
@@ -356,6 +367,7 @@ class Hall:
             "SELECT issue_service, max(seq) FROM tickets WHERE day = ? GROUP BY issue_service",
             [day.isoformat()]).fetchall())
         out = []
+        load = self._load(s)
         enforce = self.cfg.raw["hall"]["enforce_hours"]
         for code, svc in self.cfg.services.items():
             waiting = (counts.get(code) or {}).get("waiting") or 0
@@ -374,14 +386,14 @@ class Hall:
                 "warning": bool(svc.daily_cap and n >= svc.warn_at * svc.daily_cap),
                 "open": is_open and reason is None, "closed_reason": reason,
                 "hours": svc.hours_label(),
-                "estimated_wait_s": self.estimate(s, code, waiting),
+                "estimated_wait_s": self.estimate(s, code, waiting, load),
                 "target_wait_s": svc.target_wait_s,
                 "windows": [w.number for w in self.cfg.windows.values() if code in w.services],
             })
         return out
 
     def window_view(self, s: Store, w: Window) -> dict:
-        current = s.current_at(w.number)
+        current = s.current_at(w.number, self.today())
         staff = self.cfg.staff.get(w.clerk) if w.clerk else None
         clerk = None
         if w.clerk:

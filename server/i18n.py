@@ -56,6 +56,10 @@ def translate(msgid: str, locale: Optional[str] = None, **params) -> str:
     """Translate a message id and fill in %(name)s parameters (themselves translated)."""
     locale = locale or request_locale()
     cat = catalog(locale)
+    if "name_en" in params:  # a thing with a name in each language, e.g. a service
+        name_en = params.pop("name_en")
+        if locale == "en":
+            params["name"] = name_en
     text = cat.gettext(msgid)
     if params:
         params = {k: (" / ".join(cat.gettext(part) for part in v.split(" / "))

@@ -233,10 +233,21 @@ class Store:
             f"SELECT * FROM tickets WHERE day = ? AND status IN ({marks}) ORDER BY issued_ts, id",
             [day.isoformat(), *statuses])]
 
-    def current_at(self, window: int) -> Optional[Ticket]:
+    def candidates(self, day: date, services: Iterable[str], window: int) -> list[Ticket]:
+        """Waiting tickets a window may call: its services' queues and those sent to it."""
+        services = list(services)
+        marks = ",".join("?" * len(services)) or "NULL"
+        return [self.ticket_from_row(r) for r in self.db.query(
+            f"SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND "
+            f"((service IN ({marks}) AND target_window IS NULL) OR target_window = ?)",
+            [day.isoformat(), *services, window])]
+
+    def current_at(self, window: int, day: Optional[date] = None) -> Optional[Ticket]:
+        """The ticket a window is serving now (earlier days are closed at day start)."""
+        day = day or datetime.now(self.tz).date()
         rows = list(self.db.query(
-            "SELECT * FROM tickets WHERE status = 'called' AND window = ? ORDER BY called_at DESC",
-            [window]))
+            "SELECT * FROM tickets WHERE day = ? AND status = 'called' AND window = ? "
+            "ORDER BY called_at DESC", [day.isoformat(), window]))
         return self.ticket_from_row(rows[0]) if rows else None
 
     def issued_count(self, day: date, service: str) -> int:
