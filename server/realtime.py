@@ -13,7 +13,8 @@ from . import auth
 
 
 def init_app(app, hall, async_mode: str) -> SocketIO:
-    sio = SocketIO(app, async_mode=async_mode, cors_allowed_origins=app.config.get("CORS_ORIGINS", []),
+    # cors_allowed_origins None: browsers may connect only from the hall server's own pages.
+    sio = SocketIO(app, async_mode=async_mode, cors_allowed_origins=app.config.get("CORS_ORIGINS"),
                    ping_interval=10, ping_timeout=10, json=app.json)
 
     def who(data) -> auth.Principal | None:
