@@ -21,7 +21,24 @@ class NoDelayHandler(WSGIHandler):
         return super().handle()
 
 
+def setup_logging(folder) -> None:
+    """Log to DATA/logs/qrate.log (rotated, 10 x 5 MB) and to stderr."""
+    from logging.handlers import RotatingFileHandler
+    logs = folder / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    file_handler = RotatingFileHandler(logs / "qrate.log", maxBytes=5_000_000, backupCount=10,
+                                       encoding="utf-8")
+    file_handler.setFormatter(fmt)
+    stream = logging.StreamHandler()
+    stream.setFormatter(fmt)
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    root.handlers[:] = [file_handler, stream]
+
+
 def run(app, host: str, port: int, ready=None) -> None:
+    setup_logging(app.extensions["qrate_config"].data_folder)
     log = logging.getLogger("qrate.server")
     server = WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None,
                         error_log=log)
@@ -38,6 +55,7 @@ def run(app, host: str, port: int, ready=None) -> None:
             signal.signal(sig, stop)
         except (ValueError, OSError):  # pragma: no cover - not the main thread
             pass
+    log.info("serving on %s:%s", host, server.server_port)
     if ready:
         ready(server.server_port)
     try:
