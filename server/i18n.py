@@ -72,8 +72,27 @@ def translate(msgid: str, locale: Optional[str] = None, **params) -> str:
     return text
 
 
+def _gettext(msgid: str, **params) -> str:
+    return translate(msgid, **params)
+
+
+def _ngettext(singular: str, plural: str, num: int, **params) -> str:
+    params.setdefault("num", num)
+    return translate(singular if num == 1 else plural, **params)
+
+
 def init_app(app) -> None:
+    """Flask-Babel for locale selection and formatting; templates' _() reads our catalog.
+
+    Babel parses zh_CN as zh_Hans_CN and would look for a catalog folder of that
+    name, so the template callables go through ``translate`` instead.
+    """
     from flask_babel import Babel
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=request_locale)
+    app.jinja_env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+
+    @app.context_processor
+    def locale_context():
+        return {"locale": request_locale(), "html_lang": "en" if request_locale() == "en" else "zh-CN"}

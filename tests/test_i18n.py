@@ -41,3 +41,9 @@ def test_catalog_is_built_from_the_tables(tmp_path):
     before = MO.read_bytes()
     subprocess.run([sys.executable, str(ROOT / "tools/zh_CN.py")], check=True, cwd=ROOT)
     assert MO.read_bytes() == before, "run tools/zh_CN.py and commit the catalog"
+
+
+def test_pages_are_translated(client):
+    zh = client.get("/kiosk").get_data(as_text=True)
+    en = client.get("/kiosk?lang=en").get_data(as_text=True)
+    assert zh != en
