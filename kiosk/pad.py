@@ -61,3 +61,11 @@ def photo(employee_no: str):
            f'<text x="60" y="66" font-size="32" text-anchor="middle" fill="#1f4e79" '
            f'font-family="Noto Sans CJK SC, sans-serif">{initial}</text></svg>')
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=300"})
+
+
+@bp.context_processor
+def _catalog():
+    # Flask-Babel parses "zh_CN" as zh_Hans_CN and then finds no catalog under
+    # translations/zh_CN, so its `_` returns English; use the catalog the API uses.
+    from server.i18n import translate
+    return {"_": translate, "gettext": translate}

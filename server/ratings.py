@@ -29,8 +29,8 @@ from .workdays import WorkCalendar, deadline, parse_spec
 
 migrations = Migrations("qrate-ratings")
 
-REASONS = ("attitude", "efficiency", "knowledge", "waiting", "other")
-REASON_WORDS = (N_("attitude"), N_("efficiency"), N_("knowledge"), N_("waiting"), N_("other"))
+REASONS = ("attitude", "efficiency", "knowledge", "long_wait", "other")
+REASON_WORDS = (N_("attitude"), N_("efficiency"), N_("knowledge"), N_("long_wait"), N_("other"))
 STEPS = ("callback", "verify", "rectify", "reply")
 STEP_DONE = {"callback": "callback_done", "verify": "verified", "rectify": "rectified",
              "reply": "replied"}

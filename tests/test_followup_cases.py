@@ -68,7 +68,7 @@ def test_calendar_knows_holidays_and_make_up_workdays():
 
 def test_bad_rating_opens_a_case_with_deadlines_from_the_hall_file(client, desk):
     good = rate(client, desk, 4)
-    bad = rate(client, desk, 2, ["attitude", "waiting"], "态度冷淡")
+    bad = rate(client, desk, 2, ["attitude", "long_wait"], "态度冷淡")
     cases = client.get("/api/cases", headers=desk["manager"]).get_json()
     assert len(cases["cases"]) == 1 and cases["calendar"]["official"] is True
     case = cases["cases"][0]

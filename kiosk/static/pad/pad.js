@@ -53,6 +53,8 @@
     $("closed-note").hidden = st.window.status === "open";
     const s = st.satisfaction;
     $("sat-rate").textContent = pct(s.satisfied_rate);
+    $("good-rate").textContent = pct(s.good_rate);
+    $("mean-score").textContent = s.mean_score === null ? "—" : s.mean_score.toFixed(2);
     $("sat-count").textContent = s.ratings ? T.percent_of.replace("%(n)s", s.ratings) : T.no_ratings;
     const tags = $("reason-tags");
     if (!tags.childElementCount) {
