@@ -136,11 +136,12 @@ def pad_sim(window: int, link: Optional[Path], listen: Optional[str], keypad: bo
     last: list[bytes] = [b""]
 
     def show(frame: Frame) -> None:
-        text = {"ASK": _t("Rate ticket %(number)s now: type 1-5 and Enter.", number=frame.fields[-1]),
-                "IDLE": _t("Idle."), "ACK": _t("Rating %(seq)s recorded.", seq=frame.fields[0]),
-                "NAK": _t("Rating %(seq)s refused: %(why)s.", seq=frame.fields[0], why=frame.fields[1]),
-                "CUR": _t("Now serving: %(number)s", number=frame.fields[1]),
-                "ERR": _t("Refused: %(why)s", why=frame.fields[1])}.get(frame.kind, "")
+        f = frame.fields
+        text = {"ASK": lambda: _t("Rate ticket %(number)s now: type 1-5 and Enter.", number=f[-1]),
+                "IDLE": lambda: _t("Idle."), "ACK": lambda: _t("Rating %(seq)s recorded.", seq=f[0]),
+                "NAK": lambda: _t("Rating %(seq)s refused: %(why)s.", seq=f[0], why=f[1]),
+                "CUR": lambda: _t("Now serving: %(number)s", number=f[1]),
+                "ERR": lambda: _t("Refused: %(why)s", why=f[1])}.get(frame.kind, str)()
         click.echo(f"<- {frame.raw.decode()}  {text}")
 
     if link is not None:
