@@ -248,7 +248,7 @@ class SerialDevices:
     def _reply(self, port: SerialPort, seq: str, reply: bytes) -> None:
         port.last_seq = (seq, reply, time.monotonic())
         try:
-            with self.hall.store() as s, s.db.atomic():
+            with self.hall.lock, self.hall.store() as s, s.db.atomic():
                 s.db.execute("INSERT INTO pad_sequences (port, seq, reply, ts) VALUES (?, ?, ?, ?) "
                              "ON CONFLICT(port) DO UPDATE SET seq = excluded.seq, reply = excluded.reply, "
                              "ts = excluded.ts", [port.url, seq, reply.decode("ascii"), time.time()])
@@ -312,6 +312,9 @@ class SerialDevices:
                 t = h.call_next(window)
                 number = t["number"] if t else "----"
             elif action == "PAUSE":
+                if status == "closed":  # nobody signed in: the keypad does not open the window
+                    port.send(encode("ERR", ww, "WINDOW_CLOSED"))
+                    return
                 (h.pause if status == "open" else h.resume)(window)
                 number = current.number if current else "----"
             else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Optional
 
@@ -144,7 +144,6 @@ class PressGuard:
         self.rate, self.burst, self.clock = per_minute / 60.0, burst, clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
-        self.attempts: dict[int, deque] = defaultdict(lambda: deque(maxlen=200))
         self.refused: dict[int, int] = defaultdict(int)
 
     def take(self, key: str) -> bool:
@@ -176,7 +175,6 @@ class Ratings:
     # -- integrity ---------------------------------------------------------
     def check(self, s, t, w, now, *, source, device, already_rated, reasons) -> None:
         """Refuse presses that come too fast and tickets that are not the one just finished."""
-        self.guard.attempts[w.number].append(time.time())
         if not self.guard.take(f"{source}:{device or w.number}"):
             self.guard.refused[w.number] += 1
             raise RateLimited()

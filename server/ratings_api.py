@@ -110,8 +110,8 @@ def pad_state():
     if p.window is None:
         raise ApiError(403, "pad_without_window", N_("This pad is not bound to a window."))
     h = hall()
-    snapshot_windows = {w["number"]: w for w in h.snapshot()["windows"]}
-    window = snapshot_windows[p.window]
+    with h.store() as s:
+        window = h.window_view(s, h.window(s, p.window))
     clerk = None
     if window["clerk"]:
         no = window["clerk"]["employee_no"]
