@@ -118,3 +118,20 @@ def test_flags_for_patterns_that_cannot_be_honest(hall):
     kinds = {(f["window"], f["kind"]) for f in flags}
     assert kinds == {(3, "all_top_score"), (3, "hollow_burst")}
     app.extensions["qrate"].close()
+
+
+def test_pad_page_keeps_its_token_and_refuses_others(app, desk):
+    fresh = app.test_client()
+    r = fresh.get("/pad")
+    assert r.status_code == 401 and "此评价器尚未设置" in r.get_data(as_text=True)
+    token = desk["pad"]["Authorization"].split()[1]
+    r = fresh.get(f"/pad?token={token}")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/pad")
+    page = fresh.get("/pad").get_data(as_text=True)
+    assert 'data-window="3"' in page and "请您对本次服务作出评价" in page
+    kiosk_only = app.test_client()
+    kiosk_token = desk["kiosk"]["Authorization"].split()[1]
+    kiosk_only.get(f"/pad?token={kiosk_token}")
+    assert kiosk_only.get("/pad").status_code == 401  # a kiosk token is not a pad
+    photo = fresh.get("/pad/photo/1003")
+    assert photo.mimetype == "image/svg+xml" and "张" in photo.get_data(as_text=True)
