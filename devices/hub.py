@@ -11,6 +11,8 @@ class DeviceHub:
         self.app, self.hall, self.cfg = app, hall, cfg
         self.spool = Spool(hall, cfg)
         hall.after_issue.append(self.spool.enqueue_in_transaction)
+        from .serialpad import SerialDevices
+        self.serial = SerialDevices(hall, cfg, app.extensions.get("qrate_ratings"))
         self.started = False
         if start:
             self.start()
@@ -20,7 +22,9 @@ class DeviceHub:
             return
         self.started = True
         self.spool.start()
+        self.serial.start()
 
     def stop(self) -> None:
         self.spool.stop()
+        self.serial.stop()
         self.started = False

@@ -54,6 +54,10 @@ def create_app(config: dict | None = None):
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(status_bp)
     app.register_blueprint(display_bp)
+    from kiosk.pad import bp as pad_bp
+    app.register_blueprint(pad_bp)
+    from . import ratings
+    ratings.init_app(app, hall)
     sio = realtime.init_app(app, hall, async_mode)
     app.extensions["qrate_socketio"] = sio
 

@@ -459,3 +459,6 @@ def me():
     p = need()
     return {"kind": p.kind, "role": p.role, "subject": p.subject, "name": p.name,
             "window": p.window}
+
+
+from . import ratings_api  # noqa: E402,F401  (rating pad, flags, cases: routes join the blueprint)

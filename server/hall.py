@@ -40,6 +40,9 @@ class Hall:
         self.notify = notify or (lambda payload: None)
         self.clock = clock or (lambda: datetime.now(self.tz))
         self.after_issue: list[Callable[[Store, Ticket], None]] = []  # e.g. the print spool
+        # rating integrity (server/ratings.py): checks before a rating, hooks after it, in its transaction
+        self.rating_checks: list[Callable[..., None]] = []
+        self.after_rate: list[Callable[[Store, dict], None]] = []
         self._pool: "queue.LifoQueue[Store]" = queue.LifoQueue()
         self._pool_size = pool_size
         self._day: Optional[date] = None
@@ -258,6 +261,9 @@ class Hall:
             w = self.window(s, window_no)
             rated = s.db.execute("SELECT 1 FROM ratings WHERE ticket = ?", [t.id]).fetchone()
             now = self.now()
+            for check in self.rating_checks:
+                check(s, t, w, now, source=source, device=device, already_rated=bool(rated),
+                      reasons=list(reasons))
             ev = engine.rate(t, w, now=now, score=score, already_rated=bool(rated),
                              within_s=self.cfg.raw["ratings"]["window_minutes"] * 60,
                              reasons=reasons, comment=comment, source=source)
@@ -270,6 +276,8 @@ class Hall:
             rating_id = s.db.execute(
                 f"INSERT INTO ratings ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                 list(row.values())).lastrowid
+            for hook in self.after_rate:
+                hook(s, {**row, "id": rating_id, "number": t.number})
             events.append({"seq": seq, "type": ev.type, "at": iso(now), "window": w.number,
                            "number": t.number, "service": t.service, "score": int(score),
                            "source": source})

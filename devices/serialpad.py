@@ -1,0 +1,330 @@
+"""Serial rating pads and caller keypads: one reader per port URL from hall.toml.
+
+Each port is opened with ``serial.serial_for_url`` (so ``/dev/ttyUSB0``,
+``socket://``, ``loop://``, ``spy://`` and ``hwgrep://`` all work) and read by a
+``serial.threaded.ReaderThread`` whose protocol feeds a frame ``Decoder``.
+When the port vanishes the reader ends and the supervisor reopens it with
+backoff. Frames to the device (ASK, ACK, NAK, IDLE, CUR, ERR) go through an
+outbox drained by a writer, so a change in the hall never waits on a wire.
+
+Under ``qrate serve`` the standard library is monkey-patched by gevent, so
+these "threads" are greenlets and pyserial's select-based reads and writes
+are cooperative: a reader waiting on a quiet port costs nothing and never
+holds the loop (docs/serial-protocol.md, "Threads and gevent").
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from datetime import datetime
+from typing import Optional
+
+import serial
+import serial.threaded
+
+from .frames import Decoder, Frame, encode
+
+log = logging.getLogger("qrate.serial")
+KEY_ACTIONS = {"NEXT", "RECALL", "NOSHOW", "FINISH", "PAUSE"}
+
+
+class FrameProtocol(serial.threaded.Protocol):
+    """Bytes in, frames out; the port decides what each frame means."""
+
+    def __init__(self, port: "SerialPort"):
+        self.port = port
+        self.decoder = Decoder()
+
+    def connection_made(self, transport):
+        self.port.connected(transport)
+
+    def data_received(self, data: bytes):
+        frames = self.decoder.feed(data)
+        self.port.count(self.decoder, len(data))
+        for frame in frames:
+            try:
+                self.port.handle(frame)
+            except Exception:  # a failure in the hall never kills the reader
+                log.exception("serial frame %r failed", frame.raw)
+
+    def connection_lost(self, exc):
+        self.port.lost(exc)
+
+
+class SerialPort:
+    """One port URL; a pad and/or a keypad of one window may share it."""
+
+    def __init__(self, devices: "SerialDevices", url: str, pad: Optional[int], keypad: Optional[int]):
+        self.devices, self.url, self.pad, self.keypad = devices, url, pad, keypad
+        self.name = f"serial:{url}"
+        self.outbox: "queue.Queue[bytes]" = queue.Queue(maxsize=200)
+        self.reader: Optional[serial.threaded.ReaderThread] = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.asking: Optional[dict] = None  # {"ticket", "number", "until"}
+        self.last_seq: Optional[tuple[str, str, float]] = None  # (seq, reply, monotonic)
+        self.stats = {"url": url, "pad_window": pad, "keypad_window": keypad, "connected": False,
+                      "opened": 0, "bytes": 0, "frames": 0, "dropped": 0, "noise_bytes": 0,
+                      "ratings": 0, "resent": 0, "refused": 0, "keys": 0, "last_error": None,
+                      "last_frame_at": None}
+        self._base = (0, 0, 0)
+
+    # -- threads -------------------------------------------------------------
+    def start(self) -> None:
+        for target, name in ((self._supervise, "reader"), (self._write_loop, "writer")):
+            t = threading.Thread(target=target, name=f"serial-{name} {self.url}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+        reader = self.reader
+        if reader is not None:
+            try:
+                reader.close()
+            except Exception:
+                pass
+        try:
+            self.outbox.put_nowait(b"")
+        except queue.Full:
+            pass
+
+    def _supervise(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                port = serial.serial_for_url(self.url, baudrate=self.devices.baudrate, timeout=None)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                self.stats["last_error"] = str(exc)[:200]
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            backoff = 0.2
+            reader = serial.threaded.ReaderThread(port, lambda: FrameProtocol(self))
+            self.reader = reader
+            reader.start()
+            reader.join()
+            self.reader = None
+            try:
+                port.close()
+            except Exception:
+                pass
+            self._stop.wait(0.2)
+
+    def _write_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.outbox.get(timeout=0.5)
+            except queue.Empty:
+                data = None
+            if self.asking and time.monotonic() > self.asking["until"]:
+                self.asking = None  # nobody answered: back to idle, nothing is recorded
+                self._write(encode("IDLE", f"{self.pad:02d}"))
+            if data:
+                self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        reader = self.reader
+        if reader is None or not reader.alive:
+            return  # the device is away; on reconnect it gets the current state
+        try:
+            reader.write(data)
+        except (serial.SerialException, OSError) as exc:
+            self.stats["last_error"] = str(exc)[:200]
+
+    def send(self, data: bytes) -> None:
+        try:
+            self.outbox.put_nowait(data)
+        except queue.Full:
+            self.stats["last_error"] = "outbox full"
+
+    # -- protocol callbacks --------------------------------------------------
+    def connected(self, transport) -> None:
+        self.stats["connected"] = True
+        self.stats["opened"] += 1
+        self.stats["last_error"] = None
+        self._base = (self.stats["frames"], self.stats["dropped"], self.stats["noise_bytes"])
+        if self.pad is not None:
+            self.devices.resume_pad(self)
+
+    def lost(self, exc) -> None:
+        self.stats["connected"] = False
+        if exc is not None:
+            self.stats["last_error"] = str(exc)[:200]
+
+    def count(self, decoder: Decoder, nbytes: int) -> None:
+        f, d, n = self._base
+        self.stats["bytes"] += nbytes
+        self.stats["frames"], self.stats["dropped"], self.stats["noise_bytes"] = \
+            f + decoder.frames, d + decoder.dropped, n + decoder.noise
+
+    def handle(self, frame: Frame) -> None:
+        self.stats["last_frame_at"] = datetime.now().astimezone().isoformat()
+        if frame.kind == "RATE" and self.pad is not None:
+            self.devices.rate(self, frame)
+        elif frame.kind == "KEY" and self.keypad is not None:
+            self.stats["keys"] += 1
+            self.devices.key(self, frame)
+        else:
+            self.stats["refused"] += 1
+
+    def health(self) -> dict:
+        return dict(self.stats, asking=self.asking["number"] if self.asking else None)
+
+
+class SerialDevices:
+    """Every serial port of the hall: readers, the pad questions and the keypad actions."""
+
+    def __init__(self, hall, cfg, ratings=None):
+        self.hall, self.cfg, self.ratings = hall, cfg, ratings  # ratings: server.ratings.Ratings
+        section = cfg.raw.get("serial", {})
+        self.baudrate = int(section.get("baudrate", 9600))
+        by_url: dict[str, dict] = {}
+        for number, dev in cfg.window_devices.items():
+            for role in ("pad", "keypad"):
+                url = dev.get(role)
+                if url:
+                    by_url.setdefault(str(url), {"pad": None, "keypad": None})[role] = number
+        self.ports = [SerialPort(self, url, roles["pad"], roles["keypad"]) for url, roles in by_url.items()]
+        self.pads = {p.pad: p for p in self.ports if p.pad is not None}
+        self.started = False
+
+    def start(self) -> None:
+        if self.started or not self.ports:
+            return
+        self.started = True
+        previous = self.hall.notify
+
+        def notify(payload: dict) -> None:
+            previous(payload)
+            try:
+                self.on_event(payload)
+            except Exception:
+                log.exception("serial notify failed")
+        self.hall.notify = notify
+        for port in self.ports:
+            port.start()
+
+    def stop(self) -> None:
+        for port in self.ports:
+            port.stop()
+
+    def health(self) -> list[dict]:
+        return [p.health() for p in self.ports]
+
+    # -- pads ----------------------------------------------------------------
+    def _ratings(self):
+        return self.ratings
+
+    def _ask(self, port: SerialPort, ticket: int, number: str, seconds: float) -> None:
+        port.asking = {"ticket": ticket, "number": number, "until": time.monotonic() + seconds}
+        port.send(encode("ASK", f"{port.pad:02d}", number))
+
+    def on_event(self, payload: dict) -> None:
+        """A change in the hall: light up or clear the pad of that window."""
+        port = self.pads.get(payload.get("window"))
+        if port is None:
+            return
+        if payload["type"] == "ticket.finished":
+            r = self._ratings()
+            seconds = float(r.conf["prompt_seconds"]) if r else 60.0
+            self._ask(port, payload["ticket"]["id"], payload["ticket"]["number"], seconds)
+        elif payload["type"] == "rating.created" and port.asking and port.asking["number"] == payload.get("number"):
+            port.asking = None
+            port.send(encode("IDLE", f"{port.pad:02d}"))
+
+    def resume_pad(self, port: SerialPort) -> None:
+        """A pad (re)connected: ask again if a rating is still due, else idle."""
+        r = self._ratings()
+        pending = r.pending(port.pad) if r else None
+        if pending:
+            self._ask(port, pending["ticket"], pending["number"], pending["expires_in_s"])
+        else:
+            port.asking = None
+            port.send(encode("IDLE", f"{port.pad:02d}"))
+
+    def _reply(self, port: SerialPort, seq: str, reply: bytes) -> None:
+        port.last_seq = (seq, reply, time.monotonic())
+        try:
+            with self.hall.lock, self.hall.store() as s, s.db.atomic():
+                s.db.execute("INSERT INTO pad_sequences (port, seq, reply, ts) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT(port) DO UPDATE SET seq = excluded.seq, reply = excluded.reply, "
+                             "ts = excluded.ts", [port.url, seq, reply.decode("ascii"), time.time()])
+        except Exception:
+            log.exception("could not store the pad sequence")
+        port.send(reply)
+
+    def _last_seq(self, port: SerialPort) -> Optional[tuple[str, bytes, float]]:
+        if port.last_seq is not None:
+            seq, reply, at = port.last_seq
+            return seq, reply, time.time() - (time.monotonic() - at)
+        with self.hall.store() as s:
+            row = s.db.execute("SELECT seq, reply, ts FROM pad_sequences WHERE port = ?", [port.url]).fetchone()
+        return (row[0], row[1].encode("ascii"), row[2]) if row else None
+
+    def rate(self, port: SerialPort, frame: Frame) -> None:
+        """$RATE,WW,S,QQQQ: rate the ticket this pad was asked about; a resent QQQQ is acked again."""
+        window, score, seq = int(frame.fields[0]), int(frame.fields[1]), frame.fields[2]
+        last = self._last_seq(port)
+        keep_s = float(self.cfg.raw["ratings"]["window_minutes"]) * 60
+        if last is not None and last[0] == seq and time.time() - last[2] < keep_s:
+            port.stats["resent"] += 1
+            port.send(last[1])
+            return
+        if window != port.pad:
+            port.stats["refused"] += 1
+            return self._reply(port, seq, encode("NAK", seq, "WINDOW"))
+        r = self._ratings()
+        pending = r.pending(port.pad) if r else None
+        if pending is None:
+            port.stats["refused"] += 1
+            return self._reply(port, seq, encode("NAK", seq, "NOASK"))
+        from server.engine import QueueError
+        asked, port.asking = port.asking, None  # so the rating's own push sends no IDLE before our ACK
+        try:
+            self.hall.rate(pending["ticket"], port.pad, score, (), "", source="serial", device=port.name)
+        except QueueError as exc:
+            port.asking = asked
+            port.stats["refused"] += 1
+            return self._reply(port, seq, encode("NAK", seq, exc.code.upper()[:16]))
+        port.stats["ratings"] += 1
+        self._reply(port, seq, encode("ACK", seq))
+        port.send(encode("IDLE", f"{port.pad:02d}"))
+
+    # -- keypads -------------------------------------------------------------
+    def key(self, port: SerialPort, frame: Frame) -> None:
+        """$KEY,WW,ACTION: the clerk's keypad drives the window like the console."""
+        window, action = int(frame.fields[0]), frame.fields[1]
+        ww = f"{window:02d}"
+        if window != port.keypad:
+            port.stats["refused"] += 1
+            port.send(encode("ERR", ww, "WINDOW"))
+            return
+        from server.engine import QueueError
+        h = self.hall
+        try:
+            with h.store() as s:
+                current = s.current_at(window)
+                status = h.window(s, window).status
+            if action == "NEXT":
+                t = h.call_next(window)
+                number = t["number"] if t else "----"
+            elif action == "PAUSE":
+                if status == "closed":  # nobody signed in: the keypad does not open the window
+                    port.send(encode("ERR", ww, "WINDOW_CLOSED"))
+                    return
+                (h.pause if status == "open" else h.resume)(window)
+                number = current.number if current else "----"
+            else:
+                if current is None:
+                    port.send(encode("ERR", ww, "NO_TICKET"))
+                    return
+                getattr(h, {"RECALL": "recall", "NOSHOW": "no_show", "FINISH": "finish"}[action])(
+                    current.id, window)
+                number = current.number if action == "RECALL" else "----"
+        except QueueError as exc:
+            port.send(encode("ERR", ww, exc.code.upper()[:16]))
+            return
+        port.send(encode("CUR", ww, number))

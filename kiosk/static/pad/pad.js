@@ -1,0 +1,153 @@
+/* The rating pad: idle shows the clerk and this month's satisfaction; a finish at
+   this window asks for a rating; no answer before the timer runs out records nothing. */
+(function () {
+  "use strict";
+  const W = window.PAD.window, T = window.PAD.texts;
+  const $ = (id) => document.getElementById(id);
+  const screens = ["idle", "ask", "reasons", "thanks"];
+  let state = null, asking = null, score = null, timer = null, lastSeq = null, promptSeconds = 60;
+  window.__asks = [];  // {ticket, number, at}: when each question was painted (bench)
+
+  function show(name) {
+    state = name;
+    document.body.dataset.state = name;
+    for (const s of screens) $(s).hidden = s !== name;
+  }
+
+  function startTimer(seconds, bar) {
+    clearTimeout(timer);
+    const el = $(bar);
+    el.style.transition = "none";
+    el.style.width = "100%";
+    void el.offsetWidth;
+    el.style.transition = `width ${seconds}s linear`;
+    el.style.width = "0%";
+    timer = setTimeout(() => { asking = null; toIdle(); }, seconds * 1000);
+  }
+
+  function toIdle() {
+    clearTimeout(timer);
+    asking = null;
+    score = null;
+    show("idle");
+  }
+
+  function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%"; }
+
+  function render(st) {
+    promptSeconds = st.prompt_seconds;
+    $("window-name").textContent = st.window.name;
+    if (st.clerk) {
+      $("clerk-name").textContent = st.clerk.name;
+      $("clerk-no").textContent = st.clerk.employee_no;
+      const en = document.documentElement.lang === "en";
+      $("commitment").textContent = (en && st.clerk.commitment_en) || st.clerk.commitment || "—";
+      if ($("photo").getAttribute("src") !== st.clerk.photo_url) $("photo").src = st.clerk.photo_url;
+      $("photo").hidden = false;
+    } else {
+      $("clerk-name").textContent = T.nobody;
+      $("clerk-no").textContent = "—";
+      $("commitment").textContent = "—";
+      $("photo").hidden = true;
+    }
+    $("closed-note").hidden = st.window.status === "open";
+    const s = st.satisfaction;
+    $("sat-rate").textContent = pct(s.satisfied_rate);
+    $("good-rate").textContent = pct(s.good_rate);
+    $("mean-score").textContent = s.mean_score === null ? "—" : s.mean_score.toFixed(2);
+    $("sat-count").textContent = s.ratings ? T.percent_of.replace("%(n)s", s.ratings) : T.no_ratings;
+    const tags = $("reason-tags");
+    if (!tags.childElementCount) {
+      for (const r of st.reasons) {
+        const b = document.createElement("button");
+        b.className = "tag";
+        b.dataset.reason = r.code;
+        b.textContent = r.label;
+        b.addEventListener("click", () => { b.classList.toggle("on"); startTimer(promptSeconds, "timer-bar2"); });
+        tags.appendChild(b);
+      }
+    }
+  }
+
+  async function refresh() {
+    const r = await fetch("/api/pad/state", {credentials: "same-origin"});
+    if (!r.ok) return;
+    const st = await r.json();
+    render(st);
+    if (st.pending && (!asking || asking.ticket !== st.pending.ticket)) {
+      ask(st.pending.ticket, st.pending.number, st.pending.expires_in_s);
+    } else if (!st.pending && state === null) {
+      toIdle();
+    } else if (state === null) {
+      toIdle();
+    }
+  }
+
+  function ask(ticket, number, seconds) {
+    asking = {ticket, number};
+    score = null;
+    $("ask-number").textContent = number;
+    $("comment").value = "";
+    for (const b of document.querySelectorAll(".tag.on")) b.classList.remove("on");
+    show("ask");
+    startTimer(seconds || promptSeconds, "timer-bar");
+    requestAnimationFrame(() => window.__asks.push({ticket, number, at: performance.timeOrigin + performance.now()}));
+  }
+
+  async function submit(reasons, comment) {
+    if (!asking) return;
+    const body = {ticket: asking.ticket, score, reasons, comment};
+    asking = null;
+    clearTimeout(timer);
+    let ok = false, message = T.refused;
+    try {
+      const r = await fetch("/api/ratings", {method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+      ok = r.status === 201;
+      if (!ok) { try { message = (await r.json()).error.message; } catch (e) { /* keep the default */ } }
+    } catch (e) { /* offline: nothing recorded, say so */ }
+    $("thanks").classList.toggle("failed", !ok);
+    $("thanks-title").hidden = !ok;
+    $("thanks-text").textContent = ok ? $("thanks-text").dataset.ok : message;
+    show("thanks");
+    timer = setTimeout(toIdle, ok ? 4000 : 5000);
+  }
+  $("thanks-text").dataset.ok = $("thanks-text").textContent;
+
+  for (const b of document.querySelectorAll(".level")) {
+    b.addEventListener("click", () => {
+      if (!asking) return;
+      score = Number(b.dataset.score);
+      if (score <= 2) {
+        show("reasons");
+        startTimer(promptSeconds, "timer-bar2");
+      } else {
+        submit([], "");
+      }
+    });
+  }
+  $("submit-low").addEventListener("click", () => {
+    const reasons = [...document.querySelectorAll(".tag.on")].map((b) => b.dataset.reason);
+    submit(reasons, $("comment").value.trim());
+  });
+  $("comment").addEventListener("input", () => startTimer(promptSeconds, "timer-bar2"));
+
+  const socket = io({transports: ["websocket", "polling"], tryAllTransports: true});
+  socket.on("connect", () => { $("conn").hidden = true; });
+  socket.on("disconnect", () => { $("conn").hidden = false; });
+  socket.on("snapshot", (snap) => { lastSeq = snap.seq; refresh(); });
+  socket.on("event", (ev) => {
+    if (lastSeq !== null && ev.seq !== lastSeq + 1) { lastSeq = null; socket.emit("snapshot"); return; }
+    lastSeq = ev.seq;
+    if (ev.window !== W) return;
+    if (ev.type === "ticket.finished" && ev.ticket) {
+      ask(ev.ticket.id, ev.ticket.number);
+    } else if (ev.type === "rating.created") {
+      if (asking && asking.number === ev.number) toIdle();  // rated on another device
+      if (state === "idle") refresh();
+      else setTimeout(refresh, 4500);
+    } else if (ev.type === "window.changed") {
+      refresh();
+    }
+  });
+})();
