@@ -444,8 +444,7 @@ def apply(event: Event, ticket: Optional[Ticket] = None,
         t.status, t.finished_at = "cancelled", at
     elif kind == "rating.created":
         pass  # a rating does not change the ticket
-    else:
-        raise ValueError(f"unknown event type {kind}")
+    # other types (a feature's own events) leave the ticket as it is
     return t
 
 

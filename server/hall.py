@@ -279,7 +279,7 @@ class Hall:
             for hook in self.after_rate:
                 hook(s, {**row, "id": rating_id, "number": t.number})
             events.append({"seq": seq, "type": ev.type, "at": iso(now), "window": w.number,
-                           "number": t.number, "service": t.service, "score": int(score),
+                           "ticket_id": t.id, "number": t.number, "service": t.service, "score": int(score),
                            "source": source})
             return {"id": rating_id, "ticket": t.id, "number": t.number, "score": int(score),
                     "reasons": list(reasons), "comment": comment, "window": w.number,
