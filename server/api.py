@@ -459,3 +459,5 @@ def me():
     p = need()
     return {"kind": p.kind, "role": p.role, "subject": p.subject, "name": p.name,
             "window": p.window}
+
+from devices import routes as _device_routes  # noqa: E402,F401  (printer health, reprint)

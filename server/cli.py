@@ -173,3 +173,9 @@ def demo(directory: Path, host: str, port: int):
     app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
     run(app, host, port, lambda bound: click.echo(
         _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
+
+
+from devices.cli import printer as _printer_cli, printer_sim as _printer_sim_cli  # noqa: E402
+
+cli.add_command(_printer_cli)
+cli.add_command(_printer_sim_cli)
