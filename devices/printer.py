@@ -411,11 +411,15 @@ class Connection:
     # status
     def _ask(self, n: int) -> Optional[int]:
         dev = self.device
+        serial_port = dev.device if self.spec.scheme == "serial" else None
+        if serial_port is not None:
+            serial_port.reset_input_buffer()  # a late answer to an earlier question
         dev._raw(DLE + b"\x04" + bytes([n]))
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             try:
-                reply = dev._read()
+                # python-escpos reads 16 bytes, which on serial waits out the whole timeout
+                reply = serial_port.read(1) if serial_port is not None else dev._read()
             except socket.timeout:
                 return None
             if reply is None:
