@@ -73,3 +73,7 @@ def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=request_locale)
+    # Flask-Babel parses "zh_CN" as zh_Hans_CN and then finds no catalog, so pages would
+    # stay English; templates use this module's catalog lookup instead.
+    app.jinja_env.install_gettext_callables(
+        lambda s: translate(s), lambda s, p, n: translate(s if n == 1 else p), newstyle=True)

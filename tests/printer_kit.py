@@ -208,5 +208,10 @@ class PrinterSim:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
                 self.proc.wait(5)
+        if self.proc and self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
         if getattr(self, "log", None):
             self.log.close()
