@@ -91,8 +91,9 @@ def parse_printer_url(url: str, base: Optional[Path] = None, timeout: float = 2.
         vid, _, pid = parts.netloc.partition(":")
         if not vid or not pid:
             raise PrinterUrlError(f"'{url}': write usb://VID:PID, e.g. usb://0x0416:0x5011")
-        spec.kwargs = {"idVendor": _int(vid if vid.startswith("0") else "0x" + vid, "VID"),
-                       "idProduct": _int(pid if pid.startswith("0") else "0x" + pid, "PID"),
+        # VID and PID are hexadecimal, as lsusb prints them (0416:5011)
+        spec.kwargs = {"idVendor": _int("0x" + vid.lower().removeprefix("0x"), "VID"),
+                       "idProduct": _int("0x" + pid.lower().removeprefix("0x"), "PID"),
                        "timeout": int(timeout * 1000)}
         for key in ("in_ep", "out_ep"):
             if key in query:

@@ -41,7 +41,7 @@ ZH = {
     "It is your turn": "轮到您了",
     "Please go to window {window}": "请到 {window} 号窗口",
     "Waiting": "等候中",
-    "Being served": "正在办理",
+    "Called": "已叫号",
     "Finished": "已办结",
     "Missed": "已过号",
     "Cancelled": "已取消",
