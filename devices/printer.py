@@ -370,6 +370,7 @@ class Connection:
         self.spec, self.timeout = spec, timeout
         self.device: Any = None
         self.answered = False  # this printer has answered DLE EOT before
+        self.silent = False  # it has been asked and never answered
 
     # opening
     def _make(self):
@@ -444,13 +445,16 @@ class Connection:
                     self.open()
                 except PrinterError as exc:
                     return {"state": "offline", "detail": str(exc)}
-            return {"state": "unknown" if self.spec.scheme == "win32" else "online",
-                    "detail": "one-way connection: no status"}
+            if self.spec.scheme == "dummy" or self.spec.folder is not None:
+                return {"state": "online", "detail": "simulated printer"}
+            return {"state": "unknown", "detail": "one-way connection: no status"}
         try:
             self.open()
-            if self.spec.scheme == "usb" and not hasattr(self.device, "in_ep"):
-                return {"state": "unknown"}
-            answers = (self._ask(1), self._ask(2), self._ask(4))
+            first = self._ask(1)
+            if first is None and self.silent:
+                answers = (None, None, None)  # a one-way cable: one question is enough
+            else:
+                answers = (first, self._ask(2), self._ask(4))
         except PrinterError as exc:
             self.close()
             return {"state": "offline", "detail": str(exc)}
@@ -461,8 +465,11 @@ class Connection:
         if st["state"] == "unknown":
             # Silent: a printer that never answers is printed to blindly; one that used
             # to answer and now does not is treated as not ready, so no job is lost.
-            self.close()
             st["was_answering"] = self.answered
+            if self.answered:
+                self.close()
+            else:
+                self.silent = True
         else:
             self.answered = True
         return st

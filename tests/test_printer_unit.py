@@ -153,3 +153,31 @@ def test_qrate_printer_test_prints_and_reports(hall, tmp_path):
         assert len(sim.printed()) == 1
     finally:
         sim.stop()
+
+
+def test_a_printer_that_never_answers_is_printed_to_blindly(tmp_path):
+    """A one-way cable: no DLE EOT answer reads as unknown (not 'paper OK'), and printing goes on."""
+    import socket as so
+    import threading
+
+    from devices.printer import Connection
+    srv = so.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    got = bytearray()
+
+    def sink():
+        conn, _ = srv.accept()
+        with conn:
+            while data := conn.recv(4096):
+                got.extend(data)
+    th = threading.Thread(target=sink, daemon=True)
+    th.start()
+    conn = Connection(parse_printer_url(f"tcp://127.0.0.1:{srv.getsockname()[1]}"), timeout=0.2)
+    st = conn.status()
+    assert st["state"] == "unknown" and conn.ready(st)
+    conn.send(ticket_bytes(TICKET, Layout()))
+    conn.close()
+    th.join(5)
+    srv.close()
+    assert "医疗保障".encode("gb18030") in got
