@@ -122,3 +122,56 @@ def test_kiosk_lives_through_a_server_restart(live, kiosk_page):
         assert page.inner_text("#d-number") == "A002"
     finally:
         again.kill()
+
+
+def test_closed_and_capped_services_say_why_and_the_page_returns_by_itself(hall, kiosk_page):
+    text = (hall / "hall.toml").read_text(encoding="utf-8")
+    text = text.replace("enforce_hours = false", "enforce_hours = true")
+    blocks = text.split("[[services]]")
+    for i, block in enumerate(blocks):
+        if i == 0:
+            continue
+        if 'code = "D"' in block:  # never open
+            blocks[i] = re.sub(r"days = \[[^\]]*\]", "days = []", block)
+        else:  # open all day, every day, whenever the test runs
+            blocks[i] = re.sub(r"(hours|days|slots) = \[.*\]\n", "", block)
+        if 'code = "E"' in block:
+            blocks[i] = blocks[i].replace('code = "E"\n', 'code = "E"\ndaily_cap = 1\n')
+    text = "[[services]]".join(blocks)
+    text += "\n[kiosk]\nreturn_s = 2\n"
+    (hall / "hall.toml").write_text(text, encoding="utf-8")
+    live = LiveServer(hall)
+    try:
+        live.start()
+        token = live.device_token("kiosk-c", "kiosk")
+        page = kiosk_page(1080, 1920)
+        page.goto(f"{live.url}/kiosk?token={token}")
+        page.wait_for_function("document.querySelectorAll('.service').length === 5")
+        page.click(".service[data-code='E']")
+        page.wait_for_selector("#done:not(.hidden)")
+        assert page.inner_text("#d-number") == "E001"
+        page.wait_for_selector("#start:not(.hidden)", timeout=6000)  # back to the start by itself
+        page.wait_for_selector(".service[data-code='E'].closed")
+        assert "今日号已取完" in page.inner_text(".service[data-code='E']")
+        assert "未到办理时间" in page.inner_text(".service[data-code='D']")
+        assert page.is_disabled(".service[data-code='D']")
+        page.screenshot(path=str(SHOTS / "kiosk-closed-portrait.png"))
+    finally:
+        live.kill()
+
+
+def test_english_for_one_citizen(live, kiosk_page):
+    token = live.device_token("kiosk-en", "kiosk")
+    page = kiosk_page(1920, 1080)
+    page.goto(f"{live.url}/kiosk?token={token}")
+    page.wait_for_function("document.querySelectorAll('.service').length === 5")
+    page.click("#lang")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("document.querySelectorAll('.service').length === 5")
+    assert page.inner_text(".service[data-code='A'] .s-main") == "Social Security"
+    page.screenshot(path=str(SHOTS / "kiosk-start-english-landscape.png"))
+    page.click(".service[data-code='A']")
+    page.wait_for_selector("#done:not(.hidden)")
+    assert "Please go to window" in page.inner_text("#d-where")
+    page.click("#d-ok")  # the next citizen starts in Chinese
+    page.wait_for_function("document.documentElement.lang === 'zh-CN'")

@@ -160,9 +160,15 @@
   $("e-ok").addEventListener("click", home);
 
   function tick() {
-    var d = new Date();
-    var p = function (x) { return (x < 10 ? "0" : "") + x; };
-    $("clock").textContent = p(d.getHours()) + ":" + p(d.getMinutes());
+    // The hall's time, whatever time zone the kiosk PC was set to.
+    var text;
+    try {
+      text = new Date().toLocaleTimeString("en-GB", {timeZone: Q.tz, hour: "2-digit", minute: "2-digit", hour12: false});
+    } catch (e) {
+      var d = new Date(), p = function (x) { return (x < 10 ? "0" : "") + x; };
+      text = p(d.getHours()) + ":" + p(d.getMinutes());
+    }
+    $("clock").textContent = text;
   }
   setInterval(tick, 5000); tick();
 
