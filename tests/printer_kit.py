@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -215,3 +216,11 @@ class PrinterSim:
                 pass
         if getattr(self, "log", None):
             self.log.close()
+
+
+def set_printer(hall, url: str, **extra) -> None:
+    path = hall / "hall.toml"
+    text = path.read_text(encoding="utf-8")
+    settings = "".join(f"{k} = {v}\n" for k, v in extra.items())
+    text = re.sub(r'url = "file://data/printed"\n', f'url = "{url}"\n{settings}', text)
+    path.write_text(text, encoding="utf-8")

@@ -9,8 +9,7 @@ import pytest
 import requests
 
 from conftest import LiveServer, bearer
-from printer_kit import PrinterSim, wait_for
-from test_print_spool import set_printer
+from printer_kit import PrinterSim, set_printer, wait_for
 
 SHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 

@@ -11,15 +11,7 @@ import requests
 import socketio
 
 from conftest import LiveServer, bearer
-from printer_kit import Emupos, wait_for
-
-
-def set_printer(hall, url: str, **extra) -> None:
-    path = hall / "hall.toml"
-    text = path.read_text(encoding="utf-8")
-    settings = "".join(f"{k} = {v}\n" for k, v in extra.items())
-    text = re.sub(r'url = "file://data/printed"\n', f'url = "{url}"\n{settings}', text)
-    path.write_text(text, encoding="utf-8")
+from printer_kit import Emupos, set_printer, wait_for
 
 
 class Listener:
