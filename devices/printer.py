@@ -424,6 +424,10 @@ class Connection:
                 reply = serial_port.read(1) if serial_port is not None else dev._read()
             except socket.timeout:
                 return None
+            except Exception as exc:  # pyusb's USBTimeoutError: no answer, not unplugged
+                if "timeout" in type(exc).__name__.lower():
+                    return None
+                raise
             if reply is None:
                 return None
             if isinstance(reply, int):  # pragma: no cover - some transports
