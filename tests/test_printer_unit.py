@@ -181,3 +181,22 @@ def test_a_printer_that_never_answers_is_printed_to_blindly(tmp_path):
     th.join(5)
     srv.close()
     assert "医疗保障".encode("gb18030") in got
+
+
+def test_printer_sim_on_a_pty_answers_status_and_prints(tmp_path):
+    from devices.printer import Connection
+    sim = PrinterSim(tmp_path / "sim", tcp=False, pty=tmp_path / "ttyPRN", baud=19200).start()
+    conn = Connection(parse_printer_url(sim.url), timeout=1)
+    try:
+        assert conn.status()["state"] == "online"
+        conn.send(ticket_bytes(TICKET, Layout(hall_name="幸福区政务服务中心")))
+        wait_for(lambda: any("B012" in t and "医疗保障" in t for t in sim.printed()), 10,
+                 what="the ticket on the pty printer")
+        sim.say("cover open")
+        wait_for(lambda: conn.status()["state"] == "cover_open", 5, what="cover open")
+        sim.say("cover close")
+        sim.say("paper low")
+        wait_for(lambda: conn.status()["state"] == "paper_near_end", 5, what="paper low")
+    finally:
+        conn.close()
+        sim.stop()
