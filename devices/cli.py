@@ -27,9 +27,9 @@ def printer_test(hall_dir: Path, url):
     url = url or p["url"]
     try:
         spec = parse_printer_url(url, base=cfg.folder, timeout=float(p.get("timeout_s", 2.0)))
+        layout = Layout.from_config(cfg)
     except PrinterUrlError as exc:
         raise click.ClickException(str(exc))
-    layout = Layout.from_config(cfg)
     click.echo(_t("Printer %(url)s -> %(cls)s", url=url, cls=spec.describe()))
     for line in check_layout(layout, [s.name for s in cfg.services.values()]):
         click.echo(f"  [{line['mode']}] {line['line']}")

@@ -144,6 +144,10 @@ class Layout:
     @classmethod
     def from_config(cls, cfg) -> "Layout":
         p = cfg.raw.get("printer", {})
+        if p.get("mode", "text") not in ("text", "raster"):
+            raise PrinterUrlError(f"[printer] mode = '{p.get('mode')}': write \"text\" or \"raster\"")
+        if p.get("qr", "native") not in ("native", "image"):
+            raise PrinterUrlError(f"[printer] qr = '{p.get('qr')}': write \"native\" or \"image\"")
         return cls(hall_name=cfg.name, header=list(p.get("header", [])),
                    footer=list(p.get("footer", [])), mode=p.get("mode", "text"),
                    qr=p.get("qr", "native"), qr_size=int(p.get("qr_size", 6)),
@@ -274,7 +278,7 @@ def render_ticket(ticket: dict, printer, layout: Layout) -> None:
     line(layout.hall_name, 1, 2)
     for text in layout.header:
         line(text)
-    printer._raw(ALIGN["center"] + _size(1, 1) + b"-" * 32 + LF)
+    printer._raw(ALIGN["center"] + _size(1, 1) + b"-" * (layout.dots // 12) + LF)
     line(v["service"], 2, 2)
     line(v["service_en"])
     line(v["number"], 2, 3 if raster_all else 2)

@@ -46,13 +46,16 @@ class Spool:
         self.hall, self.cfg = hall, cfg
         p = cfg.raw["printer"]
         self.url = p["url"]
-        self.layout = Layout.from_config(cfg)
+        self.config_error = ""
+        try:
+            self.layout = Layout.from_config(cfg)
+        except PrinterUrlError as exc:
+            self.layout, self.config_error = Layout(hall_name=cfg.name), str(exc)
         self.timeout = float(p.get("timeout_s", 2.0))
         self.poll_s = float(p.get("poll_s", 5.0))
         self.retry_max_s = float(p.get("retry_max_s", 30.0))
         self.spec: Optional[PrinterSpec] = None
         self.conn: Optional[Connection] = None
-        self.config_error = ""
         try:
             self.spec = parse_printer_url(self.url, base=cfg.folder, timeout=self.timeout)
             self.conn = Connection(self.spec, self.timeout)
