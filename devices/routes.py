@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 from flask import current_app, request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from server.api import ApiError, hall, need, route
 from server.engine import N_
@@ -24,6 +24,8 @@ class PrinterOut(BaseModel):
     since: Optional[str] = None
     pending: int
     mode: str
+    raster_lines: list[str] = Field(default_factory=list,
+                                    description="Ticket lines printed as images (characters outside GB2312)")
 
 
 class PrintJobOut(BaseModel):

@@ -212,7 +212,8 @@ class Spool:
                 "state": st, "can_print": bool(can_print), "message": zh, "message_en": en,
                 "detail": self.state.get("detail", ""), "checked_at": self.state.get("checked_at"),
                 "since": self.state.get("since"), "pending": self.pending(),
-                "mode": self.layout.mode}
+                "mode": self.layout.mode,
+                "raster_lines": [x["line"] for x in self.lines if x["mode"] == "raster"]}
 
     def _set_state(self, st: dict) -> None:
         previous = self.state.get("state")

@@ -200,3 +200,20 @@ def test_printer_sim_on_a_pty_answers_status_and_prints(tmp_path):
     finally:
         conn.close()
         sim.stop()
+
+
+def test_device_changed_is_logged_with_a_seq_and_replays(app, client, accounts):
+    """A printer change is an `event` with the next seq; replaying the log skips it cleanly."""
+    from server import engine
+    spool = app.extensions["qrate_devices"].spool
+    pushed = []
+    hall = app.extensions["qrate"]
+    hall.notify = pushed.append
+    spool._set_state({"state": "paper_out"})
+    assert pushed[-1]["type"] == "device.changed" and pushed[-1]["state"] == "paper_out"
+    assert pushed[-1]["message"] == "打印机缺纸" and pushed[-1]["can_print"] is False
+    with hall.store() as s:
+        assert s.last_seq() == pushed[-1]["seq"]
+        for ev in s.events():
+            if ev.type == "device.changed":
+                assert engine.apply(ev, None) is None
