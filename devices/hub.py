@@ -1,7 +1,11 @@
 """The device hub: owns the print spool and the device threads of one app."""
 from __future__ import annotations
 
+import logging
+
 from .spool import Spool
+
+log = logging.getLogger("qrate.devices")
 
 
 class DeviceHub:
@@ -21,6 +25,12 @@ class DeviceHub:
         if self.started:
             return
         self.started = True
+        if self.spool.config_error:
+            log.error("printer: %s", self.spool.config_error)
+        for line in self.spool.lines:
+            if line["mode"] == "raster":
+                log.warning("ticket line %r has characters outside GB2312: it prints as an image",
+                            line["line"])
         self.spool.start()
         self.serial.start()
 

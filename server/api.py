@@ -462,3 +462,4 @@ def me():
 
 
 from . import ratings_api  # noqa: E402,F401  (rating pad, flags, cases: routes join the blueprint)
+from devices import routes as _device_routes  # noqa: E402,F401  (printer health, reprint)

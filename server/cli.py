@@ -177,3 +177,7 @@ def demo(directory: Path, host: str, port: int):
 
 from devices.padsim import pad_sim  # noqa: E402
 cli.add_command(pad_sim)
+from devices.cli import printer as _printer_cli, printer_sim as _printer_sim_cli  # noqa: E402
+
+cli.add_command(_printer_cli)
+cli.add_command(_printer_sim_cli)

@@ -418,6 +418,8 @@ def apply(event: Event, ticket: Optional[Ticket] = None,
         if window is not None:
             window.status, window.clerk = d["status"], d["clerk"]
         return None
+    if kind == "device.changed":  # printer health: no ticket or window state
+        return ticket
     t = ticket
     if kind == "ticket.called":
         t.status, t.window, t.clerk, t.called_at = "called", event.window, event.clerk, at

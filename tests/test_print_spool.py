@@ -1,0 +1,132 @@
+"""The print spool against a real `qrate serve` and emupos over a real TCP socket and a
+real pty: tickets keep being issued through paper-out and an unplugged printer, the
+alert arrives over Socket.IO, and once the printer is back every job prints exactly once."""
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+import requests
+import socketio
+
+from conftest import LiveServer, bearer
+from printer_kit import Emupos, set_printer, wait_for
+
+
+class Listener:
+    """A Socket.IO client that records every `event`."""
+
+    def __init__(self, url: str):
+        self.events: list[dict] = []
+        self.lock = threading.Lock()
+        self.sio = socketio.Client(reconnection=True)
+        self.sio.on("event", self._on)
+        self.sio.connect(url, transports=["websocket"])
+
+    def _on(self, data):
+        with self.lock:
+            self.events.append(data)
+
+    def device_states(self) -> list[str]:
+        with self.lock:
+            return [e["state"] for e in self.events if e["type"] == "device.changed"]
+
+    def close(self):
+        self.sio.disconnect()
+
+
+@pytest.fixture
+def emupos(tmp_path):
+    emu = Emupos(tmp_path / "emupos").start()
+    yield emu
+    emu.stop()
+
+
+def numbers(receipts) -> list[str]:
+    out = []
+    for r in receipts:
+        out += re.findall(r"\b[A-E]\d{3}\b", r["text"])
+    return out
+
+
+def issue(live, token, n, service="A"):
+    got = []
+    for _ in range(n):
+        r = requests.post(live.url + "/api/tickets", json={"service": service},
+                          headers=bearer(token), timeout=5)
+        assert r.status_code == 201, r.text
+        got.append(r.json()["number"])
+    return got
+
+
+def pending(live, token) -> int:
+    return requests.get(live.url + "/api/printer", headers=bearer(token), timeout=5).json()["pending"]
+
+
+@pytest.mark.parametrize("transport", ["tcp", "serial"])
+def test_paper_out_mid_day(hall, emupos, transport):
+    set_printer(hall, emupos.tcp_url if transport == "tcp" else emupos.serial_url,
+                poll_s=0.5, retry_max_s=1)
+    live = LiveServer(hall)
+    kiosk = None
+    listener = None
+    try:
+        live.start()
+        kiosk = live.device_token("kiosk-1", "kiosk")
+        listener = Listener(live.url)
+        first = issue(live, kiosk, 2)
+        wait_for(lambda: len(emupos.receipts()) == 2, 15, what="the first two tickets")
+
+        emupos.fault("paper-out")
+        wait_for(lambda: "paper_out" in listener.device_states(), 10, what="the paper-out alert")
+        health = requests.get(live.url + "/api/printer", headers=bearer(kiosk), timeout=5).json()
+        assert health["state"] == "paper_out" and health["can_print"] is False
+        assert health["message"] == "打印机缺纸"
+
+        during = issue(live, kiosk, 3, "B")  # tickets keep being issued
+        wait_for(lambda: pending(live, kiosk) == 3, 10, what="three jobs waiting")
+        assert len(emupos.receipts()) == 2  # nothing was sent into the empty printer
+
+        emupos.fault("paper-out", active=False)
+        wait_for(lambda: listener.device_states()[-1:] == ["online"], 10, what="the all-clear")
+        wait_for(lambda: pending(live, kiosk) == 0 and len(emupos.receipts()) == 5, 20,
+                 what="the spool to drain")
+        printed = numbers(emupos.receipts())
+        assert sorted(printed) == sorted(first + during)  # none lost, none twice
+        seqs = [e["seq"] for e in listener.events]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    finally:
+        if listener:
+            listener.close()
+        live.kill()
+
+
+@pytest.mark.parametrize("transport", ["tcp", "serial"])
+def test_printer_unplugged_and_replugged(hall, emupos, transport):
+    set_printer(hall, emupos.tcp_url if transport == "tcp" else emupos.serial_url,
+                poll_s=0.5, retry_max_s=1)
+    live = LiveServer(hall)
+    listener = None
+    try:
+        live.start()
+        kiosk = live.device_token("kiosk-1", "kiosk")
+        listener = Listener(live.url)
+        first = issue(live, kiosk, 1)
+        wait_for(lambda: len(emupos.receipts()) == 1, 15, what="the first ticket")
+
+        emupos.stop()  # unplugged
+        wait_for(lambda: "offline" in listener.device_states(), 10, what="the offline alert")
+        during = issue(live, kiosk, 2, "C")
+        r = requests.get(live.url + "/api/queue", timeout=5)
+        assert {"C001", "C002"} <= {t["number"] for t in r.json()["tickets"]}
+
+        emupos.start()  # plugged in again: same port, same device path
+        wait_for(lambda: pending(live, kiosk) == 0 and len(emupos.receipts()) == 3, 20,
+                 what="the spool to drain after replugging")
+        assert sorted(numbers(emupos.receipts())) == sorted(first + during)
+        assert listener.device_states()[-1] == "online"
+    finally:
+        if listener:
+            listener.close()
+        live.kill()

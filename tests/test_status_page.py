@@ -1,0 +1,50 @@
+"""The citizen's status page (the ticket's QR code): own ticket only, live, and the call."""
+from __future__ import annotations
+
+import requests
+
+from conftest import bearer
+
+SHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def test_status_page_follows_the_ticket_to_its_call(live, browser):
+    kiosk = live.device_token("kiosk-s", "kiosk")
+    clerk = live.clerk_token("1003", 3)
+    issue = lambda service: requests.post(live.url + "/api/tickets", json={"service": service},  # noqa: E731
+                                          headers=bearer(kiosk), timeout=5).json()
+    first, mine = issue("A"), issue("A")
+    other = issue("B")
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                              is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        page.goto(mine["status_url"].replace("http://127.0.0.1:5000", live.url))
+        page.wait_for_function("document.getElementById('number').textContent === 'A002'")
+        assert page.inner_text("#ahead") == "1"
+        body = page.inner_text("body")
+        assert first["number"] not in body and other["number"] not in body  # nobody else's
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "status-waiting-phone.png"))
+
+        r = requests.post(live.url + "/api/windows/3/call-next", headers=bearer(clerk), timeout=5)
+        assert r.json()["number"] == "A001"
+        page.wait_for_function("document.getElementById('ahead').textContent === '0'", timeout=10000)
+        requests.post(live.url + f"/api/tickets/{first['id']}/finish", headers=bearer(clerk), timeout=5)
+        requests.post(live.url + "/api/windows/3/call-next", headers=bearer(clerk), timeout=5)
+        page.wait_for_selector("#call:not(.hidden)", timeout=10000)
+        assert "3 号窗口" in page.inner_text("#call")
+        page.screenshot(path=str(SHOTS / "status-called-phone.png"))
+    finally:
+        ctx.close()
+
+
+def test_unknown_key_says_so(live, browser):
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    try:
+        page = ctx.new_page()
+        page.goto(live.url + "/t/not-a-ticket-key")
+        page.wait_for_selector("#missing:not(.hidden)")
+        assert "未找到" in page.inner_text("#missing")
+    finally:
+        ctx.close()
