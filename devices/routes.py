@@ -54,11 +54,11 @@ def printer_status():
     return spool().view()
 
 
-@route("/tickets/<int:ticket_id>/reprint", "POST", "Print the ticket again", "manager",
+@route("/tickets/<int:id>/reprint", "POST", "Print the ticket again", "manager",
        response=PrintJobOut, status=202, tags=("devices",))
-def reprint(ticket_id: int):
+def reprint(id: int):
     need("manager")
-    return spool().reprint(ticket_id)
+    return spool().reprint(id)
 
 
 @route("/print-jobs", "GET", "Print jobs, newest first (?status=pending|printed)", "manager",

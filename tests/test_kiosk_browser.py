@@ -131,9 +131,9 @@ def test_closed_and_capped_services_say_why_and_the_page_returns_by_itself(hall,
         if i == 0:
             continue
         if 'code = "D"' in block:  # never open
-            blocks[i] = re.sub(r"days = \[[^\]]*\]", "days = []", block)
+            blocks[i] = re.sub(r"(?m)^days = \[[^\]]*\]", "days = []", block)
         else:  # open all day, every day, whenever the test runs
-            blocks[i] = re.sub(r"(hours|days|slots) = \[.*\]\n", "", block)
+            blocks[i] = re.sub(r"(?m)^(hours|days|slots) = \[.*\]\n", "", block)
         if 'code = "E"' in block:
             blocks[i] = blocks[i].replace('code = "E"\n', 'code = "E"\ndaily_cap = 1\n')
     text = "[[services]]".join(blocks)

@@ -54,6 +54,8 @@ def replay(h: Hall) -> tuple[dict, dict]:
                 tickets[ev.ticket] = t
             elif ev.type == "window.changed":
                 engine.apply(ev, None, windows[ev.window])
+            elif ev.ticket is None:
+                continue  # device health and other hall-wide events hold no ticket state
             else:
                 engine.apply(ev, tickets[ev.ticket])
     return tickets, windows
