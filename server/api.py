@@ -459,3 +459,8 @@ def me():
     p = need()
     return {"kind": p.kind, "role": p.role, "subject": p.subject, "name": p.name,
             "window": p.window}
+
+
+# Screens, voice calls and the clerk console's read side (own modules, own routes).
+from . import screens, voice  # noqa: E402,F401
+voice.register_routes()

@@ -73,3 +73,9 @@ def init_app(app) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=request_locale)
+    # Flask-Babel parses "zh_CN" as zh_Hans_CN and then finds no catalog under
+    # translations/zh_CN, so templates went untranslated: route `_()` through
+    # the same catalog lookup the API and CLI use.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translate(s),
+        ngettext=lambda s, p, n: translate(s if n == 1 else p), newstyle=True)
