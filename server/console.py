@@ -5,7 +5,7 @@ session cookie then carries the token), reads /api and listens on Socket.IO."""
 from flask import Blueprint, current_app, render_template
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
-               static_folder="static/console")
+               static_folder="static/console", static_url_path="/static")
 
 
 @bp.get("")

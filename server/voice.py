@@ -157,25 +157,28 @@ class Voice:
             if path.exists():
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.wav")
+            tmp = _tmp(path)
             if name == "chime":
                 # ding-dong: two soft bell tones, a major third apart
                 _run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(tmp),
                       "synth", "0.5", "sine", "659.3", "fade", "q", "0.01", "0.5", "0.4",
                       "vol", "0.45", "pad", "0", "0.05"])
-                second = path.with_suffix(".2.wav")
+                second = _tmp(path, "b")
                 _run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(second),
                       "synth", "0.8", "sine", "523.3", "fade", "q", "0.01", "0.8", "0.7",
                       "vol", "0.45"])
-                _run(["sox", str(tmp), str(second), str(path)])
+                joined = _tmp(path, "j")
+                _run(["sox", str(tmp), str(second), str(joined)])
+                joined.replace(path)
                 tmp.unlink()
                 second.unlink()
             elif name == "silence":
-                _run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(path),
+                _run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(tmp),
                       "trim", "0", "0.35"])
+                tmp.replace(path)
             else:
                 voice, text, _ = table[name]
-                raw = path.with_suffix(".raw.wav")
+                raw = _tmp(path, "raw")
                 _run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text])
                 _run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(tmp)])
                 raw.unlink()
@@ -204,7 +207,7 @@ class Voice:
         out = self.cache / "norm" / f"{name.replace('/', '_')}-{key}.wav"
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_suffix(".tmp.wav")
+            tmp = _tmp(out)
             effects = [] if name == "chime" else [
                 "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%",
                 "reverse", "pad", "0.03", "0.05"]
@@ -223,10 +226,16 @@ class Voice:
             out = self.cache / "calls" / f"{number}-{window}-{'-'.join(self.languages)}-{key}.wav"
             if not out.exists():
                 out.parent.mkdir(parents=True, exist_ok=True)
-                tmp = out.with_suffix(".tmp.wav")
+                tmp = _tmp(out)
                 _run(["sox", *[str(p) for p in parts], str(tmp)])
                 tmp.replace(out)
             return out
+
+
+def _tmp(path: Path, tag: str = "") -> Path:
+    """A private temporary name beside path (two builders never share one)."""
+    import os
+    return path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}{tag}.tmp.wav")
 
 
 def _run(cmd: list[str]) -> None:
@@ -275,7 +284,7 @@ def _prepare_quietly(app, v: Voice) -> None:
 
 
 def register_routes() -> None:
-    from flask import current_app, send_file
+    from flask import Response, current_app
 
     from .api import ApiError, route
     from .engine import N_
@@ -298,8 +307,9 @@ def register_routes() -> None:
             current_app.logger.exception("voice call failed")
             raise ApiError(503, "voice_unavailable",
                            N_("The voice call could not be made; see the server log."))
-        resp = send_file(path, mimetype="audio/wav", max_age=3600)
-        return resp
+        # read whole (a call is ~300 kB): no file handle outlives the request
+        return Response(path.read_bytes(), mimetype="audio/wav",
+                        headers={"Cache-Control": "no-cache"})
 
 
 def cli_group():

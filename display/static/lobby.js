@@ -36,6 +36,11 @@
     $("newest-number").textContent = newest ? newest.number : "—";
     $("newest-window").textContent = newest ? windowLabel(newest.window) : "";
     box.dataset.seq = newest ? newest.seq : "";
+    // a long window name must shrink to the card, never be cut off
+    var fitEl = $("newest-fit");
+    fitEl.style.transform = "";
+    var k = Math.min(1, (box.clientWidth - 48) / Math.max(1, fitEl.scrollWidth));
+    fitEl.style.transform = "scale(" + k + ")";
     var ol = $("recent");
     ol.innerHTML = "";
     calls.slice(1, 4).forEach(function (c) {
@@ -62,7 +67,7 @@
     ul.innerHTML = "";
     var kept = {};
     if (board) board.services.forEach(function (s) { kept[s.code] = s; });
-    var rowH = Math.min(134, Math.floor(670 / Math.max(1, st.services.length)));
+    var rowH = Math.min(128, Math.floor(670 / Math.max(1, st.services.length)));
     st.services.forEach(function (s) {
       var li = document.createElement("li");
       li.style.minHeight = rowH + "px";
@@ -112,12 +117,13 @@
       el.firstChild.textContent = T.sunshine; el.lastChild.textContent = live && live.state ? live.state.hall.name : "";
       return; }
     var p = list[panelIndex++ % list.length];
-    el.innerHTML = '<div class="who"><span class="kicker"></span><span></span></div><div class="commit"></div><div class="sat"></div>';
-    el.children[0].firstChild.textContent = T.sunshine;
-    el.children[0].lastChild.textContent = windowLabel(p.window) + " · " + p.name +
+    el.innerHTML = '<div class="who"><span class="kicker"></span><span class="name"></span><span class="sat"></span></div><div class="commit"></div>';
+    var who = el.children[0];
+    who.children[0].textContent = T.sunshine;
+    who.children[1].textContent = windowLabel(p.window) + " · " + p.name +
       (p.status === "paused" ? " (" + T.paused + ")" : "");
     el.children[1].textContent = p.commitment;
-    el.children[2].textContent = p.month && p.month.ratings
+    who.children[2].textContent = p.month && p.month.ratings
       ? fmt(T.satisfied, { p: pct(p.month.satisfied_rate), n: p.month.ratings }) : T.noRatings;
   }
   setInterval(rotatePanel, 8000);

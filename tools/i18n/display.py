@@ -23,7 +23,7 @@ ZH = {
     "Window %(n)s": "%(n)s号窗口",
     "Satisfied this month %(p)s%% (%(n)s ratings)": "本月满意率 %(p)s%%（%(n)s 次评价）",
     "No ratings yet this month": "本月暂无评价",
-    "Open government: service commitments": "阳光政务 · 服务承诺",
+    "Open government": "阳光政务",
     "Now serving": "正在办理",
     "Ready for the next number": "请等候叫号",
     "Paused, please wait": "暂停服务，请稍候",
