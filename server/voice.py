@@ -288,7 +288,6 @@ def register_routes() -> None:
 
     from .api import ApiError, route
     from .engine import N_
-    from .runtime import run_blocking
 
     @route("/voice/call/<number>/<int:window>.wav", "GET",
            "The spoken call (chime, Mandarin, English if configured) as WAV", "anyone",
@@ -299,7 +298,9 @@ def register_routes() -> None:
             raise ApiError(404, "unknown_window", N_("Window %(window)s does not exist."),
                            window=window)
         try:
-            path = run_blocking(v.call, number, window)
+            # sox and espeak-ng run as child processes; under gevent the wait for
+            # them is cooperative (gevent's subprocess), so no thread is needed
+            path = v.call(number, window)
         except BadCall:
             raise ApiError(422, "bad_number", N_("'%(number)s' is not a ticket number like A023."),
                            number=number[:12])
