@@ -39,7 +39,7 @@
     // a long window name must shrink to the card, never be cut off
     var fitEl = $("newest-fit");
     fitEl.style.transform = "";
-    var k = Math.min(1, (box.clientWidth - 48) / Math.max(1, fitEl.scrollWidth));
+    var k = Math.min(1, (box.clientWidth - 24) / Math.max(1, fitEl.scrollWidth));
     fitEl.style.transform = "scale(" + k + ")";
     var ol = $("recent");
     ol.innerHTML = "";
@@ -67,7 +67,7 @@
     ul.innerHTML = "";
     var kept = {};
     if (board) board.services.forEach(function (s) { kept[s.code] = s; });
-    var rowH = Math.min(128, Math.floor(670 / Math.max(1, st.services.length)));
+    var rowH = Math.min(126, Math.floor(640 / Math.max(1, st.services.length)));
     st.services.forEach(function (s) {
       var li = document.createElement("li");
       li.style.minHeight = rowH + "px";

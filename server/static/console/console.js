@@ -161,6 +161,7 @@
     });
     var ns = document.querySelector('[data-act="noshow"]');
     ns.title = fmt(T.noShowLocked, { n: Q.noShowAfter, r: recalls() });
+    $("noshow-count").textContent = c ? "(" + Math.min(recalls(), Q.noShowAfter) + "/" + Q.noShowAfter + ")" : "";
   }
   function fetchDetail(id) {
     api("GET", "/tickets/" + id).then(function (r) { currentDetail = r.body; render(); }).catch(function () {});
