@@ -93,3 +93,11 @@ def test_the_voice_api_serves_the_call_as_wav(client):
 def test_the_voice_route_is_in_the_openapi_document(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert any(p.startswith("/api/voice/call/") or p.startswith("/voice/call/") for p in paths)
+
+
+def test_english_follows_mandarin_when_the_hall_asks_for_it():
+    clips = call_clips("B105", 21, ("zh", "en"))
+    en = clips[clips.index("zh/hao_chuangkou_banli") + 1:]
+    assert en == ["silence", "en/number", "en/letter_B", "en/digit_1", "en/digit_0", "en/digit_5",
+                  "en/please_go_to_window", "en/n_20", "en/digit_1"]
+    assert voice.en_cardinal(12) == ["en/n_12"] and voice.en_cardinal(7) == ["en/digit_7"]

@@ -18,7 +18,12 @@
     this.everOnline = false;
     var self = this;
     var params = new URLSearchParams(location.search);
+    // a device page is opened once with ?token=... and keeps it
     var token = params.get("token");
+    try {
+      if (token) localStorage.setItem("qrate.device.token", token);
+      else token = localStorage.getItem("qrate.device.token");
+    } catch (e) { /* storage off: the URL must carry it */ }
     var sock = io({
       transports: ["websocket", "polling"],
       reconnection: true, reconnectionDelay: 300, reconnectionDelayMax: 2000,
