@@ -243,3 +243,22 @@ def test_the_calls_on_the_lobby_are_readable_from_10_m(server, browser):
     fit = lobby.locator("#newest-fit").bounding_box()
     assert fit["x"] >= box["x"] and fit["x"] + fit["width"] <= box["x"] + box["width"] + 1
     lobby.context.close()
+
+
+def test_a_gap_in_the_event_sequence_makes_the_screen_take_a_new_snapshot(server, browser):
+    kiosk = bearer(server.device_token("kiosk-1", "kiosk"))
+    clerk = bearer(server.clerk_token("1003", 3))
+    lobby = new_page(browser, server.url + "/display?voice=0")
+    lobby.wait_for_function("window.qrateLive && window.qrateLive.snapshots === 1")
+    issue(server, kiosk, "A")
+    expect(lobby.locator('#services li[data-code="A"] .count')).to_have_text("1 人等候")
+    # an event from the future (seq jumps by 5) with a false call: it must not be shown,
+    # and the page must ask for the whole state again
+    lobby.evaluate("""() => qrateLive._event({seq: qrateLive.seq + 5, type: 'ticket.called', window: 9,
+        ticket: {id: 999, number: 'Z999', service: 'A', status: 'called', window: 9}})""")
+    lobby.wait_for_function("window.qrateLive.snapshots === 2")
+    expect(lobby.locator("#newest-number")).to_have_text("—")
+    # and it carries on with real events after the new snapshot
+    requests.post(server.url + "/api/windows/3/call-next", headers=clerk, timeout=5)
+    expect(lobby.locator("#newest-number")).to_have_text("A001", timeout=BLINK)
+    lobby.context.close()

@@ -16,6 +16,7 @@
     this.state = null;
     this.online = false;
     this.everOnline = false;
+    this.snapshots = 0;       // how many snapshots this page has taken (for tests and hall IT)
     var self = this;
     var params = new URLSearchParams(location.search);
     // a device page is opened once with ?token=... and keeps it
@@ -66,6 +67,7 @@
     snap.tickets.forEach(function (t) { st.tickets[t.id] = t; });
     this.state = st;
     this.seq = snap.seq;
+    this.snapshots += 1;
     this._status(true);
     if (this.opts.onSnapshot) this.opts.onSnapshot(st, before);
   };

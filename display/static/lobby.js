@@ -226,4 +226,5 @@
     },
     onNotice: renderNotice,
   });
+  window.qrateLive = live;
 })();
