@@ -166,6 +166,7 @@ def main() -> None:
             http_all, http_slowest, http_answer, http_first = [], [], [], []
             for _ in range(args.rounds):
                 finish_current()
+                time.sleep(0.05)  # pacing like the click loop: the finish has been pushed
                 number = next(it)
                 t0 = time.perf_counter()
                 http.post(live.url + "/api/windows/5/call-next", timeout=5)

@@ -18,16 +18,21 @@
     el.dataset.ticket = cur ? cur.id : "";
     var status = $("status");
     status.className = "status " + w.status;
-    if (w.status === "paused") status.textContent = T.paused;
-    else if (w.status === "closed") status.textContent = T.closed;
-    else status.textContent = cur ? T.pleaseCome : T.idle;
+    var key = w.status === "paused" ? "paused" : w.status === "closed" ? "closed" : cur ? "pleaseCome" : "idle";
+    status.textContent = T[key];
+    if (Q.EN[key]) {
+      var en = document.createElement("span");
+      en.className = "en";
+      en.textContent = Q.EN[key];
+      status.appendChild(en);
+    }
     document.body.dataset.status = w.status;
     $("label").textContent = cur ? T.serving : "";
     $("clerk-name").textContent = w.clerk ? w.clerk.name : "";
     $("clerk-commit").textContent = w.clerk ? (w.clerk.commitment || "") : "";
-    var key = cur ? cur.id + ":" + cur.called_at : null;
-    if (key && key !== shown && shown !== undefined) { el.classList.remove("flash"); void el.offsetWidth; el.classList.add("flash"); }
-    shown = key;
+    var callKey = cur ? cur.id + ":" + cur.called_at : null;
+    if (callKey && callKey !== shown && shown !== undefined) { el.classList.remove("flash"); void el.offsetWidth; el.classList.add("flash"); }
+    shown = callKey;
   }
 
   new QrateLive({
