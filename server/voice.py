@@ -152,7 +152,7 @@ class Voice:
         made = 0
         table = clip_table()
         self.custom.mkdir(parents=True, exist_ok=True)
-        for name in list(names or table) + ["chime", "silence"]:
+        for name in list(table if names is None else names) + ["chime", "silence"]:
             path = self.default / f"{name}.wav"
             if path.exists():
                 continue
