@@ -58,11 +58,16 @@ def create_app(config: dict | None = None):
     app.register_blueprint(pad_bp)
     from . import ratings
     ratings.init_app(app, hall)
+    from .console import bp as console_bp
+    app.register_blueprint(console_bp)
     sio = realtime.init_app(app, hall, async_mode)
     app.extensions["qrate_socketio"] = sio
 
     from devices import hub
     app.extensions["qrate_devices"] = hub.DeviceHub(app, hall, cfg, start=start_devices)
+    if start_devices or async_mode == "gevent":
+        from . import voice
+        voice.prepare_in_background(app)  # the default clips, at the first start
 
     @app.get("/")
     def index():

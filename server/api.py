@@ -463,3 +463,6 @@ def me():
 
 from . import ratings_api  # noqa: E402,F401  (rating pad, flags, cases: routes join the blueprint)
 from devices import routes as _device_routes  # noqa: E402,F401  (printer health, reprint)
+# Screens, voice calls and the clerk console's read side (own modules, own routes).
+from . import screens, voice  # noqa: E402,F401
+voice.register_routes()

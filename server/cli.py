@@ -181,3 +181,5 @@ from devices.cli import printer as _printer_cli, printer_sim as _printer_sim_cli
 
 cli.add_command(_printer_cli)
 cli.add_command(_printer_sim_cli)
+from .voice import cli_group as _voice_cli  # noqa: E402
+cli.add_command(_voice_cli())

@@ -420,7 +420,7 @@ class Hall:
             return {
                 "seq": s.last_seq(), "at": iso(self.now()), "day": day.isoformat(),
                 "hall": {"name": self.cfg.name, "name_en": self.cfg.raw["hall"]["name_en"],
-                         "notice": self.cfg.raw["hall"].get("notice", "")},
+                         "notice": _notice(s.db, self.cfg.raw["hall"].get("notice", ""))},
                 "services": self.service_summaries(s),
                 "windows": [self.window_view(s, self.window(s, n)) for n in self.cfg.windows],
                 "tickets": [{"id": t.id, "number": t.number, "service": t.service,
@@ -438,6 +438,12 @@ class Hall:
         with self.store() as s:
             t = s.ticket_by_key(key)
             return self.ticket_view(s, t) if t else None
+
+
+def _notice(db, default: str) -> str:
+    """The managers' notice line (server/screens.py), else the hall file's."""
+    from .screens import current_notice
+    return current_notice(db, default)
 
 
 __all__ = ["Hall", "QueueError"]

@@ -1,0 +1,230 @@
+/* The lobby screen: latest calls, queues per service, the promise kept,
+ * rotating clerk panels, the notice line and the voice calls. */
+(function () {
+  "use strict";
+  var Q = window.QRATE, T = Q.T;
+  var $ = function (id) { return document.getElementById(id); };
+  var stage = $("stage");
+
+  function fit() {  // design at 1920x1080, scale to the real screen
+    var k = Math.min(innerWidth / 1920, innerHeight / 1080);
+    stage.style.transform = "scale(" + k + ")";
+  }
+  addEventListener("resize", fit);
+  fit();
+  QrateLive.clock($("clock"));
+
+  function fmt(tpl, vals) {
+    return tpl.replace(/%\((\w+)\)s/g, function (_, k) { return vals[k]; }).replace("%%", "%");
+  }
+  function windowLabel(n) { return fmt(T.windowN, { n: n }); }
+  function pct(x) { return Math.round(x * 1000) / 10; }
+
+  var board = null;   // /api/display/board: promise kept today, satisfaction this month
+  var live;
+
+  /* --- the calls ------------------------------------------------------- */
+  function renderCalls(st) {
+    // distinct tickets, newest call first
+    var seen = {}, calls = [];
+    st.calls.forEach(function (c) {
+      if (!seen[c.ticket]) { seen[c.ticket] = true; calls.push(c); }
+    });
+    var newest = calls[0];
+    var box = $("newest");
+    box.classList.toggle("empty", !newest);
+    $("newest-number").textContent = newest ? newest.number : "—";
+    $("newest-window").textContent = newest ? windowLabel(newest.window) : "";
+    box.dataset.seq = newest ? newest.seq : "";
+    // a long window name must shrink to the card, never be cut off
+    var fitEl = $("newest-fit");
+    fitEl.style.transform = "";
+    var k = Math.min(1, (box.clientWidth - 24) / Math.max(1, fitEl.scrollWidth));
+    fitEl.style.transform = "scale(" + k + ")";
+    var ol = $("recent");
+    ol.innerHTML = "";
+    calls.slice(1, 4).forEach(function (c) {
+      var li = document.createElement("li");
+      var t = st.tickets[c.ticket];
+      if (!t || t.status !== "called") li.className = "gone";
+      li.innerHTML = '<span class="num"></span><span class="win"></span>';
+      li.firstChild.textContent = c.number;
+      li.lastChild.textContent = windowLabel(c.window);
+      ol.appendChild(li);
+    });
+  }
+
+  function flashNewest() {
+    var box = $("newest");
+    box.classList.remove("flash");
+    void box.offsetWidth;  // restart the animation
+    box.classList.add("flash");
+  }
+
+  /* --- queues per service --------------------------------------------- */
+  function renderServices(st) {
+    var ul = $("services");
+    ul.innerHTML = "";
+    var kept = {};
+    if (board) board.services.forEach(function (s) { kept[s.code] = s; });
+    var rowH = Math.min(126, Math.floor(640 / Math.max(1, st.services.length)));
+    st.services.forEach(function (s) {
+      var li = document.createElement("li");
+      li.style.minHeight = rowH + "px";
+      if (!s.open) li.classList.add("closed");
+      var est = s.estimated_wait_s === null || s.estimated_wait_s === undefined
+        ? T.noEstimate : QrateLive.fmtMinutes(s.estimated_wait_s, T);
+      var k = kept[s.code];
+      var promise = fmt(T.promise, { n: Math.round(s.target_wait_s / 60) }) + " · " +
+        (k && k.kept_rate !== null ? fmt(T.kept, { p: pct(k.kept_rate) }) : T.keptNone);
+      li.innerHTML = '<span class="code"></span><span class="name"></span><span class="count"></span>' +
+        '<span class="est"></span><span class="promise"></span>';
+      li.children[0].textContent = s.code;
+      li.children[1].textContent = Q.lang === "en" ? s.name_en : s.name;
+      li.children[2].textContent = fmt(T.waitingN, { n: s.waiting });
+      li.children[3].textContent = s.open ? fmt(T.estimate, { t: est }) : T.notIssuing;
+      li.children[4].textContent = promise;
+      if (k && k.kept_rate !== null && k.kept_rate < 0.8) li.children[4].classList.add("low");
+      li.dataset.code = s.code;
+      ul.appendChild(li);
+    });
+  }
+
+  /* --- rotating panels: each window's clerk, commitment, satisfaction (阳光政务) */
+  var panelIndex = 0;
+  function panels() {
+    if (!live || !live.state) return [];
+    var st = live.state, out = [];
+    var staff = {}, wins = {};
+    if (board) {
+      board.staff.forEach(function (p) { staff[p.employee_no] = p; });
+      board.windows.forEach(function (w) { wins[w.number] = w; });
+    }
+    Object.keys(st.windows).forEach(function (n) {
+      var w = st.windows[n];
+      if (!w.clerk) return;
+      var p = staff[w.clerk.employee_no] || {};
+      var m = p.month || (wins[n] || {}).month;
+      out.push({ window: w.number, name: w.clerk.name, status: w.status,
+                 commitment: (Q.lang === "en" && p.commitment_en) || w.clerk.commitment || p.commitment || "",
+                 month: m });
+    });
+    return out;
+  }
+  function rotatePanel() {
+    var list = panels(), el = $("panel");
+    if (!list.length) { el.innerHTML = '<div class="kicker"></div><div class="commit"></div>';
+      el.firstChild.textContent = T.sunshine; el.lastChild.textContent = live && live.state ? live.state.hall.name : "";
+      return; }
+    var p = list[panelIndex++ % list.length];
+    el.innerHTML = '<div class="who"><span class="kicker"></span><span class="name"></span><span class="sat"></span></div><div class="commit"></div>';
+    var who = el.children[0];
+    who.children[0].textContent = T.sunshine;
+    who.children[1].textContent = windowLabel(p.window) + " · " + p.name +
+      (p.status === "paused" ? " (" + T.paused + ")" : "");
+    el.children[1].textContent = p.commitment;
+    who.children[2].textContent = p.month && p.month.ratings
+      ? fmt(T.satisfied, { p: pct(p.month.satisfied_rate), n: p.month.ratings }) : T.noRatings;
+  }
+  setInterval(rotatePanel, 8000);
+
+  /* --- notice line ----------------------------------------------------- */
+  function renderNotice(text) {
+    var el = $("notice");
+    if (el.textContent === (text || "")) return;
+    el.textContent = text || "";
+    var track = el.parentNode;
+    track.classList.toggle("empty", !text);
+    // about 150 px/s whatever the length
+    track.style.setProperty("--notice-s", Math.max(12, (1920 + el.offsetWidth) / 150) + "s");
+  }
+
+  /* --- board figures (refreshed after calls and ratings, and each minute) */
+  var boardTimer = null;
+  function loadBoard() {
+    boardTimer = null;
+    fetch("/api/display/board").then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (b) { if (b) { board = b; if (live.state) renderServices(live.state); } })
+      .catch(function () {});
+  }
+  function boardSoon() { if (!boardTimer) boardTimer = setTimeout(loadBoard, 1500); }
+  setInterval(loadBoard, 60000);
+
+  /* --- voice calls: one at a time, in order ----------------------------- */
+  var audio = $("voice");
+  var voice = { queue: [], current: null, log: [] };
+  window.qrateVoice = voice;  // read by tests and by hall IT from the console
+  function enqueueVoice(call) {
+    if (!Q.voice) return;
+    voice.queue.push({ number: call.number, window: call.window, seq: call.seq,
+                       type: call.type, queued: performance.now() });
+    pump();
+  }
+  function pump() {
+    if (voice.current || !voice.queue.length) return;
+    var c = voice.current = voice.queue.shift();
+    c.url = "/api/voice/call/" + encodeURIComponent(c.number) + "/" + c.window + ".wav";
+    voice.log.push(c);
+    var finished = false;
+    function done(how) {
+      if (finished) return;
+      finished = true;
+      c.ended = performance.now();
+      c.how = how;
+      clearTimeout(guard);
+      voice.current = null;
+      setTimeout(pump, 400);  // a breath between calls
+    }
+    var guard = setTimeout(function () { done("timeout"); }, 25000);
+    audio.onended = function () { done("ended"); };
+    audio.onerror = function () { done("error"); };
+    audio.src = c.url;
+    var p = audio.play();
+    if (p && p.then) {
+      p.then(function () { c.started = performance.now(); $("sound-hint").hidden = true; })
+       .catch(function (err) {
+         if (err && err.name === "NotAllowedError") { $("sound-hint").hidden = false; }
+         done("refused");
+       });
+    }
+  }
+  document.addEventListener("click", function () {
+    $("sound-hint").hidden = true;
+    audio.muted = false;
+  });
+
+  /* --- live state ------------------------------------------------------ */
+  live = new QrateLive({
+    onStatus: function (online) {
+      $("conn-text").textContent = online ? T.online : T.offline;
+    },
+    onSnapshot: function (st, before) {
+      $("hall-name").textContent = Q.lang === "en" ? (st.hall.name_en || st.hall.name) : st.hall.name;
+      renderCalls(st);
+      renderServices(st);
+      renderNotice(st.hall.notice);
+      rotatePanel();
+      loadBoard();
+      // calls made while this screen was cut off: still announce the recent ones
+      if (before !== null) {
+        var missed = st.calls.filter(function (c) {
+          return c.seq > before && (Date.now() - Date.parse(c.at)) < 120000;
+        }).reverse();
+        missed.forEach(enqueueVoice);
+        if (missed.length) flashNewest();
+      }
+    },
+    onEvent: function (ev, st) {
+      if (ev.services) renderServices(st);
+      if (ev.ticket || ev.window_state) renderCalls(st);
+      if (ev.type === "ticket.called" || ev.type === "ticket.recalled") {
+        flashNewest();
+        enqueueVoice(st.calls[0]);
+        boardSoon();
+      }
+      if (ev.type === "rating.created" || ev.type === "window.changed") boardSoon();
+    },
+    onNotice: renderNotice,
+  });
+  window.qrateLive = live;
+})();

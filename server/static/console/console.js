@@ -1,0 +1,318 @@
+/* The clerk's console: one key per action, every action through /api, the
+ * screen redrawn from the Socket.IO snapshot and events. */
+(function () {
+  "use strict";
+  var Q = window.QRATE, T = Q.T;
+  var $ = function (id) { return document.getElementById(id); };
+  var me = null, N = null, live = null, selected = null, currentDetail = null;
+
+  function fmt(tpl, vals) {
+    return tpl.replace(/%\((\w+)\)s/g, function (_, k) { return vals[k]; });
+  }
+  function say(text, bad) {
+    var m = $("message");
+    m.textContent = text;
+    m.className = "message " + (bad ? "bad" : "good");
+    m.dataset.at = Date.now();
+  }
+  function api(method, path, body) {
+    return fetch("/api" + path, {
+      method: method, credentials: "same-origin",
+      headers: body !== undefined ? { "Content-Type": "application/json" } : {},
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    }).then(function (r) {
+      if (r.status === 204) return { status: 204, body: null };
+      return r.json().then(function (j) {
+        if (!r.ok) { var e = new Error((j.error && j.error.message) || r.statusText); e.status = r.status; e.body = j; throw e; }
+        return { status: r.status, body: j };
+      });
+    });
+  }
+
+  /* --- sign in ---------------------------------------------------------- */
+  function showSignIn() {
+    $("desk").hidden = true;
+    $("signin").hidden = false;
+    var last = localStorage.getItem("qrate.console.window");
+    if (last) $("login-window").value = last;
+    $("login-user").focus();
+  }
+  $("login-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    $("login-error").textContent = "";
+    var win = parseInt($("login-window").value, 10);
+    api("POST", "/login", { user: $("login-user").value.trim(), password: $("login-password").value, window: win })
+      .then(function () { localStorage.setItem("qrate.console.window", String(win)); start(); })
+      .catch(function (err) { $("login-error").textContent = T.signInFailed + ": " + err.message; });
+  });
+  $("logout").addEventListener("click", function () {
+    api("POST", "/logout").finally(function () { location.reload(); });
+  });
+
+  function start() {
+    api("GET", "/me").then(function (r) {
+      me = r.body;
+      if (me.role !== "clerk" || me.window === null) { showSignIn(); return; }
+      N = me.window;
+      $("signin").hidden = true;
+      $("desk").hidden = false;
+      $("desk-window").textContent = fmt(T.windowN, { n: N });
+      $("desk-clerk").textContent = me.name + " (" + me.subject + ")";
+      document.body.dataset.window = N;
+      if (!live) live = new QrateLive({
+        onStatus: function (online) { $("conn-text").textContent = online ? T.online : T.offline; render(); },
+        onSnapshot: function () { currentDetail = null; render(); loadToday(); },
+        onEvent: function (ev) {
+          if (ev.ticket && currentDetail && ev.ticket.id === currentDetail.id) currentDetail = ev.ticket;
+          if (ev.ticket && ev.ticket.status === "called" && ev.ticket.window === N) currentDetail = ev.ticket;
+          render();
+          if (ev.window === N && /finished|no_show|rating/.test(ev.type)) loadToday();
+        },
+      });
+    }).catch(showSignIn);
+  }
+
+  /* --- the state this window cares about -------------------------------- */
+  function myWindow() { return live && live.state ? live.state.windows[N] : null; }
+  function current() {
+    var w = myWindow();
+    return w && w.current ? live.state.tickets[w.current.id] || w.current : null;
+  }
+  function queue() {
+    if (!live || !live.state) return [];
+    var w = myWindow(), svc = w ? w.services : [];
+    return QrateLive.ticketsOf(live.state).filter(function (t) {
+      return t.status === "waiting" && (t.target_window === N ||
+        (t.target_window === null && svc.indexOf(t.service) >= 0));
+    }).sort(function (a, b) {
+      if (a.target_window !== b.target_window) return a.target_window === N ? -1 : 1;
+      if (a.priority !== b.priority) return a.priority ? -1 : 1;
+      return a.issued_at < b.issued_at ? -1 : a.issued_at > b.issued_at ? 1 : a.id - b.id;
+    });
+  }
+  function parked() {
+    if (!live || !live.state) return [];
+    return QrateLive.ticketsOf(live.state).filter(function (t) { return t.status === "parked" && t.window === N; });
+  }
+  function recalls() {
+    var c = current();
+    if (!c) return 0;
+    if (currentDetail && currentDetail.id === c.id) return currentDetail.recalls || 0;
+    return c.recalls || 0;
+  }
+
+  /* --- drawing ---------------------------------------------------------- */
+  var SVC = {};
+  Q.services.forEach(function (s) { SVC[s.code] = Q.lang === "en" ? s.name_en : s.name; });
+  function minutesSince(iso) { return Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000)); }
+  function render() {
+    if (!live || !live.state || N === null) return;
+    var w = myWindow(), c = current();
+    var online = live.online === true;
+    $("window-status").textContent = w ? T[w.status] : "";
+    $("window-status").className = "badge " + (w ? w.status : "");
+    $("pause-label").textContent = w && w.status === "open" ? T.pause : T.resume;
+    $("current-number").textContent = c ? c.number : "—";
+    $("current-number").dataset.ticket = c ? c.id : "";
+    var info = "";
+    if (c) {
+      info = [c.service + " " + (SVC[c.service] || ""), c.called_at ? fmt(T.calledAt, { t: c.called_at.slice(11, 16) }) : "",
+              fmt(T.recalls, { r: recalls() })].filter(Boolean).join(" · ");
+      if (!currentDetail || currentDetail.id !== c.id) fetchDetail(c.id);
+    }
+    $("current-info").textContent = info;
+    var q = queue();
+    if (selected !== null && !q.some(function (t) { return t.id === selected; })) selected = null;
+    $("queue-count").textContent = "(" + q.length + ")";
+    var ol = $("queue");
+    ol.innerHTML = "";
+    q.forEach(function (t) {
+      var li = document.createElement("li");
+      li.dataset.ticket = t.id;
+      if (t.id === selected) li.className = "sel";
+      li.innerHTML = '<b></b><span class="svc"></span><span class="tags"></span><span class="wait"></span>';
+      li.children[0].textContent = t.number;
+      li.children[1].textContent = SVC[t.service] || t.service;
+      li.children[2].textContent = [t.priority ? T.priority : "", t.target_window === N ? T.forWindow : ""].filter(Boolean).join(" ");
+      li.children[3].textContent = fmt(T.waited, { m: minutesSince(t.issued_at) });
+      li.addEventListener("click", function () { selected = t.id; render(); });
+      ol.appendChild(li);
+    });
+    var pl = $("parked");
+    pl.innerHTML = "";
+    parked().forEach(function (t) {
+      var li = document.createElement("li");
+      li.dataset.ticket = t.id;
+      li.innerHTML = "<b></b>";
+      li.firstChild.textContent = t.number;
+      pl.appendChild(li);
+    });
+    // what each key may do now
+    var busy = !!c, isOpen = w && w.status === "open";
+    var enable = {
+      next: isOpen && !busy, recall: busy, finish: busy, park: busy, transfer: busy,
+      noshow: busy && recalls() >= Q.noShowAfter,
+      callback: isOpen && !busy && parked().length > 0,
+      callthis: isOpen && !busy && selected !== null,
+      pause: !!w && w.status !== "closed",
+    };
+    document.querySelectorAll("#actions button").forEach(function (b) {
+      b.disabled = !online || !enable[b.dataset.act];
+    });
+    var ns = document.querySelector('[data-act="noshow"]');
+    ns.title = fmt(T.noShowLocked, { n: Q.noShowAfter, r: recalls() });
+    $("noshow-count").textContent = c ? "(" + Math.min(recalls(), Q.noShowAfter) + "/" + Q.noShowAfter + ")" : "";
+  }
+  function fetchDetail(id) {
+    api("GET", "/tickets/" + id).then(function (r) { currentDetail = r.body; render(); }).catch(function () {});
+  }
+  setInterval(render, 30000);  // the waited minutes
+
+  function loadToday() {
+    api("GET", "/me/today").then(function (r) {
+      var d = r.body, dl = $("today");
+      var rows = [
+        [T.served, d.served], [T.noShows, d.no_show],
+        [T.meanService, d.service_s.mean === null ? "—" : fmt(T.min, { m: (d.service_s.mean / 60).toFixed(1) })],
+        [T.p50Service, d.service_s.p50 === null ? "—" : fmt(T.min, { m: (d.service_s.p50 / 60).toFixed(1) })],
+        [T.ratings, d.ratings], [T.meanScore, d.mean_score === null ? "—" : d.mean_score.toFixed(2)],
+        [T.satisfied, d.satisfied_rate === null ? "—" : (d.satisfied_rate * 100).toFixed(1) + "%"],
+      ];
+      dl.innerHTML = "";
+      rows.forEach(function (row) {
+        var dt = document.createElement("dt"), dd = document.createElement("dd");
+        dt.textContent = row[0]; dd.textContent = row[1];
+        dl.appendChild(dt); dl.appendChild(dd);
+      });
+    }).catch(function () {});
+  }
+
+  /* --- actions ---------------------------------------------------------- */
+  function fail(err) { say(err.message, true); }
+  function number(t) { return t ? t.number : ""; }
+  var actions = {
+    next: function () {
+      api("POST", "/windows/" + N + "/call-next").then(function (r) {
+        if (r.status === 204) say(T.nobody, true); else { currentDetail = r.body; say(fmt(T.called, { number: r.body.number })); }
+      }).catch(fail);
+    },
+    recall: function (c) {
+      api("POST", "/tickets/" + c.id + "/recall").then(function (r) {
+        currentDetail = r.body; say(fmt(T.recalled, { number: r.body.number })); render();
+      }).catch(fail);
+    },
+    noshow: function (c) {
+      api("POST", "/tickets/" + c.id + "/no-show").then(function (r) { say(fmt(T.noShowed, { number: r.body.number })); }).catch(fail);
+    },
+    finish: function (c) {
+      api("POST", "/tickets/" + c.id + "/finish").then(function (r) { say(fmt(T.finished, { number: r.body.number })); }).catch(fail);
+    },
+    park: function (c) { openDialog("dlg-park", c, "park-note"); },
+    transfer: function (c) { openDialog("dlg-transfer", c, "transfer-service"); },
+    callthis: function () {
+      var t = live.state.tickets[selected];
+      openDialog("dlg-callthis", t, "callthis-reason");
+    },
+    callback: function () {
+      var sel = $("callback-ticket");
+      sel.innerHTML = "";
+      parked().forEach(function (t) {
+        var o = document.createElement("option"); o.value = t.id; o.textContent = t.number; sel.appendChild(o);
+      });
+      sel.selectedIndex = 0;
+      openDialog("dlg-callback", null, "callback-ticket");
+    },
+    pause: function () {
+      var w = myWindow();
+      var path = "/windows/" + N + (w.status === "open" ? "/pause" : "/resume");
+      api("POST", path, w.status === "open" ? { reason: "" } : undefined).then(function (r) {
+        say(r.body.status === "paused" ? T.pausedMsg : T.resumedMsg);
+      }).catch(fail);
+    },
+  };
+  function run(act) {
+    var btn = document.querySelector('#actions [data-act="' + act + '"]');
+    if (!btn || btn.disabled) {
+      if (act === "noshow" && current()) say(btn.title, true);
+      else if (act === "callthis" && selected === null) say(T.noneSelected, true);
+      else if (act === "callback" && !parked().length) say(T.noneParked, true);
+      else if ((act === "recall" || act === "finish") && !current()) say(T.noCurrent, true);
+      return;
+    }
+    actions[act](current());
+  }
+  document.querySelectorAll("#actions button").forEach(function (b) {
+    b.addEventListener("click", function () { run(b.dataset.act); });
+  });
+
+  /* --- dialogs ---------------------------------------------------------- */
+  var dialogTicket = null;
+  function openDialog(id, t, focusId) {
+    dialogTicket = t;
+    var d = $(id);
+    d.querySelectorAll(".dlg-number").forEach(function (s) { s.textContent = number(t); });
+    d.querySelectorAll("input[type=text], input:not([type])").forEach(function (i) { i.value = ""; });
+    d.showModal();
+    $(focusId).focus();
+  }
+  document.querySelectorAll("dialog [data-close]").forEach(function (b) {
+    b.addEventListener("click", function () { b.closest("dialog").close(); });
+  });
+  $("form-transfer").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var to = this.querySelector("input[name=to]:checked").value;
+    var body = { note: $("transfer-note").value };
+    if (to === "service") body.service = $("transfer-service").value; else body.window = parseInt($("transfer-window").value, 10);
+    $("dlg-transfer").close();
+    api("POST", "/tickets/" + dialogTicket.id + "/transfer", body)
+      .then(function (r) { say(fmt(T.transferred, { number: r.body.number })); }).catch(fail);
+  });
+  $("form-park").addEventListener("submit", function (e) {
+    e.preventDefault();
+    $("dlg-park").close();
+    api("POST", "/tickets/" + dialogTicket.id + "/park", { note: $("park-note").value })
+      .then(function (r) { say(fmt(T.parkedMsg, { number: r.body.number })); }).catch(fail);
+  });
+  $("form-callthis").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var reason = $("callthis-reason").value.trim();
+    if (!reason) { $("callthis-reason").focus(); return; }
+    $("dlg-callthis").close();
+    api("POST", "/windows/" + N + "/call", { ticket: dialogTicket.id, reason: reason })
+      .then(function (r) { currentDetail = r.body; selected = null; say(fmt(T.called, { number: r.body.number })); }).catch(fail);
+  });
+  $("form-callback").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var id = parseInt($("callback-ticket").value, 10);
+    $("dlg-callback").close();
+    if (!id) return;
+    api("POST", "/windows/" + N + "/call", { ticket: id, reason: "callback" })
+      .then(function (r) { currentDetail = r.body; say(fmt(T.called, { number: r.body.number })); }).catch(fail);
+  });
+  $("callback-ticket").addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); $("form-callback").requestSubmit(); }
+  });
+
+  /* --- keys ------------------------------------------------------------- */
+  var KEYS = {};
+  document.querySelectorAll("#actions button").forEach(function (b) { KEYS[b.dataset.key] = b.dataset.act; });
+  document.addEventListener("keydown", function (e) {
+    if (document.querySelector("dialog[open]") || $("desk").hidden) return;
+    if (/^(INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName)) return;
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      var q = queue();
+      if (!q.length) return;
+      var i = q.findIndex(function (t) { return t.id === selected; });
+      i = e.key === "ArrowDown" ? Math.min(q.length - 1, i + 1) : Math.max(0, i < 0 ? 0 : i - 1);
+      selected = q[i].id;
+      e.preventDefault();
+      render();
+      return;
+    }
+    var act = KEYS[e.key.toLowerCase()];
+    if (act) { e.preventDefault(); run(act); }
+  });
+
+  start();
+})();

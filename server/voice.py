@@ -1,0 +1,357 @@
+"""Voice calls built from short clips joined on the server.
+
+The lobby page plays ``GET /api/voice/call/A023/3.wav``: a chime, then
+"请 A023 号 到 3 号窗口 办理" (and the English call when ``[voice] languages``
+lists "en"). Each call is joined with sox from short clips:
+
+* the default set, generated with espeak-ng (``cmn-latn-pinyin``: Debian 12's
+  plain ``cmn`` voice reads pinyin as English) into ``DATA/voice/default/``
+  at the first start;
+* the hall's own recordings in ``DATA/voice/custom/`` (same names, any format
+  sox reads), which replace the default clip of the same name.
+
+Clips are trimmed of leading and trailing silence and converted to one format
+(22.05 kHz, mono, 16 bit) before joining; joined calls are cached by the clips
+they were made from, so a newly dropped-in recording is used at once.
+See docs/voice.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+from typing import Optional
+
+RATE, CHANNELS, BITS = 22050, 1, 16
+ZH_VOICE = "cmn-latn-pinyin"
+EN_VOICE = "en"
+
+ZH_DIGITS = ["ling2", "yi1", "er4", "san1", "si4", "wu3", "liu4", "qi1", "ba1", "jiu3"]
+# How a Chinese hall reads the Latin letter of a ticket, spelled in pinyin.
+ZH_LETTERS = {
+    "A": "ei1", "B": "bi4", "C": "xi1", "D": "di4", "E": "yi4", "F": "ai2 fu1", "G": "ji4",
+    "H": "ai1 qi1", "I": "ai4", "J": "zhei4", "K": "kei4", "L": "ai2 le5", "M": "ai2 mu5",
+    "N": "en1", "O": "ou1", "P": "pi4", "Q": "ke4 you1", "R": "a4 er5", "S": "ai2 si5",
+    "T": "ti4", "U": "you1", "V": "wei1", "W": "da2 bu5 liu5", "X": "ai2 ke4 si5",
+    "Y": "wai4", "Z": "zei4",
+}
+EN_DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+EN_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+            "seventeen", "eighteen", "nineteen"]
+EN_TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty", 6: "sixty", 7: "seventy",
+           8: "eighty", 9: "ninety"}
+
+
+def clip_table() -> dict[str, tuple[str, str, str]]:
+    """Every default clip: name -> (voice, text, what it says, for the recording list)."""
+    t: dict[str, tuple[str, str, str]] = {
+        "zh/qing": (ZH_VOICE, "qing3", "请"),
+        "zh/hao_dao": (ZH_VOICE, "hao4 dao4", "号 到"),
+        "zh/hao_chuangkou_banli": (ZH_VOICE, "hao4 chuang1 kou3 ban4 li3", "号窗口 办理"),
+        "zh/shi": (ZH_VOICE, "shi2", "十"),
+        "zh/bai": (ZH_VOICE, "bai3", "百"),
+        "zh/liang": (ZH_VOICE, "liang3", "两 (两百)"),
+        "en/number": (EN_VOICE, "Number", "Number"),
+        "en/please_go_to_window": (EN_VOICE, "please go to window", "please go to window"),
+    }
+    zh_chars = "零一二三四五六七八九"
+    for d, py in enumerate(ZH_DIGITS):
+        t[f"zh/digit_{d}"] = (ZH_VOICE, py, zh_chars[d])
+        t[f"en/digit_{d}"] = (EN_VOICE, EN_DIGITS[d], EN_DIGITS[d])
+    for letter, py in ZH_LETTERS.items():
+        t[f"zh/letter_{letter}"] = (ZH_VOICE, py, letter)
+        t[f"en/letter_{letter}"] = (EN_VOICE, letter, letter)
+    for i, word in enumerate(EN_TEENS):
+        t[f"en/n_{10 + i}"] = (EN_VOICE, word, word)
+    for tens, word in EN_TENS.items():
+        t[f"en/n_{tens * 10}"] = (EN_VOICE, word, word)
+    return t
+
+
+NUMBER_RE = re.compile(r"^[A-Z][0-9]{3,4}$")
+
+
+class BadCall(ValueError):
+    """The ticket number or window cannot be spoken."""
+
+
+def zh_cardinal(n: int) -> list[str]:
+    """1..999 as Mandarin clips: 3 -> 三, 12 -> 十二, 20 -> 二十, 105 -> 一百零五, 200 -> 两百."""
+    if not 1 <= n <= 999:
+        raise BadCall(f"window {n} is outside 1-999")
+    out: list[str] = []
+    hundreds, rest = divmod(n, 100)
+    tens, units = divmod(rest, 10)
+    if hundreds:
+        out += ["zh/liang" if hundreds == 2 else f"zh/digit_{hundreds}", "zh/bai"]
+        if rest and tens == 0:
+            out.append("zh/digit_0")
+    if tens:
+        if tens > 1 or hundreds:
+            out.append(f"zh/digit_{tens}")
+        out.append("zh/shi")
+    if units:
+        out.append(f"zh/digit_{units}")
+    return out
+
+
+def en_cardinal(n: int) -> list[str]:
+    """1..99 as English words; larger windows are read digit by digit."""
+    if n < 10:
+        return [f"en/digit_{n}"]
+    if n < 20:
+        return [f"en/n_{n}"]
+    if n < 100:
+        tens, units = divmod(n, 10)
+        return [f"en/n_{tens * 10}"] + ([f"en/digit_{units}"] if units else [])
+    return [f"en/digit_{d}" for d in str(n)]
+
+
+def call_clips(number: str, window: int, languages=("zh",)) -> list[str]:
+    """The clip names of one call, in speaking order ('silence' and 'chime' included)."""
+    if not isinstance(number, str) or not NUMBER_RE.match(number):
+        raise BadCall(f"'{number}' is not a ticket number like A023")
+    letter, digits = number[0], number[1:]
+    clips = ["chime", "silence"]
+    for i, lang in enumerate(languages):
+        if i:
+            clips.append("silence")
+        if lang == "zh":
+            clips += ["zh/qing", f"zh/letter_{letter}", *[f"zh/digit_{d}" for d in digits],
+                      "zh/hao_dao", *zh_cardinal(window), "zh/hao_chuangkou_banli"]
+        elif lang == "en":
+            clips += ["en/number", f"en/letter_{letter}", *[f"en/digit_{d}" for d in digits],
+                      "en/please_go_to_window", *en_cardinal(window)]
+    return clips
+
+
+def zh_text(number: str, window: int) -> str:
+    """The Mandarin call as pinyin (what the default clips say), for checks and logs."""
+    table = clip_table()
+    return " ".join(table[c][1] for c in call_clips(number, window, ("zh",))
+                    if c not in ("chime", "silence"))
+
+
+class Voice:
+    """The clip folders of one hall and the calls joined from them."""
+
+    def __init__(self, data_folder: Path, languages=("zh",)):
+        self.root = Path(data_folder) / "voice"
+        self.default = self.root / "default"
+        self.custom = self.root / "custom"
+        self.cache = self.root / "cache"
+        self.languages = tuple(languages)
+        self._lock = threading.Lock()
+
+    # -- the default set -----------------------------------------------------
+    def prepare(self, names=None) -> int:
+        """Generate the missing default clips (espeak-ng, sox); returns how many were made."""
+        made = 0
+        table = clip_table()
+        self.custom.mkdir(parents=True, exist_ok=True)
+        for name in list(table if names is None else names) + ["chime", "silence"]:
+            path = self.default / f"{name}.wav"
+            if path.exists():
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _tmp(path)
+            if name == "chime":
+                # ding-dong: two soft bell tones, a major third apart
+                _run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(tmp),
+                      "synth", "0.5", "sine", "659.3", "fade", "q", "0.01", "0.5", "0.4",
+                      "vol", "0.45", "pad", "0", "0.05"])
+                second = _tmp(path, "b")
+                _run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(second),
+                      "synth", "0.8", "sine", "523.3", "fade", "q", "0.01", "0.8", "0.7",
+                      "vol", "0.45"])
+                joined = _tmp(path, "j")
+                _run(["sox", str(tmp), str(second), str(joined)])
+                joined.replace(path)
+                tmp.unlink()
+                second.unlink()
+            elif name == "silence":
+                _run(["sox", "-n", "-r", str(RATE), "-c", "1", "-b", "16", str(tmp),
+                      "trim", "0", "0.35"])
+                tmp.replace(path)
+            else:
+                voice, text, _ = table[name]
+                raw = _tmp(path, "raw")
+                _run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(raw), text])
+                _run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(tmp)])
+                raw.unlink()
+                tmp.replace(path)
+            made += 1
+        return made
+
+    def clip_path(self, name: str) -> Path:
+        """The hall's own recording if there is one, else the default clip."""
+        if self.custom.exists():
+            for found in sorted(self.custom.glob(f"{name}.*")):
+                if found.is_file() and not found.name.endswith(".tmp.wav"):
+                    return found
+        path = self.default / f"{name}.wav"
+        if not path.exists():
+            self.prepare([name] if name not in ("chime", "silence") else [])
+        return path
+
+    def _normalised(self, name: str) -> Path:
+        """The clip trimmed of silence and in the common format (cached by source and mtime)."""
+        src = self.clip_path(name)
+        if name == "silence":
+            return src
+        st = src.stat()
+        key = hashlib.sha1(f"{src}|{st.st_mtime_ns}|{st.st_size}".encode()).hexdigest()[:16]
+        out = self.cache / "norm" / f"{name.replace('/', '_')}-{key}.wav"
+        if not out.exists():
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = _tmp(out)
+            effects = [] if name == "chime" else [
+                "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%",
+                "reverse", "pad", "0.03", "0.05"]
+            _run(["sox", str(src), "-r", str(RATE), "-c", str(CHANNELS), "-b", str(BITS),
+                  str(tmp), *effects])
+            tmp.replace(out)
+        return out
+
+    # -- calls ---------------------------------------------------------------
+    def call(self, number: str, window: int) -> Path:
+        """The joined call as a WAV file (built once per set of clips)."""
+        names = call_clips(number, window, self.languages)
+        with self._lock:
+            parts = [self._normalised(n) for n in names]
+            key = hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:12]
+            out = self.cache / "calls" / f"{number}-{window}-{'-'.join(self.languages)}-{key}.wav"
+            if not out.exists():
+                out.parent.mkdir(parents=True, exist_ok=True)
+                tmp = _tmp(out)
+                _run(["sox", *[str(p) for p in parts], str(tmp)])
+                tmp.replace(out)
+            return out
+
+
+def _tmp(path: Path, tag: str = "") -> Path:
+    """A private temporary name beside path (two builders never share one)."""
+    import os
+    return path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}{tag}.tmp.wav")
+
+
+def _run(cmd: list[str]) -> None:
+    if shutil.which(cmd[0]) is None:
+        raise RuntimeError(f"{cmd[0]} is not installed; install the Debian package "
+                           f"{'espeak-ng' if cmd[0] == 'espeak-ng' else 'sox'}")
+    subprocess.run(cmd, check=True, capture_output=True, timeout=30)
+
+
+def duration_s(path: Path) -> float:
+    """Length of an audio file in seconds (soxi)."""
+    out = subprocess.run(["soxi", "-D", str(path)], check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+# --- wiring: app, API route, CLI --------------------------------------------
+
+def for_app(app) -> Voice:
+    v = app.extensions.get("qrate_voice")
+    if v is None:
+        cfg = app.extensions["qrate_config"]
+        langs = cfg.raw.get("voice", {}).get("languages", ["zh"])
+        v = Voice(cfg.data_folder, [x for x in langs if x in ("zh", "en")] or ["zh"])
+        app.extensions["qrate_voice"] = v
+    return v
+
+
+def prepare_in_background(app) -> Optional[threading.Thread]:
+    """At the first start, generate the default clips without holding up the server."""
+    v = for_app(app)
+    missing = [n for n in list(clip_table()) + ["chime", "silence"]
+               if not (v.default / f"{n}.wav").exists()]
+    if not missing:
+        return None
+    th = threading.Thread(target=_prepare_quietly, args=(app, v), name="voice-prepare",
+                          daemon=True)
+    th.start()
+    return th
+
+
+def _prepare_quietly(app, v: Voice) -> None:
+    try:
+        v.prepare()
+    except Exception:  # noqa: BLE001 - a missing espeak-ng must not stop the hall
+        app.logger.exception("could not generate the default voice clips")
+
+
+def register_routes() -> None:
+    from flask import Response, current_app
+
+    from .api import ApiError, route
+    from .engine import N_
+
+    @route("/voice/call/<number>/<int:window>.wav", "GET",
+           "The spoken call (chime, Mandarin, English if configured) as WAV", "anyone",
+           tags=("voice",))
+    def voice_call(number: str, window: int):
+        v = for_app(current_app)
+        if window not in current_app.extensions["qrate"].cfg.windows:
+            raise ApiError(404, "unknown_window", N_("Window %(window)s does not exist."),
+                           window=window)
+        try:
+            # sox and espeak-ng run as child processes; under gevent the wait for
+            # them is cooperative (gevent's subprocess), so no thread is needed
+            path = v.call(number, window)
+        except BadCall:
+            raise ApiError(422, "bad_number", N_("'%(number)s' is not a ticket number like A023."),
+                           number=number[:12])
+        except (RuntimeError, subprocess.SubprocessError, OSError):
+            current_app.logger.exception("voice call failed")
+            raise ApiError(503, "voice_unavailable",
+                           N_("The voice call could not be made; see the server log."))
+        # read whole (a call is ~300 kB): no file handle outlives the request
+        return Response(path.read_bytes(), mimetype="audio/wav",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def cli_group():
+    import click
+
+    from .cli import _hall_option, _load
+
+    @click.group("voice")
+    def voice():
+        """Voice calls: clips and test calls. / 语音叫号：语音片段与试听。"""
+
+    @voice.command("prepare")
+    @_hall_option
+    def prepare_cmd(hall_dir):
+        """Generate the default clips now (espeak-ng). / 生成默认语音片段。"""
+        cfg = _load(hall_dir)
+        v = Voice(cfg.data_folder)
+        made = v.prepare()
+        click.echo(f"{made} clips made in {v.default}; your own recordings go in {v.custom}")
+
+    @voice.command("list")
+    @_hall_option
+    def list_cmd(hall_dir):
+        """List every clip, what it says and where it comes from. / 列出语音片段。"""
+        cfg = _load(hall_dir)
+        v = Voice(cfg.data_folder)
+        for name, (_, _, says) in sorted(clip_table().items()):
+            own = list(v.custom.glob(f"{name}.*")) if v.custom.exists() else []
+            click.echo(f"{name}\t{says}\t{own[0] if own else 'default'}")
+
+    @voice.command("say")
+    @_hall_option
+    @click.argument("number")
+    @click.argument("window", type=int)
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @click.option("--lang", multiple=True, default=["zh"], help="zh and/or en")
+    def say_cmd(hall_dir, number, window, out, lang):
+        """Write one call to a WAV file, to listen to it. / 生成一次叫号音频。"""
+        cfg = _load(hall_dir)
+        v = Voice(cfg.data_folder, lang)
+        shutil.copyfile(v.call(number, window), out)
+        click.echo(f"{out} ({duration_s(out):.1f} s)")
+
+    return voice
