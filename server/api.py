@@ -459,3 +459,7 @@ def me():
     p = need()
     return {"kind": p.kind, "role": p.role, "subject": p.subject, "name": p.name,
             "window": p.window}
+
+
+# Feature route modules register on bp when imported (after the names above exist).
+from . import stats_api  # noqa: E402,F401
