@@ -173,3 +173,7 @@ def demo(directory: Path, host: str, port: int):
     app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
     run(app, host, port, lambda bound: click.echo(
         _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
+
+
+from .seed import seed_history  # noqa: E402
+cli.add_command(seed_history)
