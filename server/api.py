@@ -462,4 +462,4 @@ def me():
 
 
 # Feature route modules register on bp when imported (after the names above exist).
-from . import stats_api  # noqa: E402,F401
+from . import manage, stats_api  # noqa: E402,F401

@@ -514,18 +514,21 @@ def flags(row: dict) -> list[str]:
 
 
 def judge(rows: Iterable[dict]) -> list[dict]:
-    """Add score, flags and rank (1 = best) to rows of windows or staff."""
+    """Add score, flags and rank (1 = best) to rows of windows or staff.
+
+    Only rows with at least MIN_SERVED served tickets are ranked."""
     rows = list(rows)
     for row in rows:
         row["score"] = score(row)
         row["flags"] = flags(row)
-    scores = [r["score"] for r in rows if r["score"] is not None]
-    for row in rows:  # ties share a rank (1, 1, 3, ...)
-        if row["score"] is not None:
-            row["rank"] = 1 + sum(1 for x in scores if x > row["score"])
+    ranked = [r for r in rows if r["score"] is not None and r["served"] >= MIN_SERVED]
+    scores = [r["score"] for r in ranked]
+    for row in ranked:  # ties share a rank (1, 1, 3, ...)
+        row["rank"] = 1 + sum(1 for x in scores if x > row["score"])
     for row in rows:
         row.setdefault("rank", None)
-    return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0))
+    return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0,
+                                       -(r["score"] if r["score"] is not None else -1)))
 
 
 def period_range(period: str) -> tuple[str, str]:
@@ -561,6 +564,18 @@ def pairs(db, cfg, start: str, end: str, *, today: str, now=None, summary=None) 
         for r in short:
             out.append({"service": code, "service_name": cfg.services[code].name,
                         "mentor": _brief(mentor), "mentee": _brief(r), "flags": r["flags"]})
+    return out
+
+
+def pairs_with_trends(db, cfg, start: str, end: str, *, today: str, now=None) -> list[dict]:
+    """pairs() over start..end, each with both clerks' daily trend from start to today."""
+    out = pairs(db, cfg, start, end, today=today, now=now)
+    if out:
+        last = max(end, today)
+        summary = load(db, start, last, cfg.tz, today, now)
+        for p in out:
+            p["trend"] = trend(db, cfg, [p["mentor"]["staff"], p["mentee"]["staff"]], start, last,
+                               today=today, service=p["service"], now=now, summary=summary)
     return out
 
 

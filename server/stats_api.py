@@ -194,12 +194,7 @@ def stats_rankings():
 def stats_pairs():
     need("manager")
     start, end = _range()
-    suggestions = read(stats.pairs, start, end)
-    trend_end = hall().today().isoformat()
-    for p in suggestions:
-        p["trend"] = read(stats.trend, [p["mentor"]["staff"], p["mentee"]["staff"]],
-                          start, max(end, trend_end), service=p["service"])
-    return {"from": start, "to": end, "pairs": suggestions}
+    return {"from": start, "to": end, "pairs": read(stats.pairs_with_trends, start, end)}
 
 
 @route("/stats/trend", "GET", "Day-by-day figures and score of some clerks (a pair's progress)",
