@@ -72,6 +72,34 @@ def m001_stats_summary(db: sqlite_utils.Database) -> None:
     """)
 
 
+@migrations()
+def m002_stats_rollups(db: sqlite_utils.Database) -> None:
+    cols = """hour INTEGER NOT NULL, window INTEGER NOT NULL, clerk TEXT NOT NULL,
+        service TEXT NOT NULL, issued INTEGER NOT NULL DEFAULT 0, called INTEGER NOT NULL DEFAULT 0,
+        served INTEGER NOT NULL DEFAULT 0, no_show INTEGER NOT NULL DEFAULT 0,
+        transferred INTEGER NOT NULL DEFAULT 0, waits BLOB, services BLOB,
+        r1 INTEGER NOT NULL DEFAULT 0, r2 INTEGER NOT NULL DEFAULT 0, r3 INTEGER NOT NULL DEFAULT 0,
+        r4 INTEGER NOT NULL DEFAULT 0, r5 INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, window, clerk, service, hour)"""
+    db.executescript(f"""
+    -- day holds the month (YYYY-MM): whole past months merged, for long ranges
+    CREATE TABLE stats_months (day TEXT NOT NULL, {cols}) WITHOUT ROWID;
+    CREATE TABLE stats_month_done (month TEXT PRIMARY KEY) WITHOUT ROWID;
+    -- one row per (day, service): figures by day over long ranges
+    CREATE TABLE stats_daily (day TEXT NOT NULL, {cols}) WITHOUT ROWID;
+    CREATE TRIGGER stats_dirty_month AFTER INSERT ON stats_dirty BEGIN
+        DELETE FROM stats_months WHERE day = substr(NEW.day, 1, 7);
+        DELETE FROM stats_month_done WHERE month = substr(NEW.day, 1, 7);
+    END;
+    """)
+    conn = db.conn
+    days = [r[0] for r in conn.execute("SELECT DISTINCT day FROM stats_cells")]
+    for day in days:
+        rows = conn.execute(f"SELECT {CELL_COLUMNS} FROM stats_cells WHERE day = ?", [day]).fetchall()
+        conn.executemany(f"INSERT INTO stats_daily ({CELL_COLUMNS}) VALUES ({', '.join('?' * 17)})",
+                         _rollup(rows, _daily_key))
+
+
 # --- building one day's summary from the log ---------------------------------
 
 def _ms(seconds) -> int:
@@ -185,25 +213,90 @@ CELL_COLUMNS = ("day, hour, window, clerk, service, issued, called, served, no_s
                 "waits, services, r1, r2, r3, r4, r5")
 
 
+def _rollup(rows: Iterable[tuple], key) -> list[tuple]:
+    """Merge summary rows that share key(row): counts add up, packed times concatenate."""
+    groups: dict = {}
+    for r in rows:
+        k = key(r)
+        g = groups.get(k)
+        if g is None:
+            groups[k] = [*k, *r[5:10], [r[10]] if r[10] else [], [r[11]] if r[11] else [], *r[12:]]
+            continue
+        for i in range(5, 10):
+            g[i] += r[i]
+        if r[10]:
+            g[10].append(r[10])
+        if r[11]:
+            g[11].append(r[11])
+        for i in range(12, 17):
+            g[i] += r[i]
+    return [(*g[:10], b"".join(g[10]) or None, b"".join(g[11]) or None, *g[12:])
+            for g in groups.values()]
+
+
+def _month_key(r):
+    return (r[0][:7], r[1], r[2], r[3], r[4])
+
+
+def _daily_key(r):
+    return (r[0], -1, -1, "*", r[4])
+
+
+def _months_within(start: str, end: str, today: str) -> list[str]:
+    """Whole calendar months inside start..end that ended before today."""
+    out = []
+    first = date.fromisoformat(start[:8] + "01")
+    while first.isoformat() <= end:
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        last = (nxt - timedelta(days=1)).isoformat()
+        if first.isoformat() >= start and last <= end and last < today:
+            out.append(first.isoformat()[:7])
+        first = nxt
+    return out
+
+
 def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = None,
-         persist: bool = True) -> tuple[list, list, list]:
+         persist: bool = True, grain: str = "cells") -> tuple[list, list, list]:
     """The summary rows of days start..end (ISO dates): stored ones, and dirty days built now.
 
-    One read transaction sees one snapshot. Dirty past days are written back in
-    the same transaction; if a change landed meanwhile, the write is skipped
-    (the figures returned are still those of the snapshot).
+    grain "cells" gives one row per (day, hour, window, clerk, service); "month"
+    merges whole past months into one row per (month, hour, window, clerk,
+    service) (not for figures by day); "daily" gives one row per (day, service)
+    (only for figures by day without a window or clerk filter). One read
+    transaction sees one snapshot. Dirty past days (and missing month roll-ups)
+    are written back in the same transaction; if a change landed meanwhile,
+    the write is skipped (the figures returned are still those of the snapshot).
     """
     conn = db.conn if hasattr(db, "conn") else db
     own = not conn.in_transaction
     if own:
         conn.execute("BEGIN")
     try:
-        dirty = [r[0] for r in conn.execute(
-            "SELECT day FROM stats_dirty WHERE day BETWEEN ? AND ?", [start, end])]
-        live = set(dirty)
-        cells = [r for r in conn.execute(
-            f"SELECT {CELL_COLUMNS} FROM stats_cells WHERE day BETWEEN ? AND ?", [start, end])
-            if r[0] not in live]
+        live = {r[0] for r in conn.execute(
+            "SELECT day FROM stats_dirty WHERE day BETWEEN ? AND ?", [start, end])}
+        rolled: set = set()
+        to_roll: list = []
+        if grain == "month":
+            dirty_months = {d[:7] for d in live}
+            whole = [m for m in _months_within(start, end, today) if m not in dirty_months]
+            done = {r[0] for r in conn.execute("SELECT month FROM stats_month_done")}
+            rolled = {m for m in whole if m in done}
+            to_roll = [m for m in whole if m not in done]
+        cells: list = []
+        for month in sorted(rolled):
+            cells += conn.execute(f"SELECT {CELL_COLUMNS} FROM stats_months WHERE day = ?",
+                                  [month]).fetchall()
+        table = "stats_daily" if grain == "daily" else "stats_cells"
+        fresh = [r for r in conn.execute(
+            f"SELECT {CELL_COLUMNS} FROM {table} WHERE day BETWEEN ? AND ?", [start, end])
+            if r[0] not in live and r[0][:7] not in rolled]
+        new_months = []
+        for month in to_roll:
+            rows = [r for r in fresh if r[0][:7] == month]
+            merged = _rollup(rows, _month_key)
+            new_months.append((month, merged))
+            fresh = [r for r in fresh if r[0][:7] != month] + merged
+        cells += fresh
         reasons = [r for r in conn.execute(
             "SELECT day, hour, window, clerk, service, reason, n FROM stats_reasons "
             "WHERE day BETWEEN ? AND ?", [start, end]) if r[0] not in live]
@@ -219,9 +312,14 @@ def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = Non
             opened += o
             if day < today:
                 past.append((day, c, r, o))
-        if own and persist and past:
+        if own and persist and (past or new_months):
             try:
                 _store_days(conn, past)
+                for month, merged in new_months:
+                    conn.execute("DELETE FROM stats_months WHERE day = ?", [month])
+                    conn.executemany(f"INSERT INTO stats_months ({CELL_COLUMNS}) VALUES "
+                                     f"({', '.join('?' * 17)})", merged)
+                    conn.execute("INSERT OR REPLACE INTO stats_month_done (month) VALUES (?)", [month])
             except sqlite3.OperationalError:
                 pass  # someone wrote since our snapshot; the next query stores it
         if own:
@@ -235,10 +333,12 @@ def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = Non
 
 def _store_days(conn, days: list) -> None:
     for day, cells, reasons, opened in days:
-        for table in ("stats_cells", "stats_reasons", "stats_open"):
+        for table in ("stats_cells", "stats_daily", "stats_reasons", "stats_open"):
             conn.execute(f"DELETE FROM {table} WHERE day = ?", [day])
         conn.executemany(f"INSERT INTO stats_cells ({CELL_COLUMNS}) VALUES "
                          f"({', '.join('?' * 17)})", cells)
+        conn.executemany(f"INSERT INTO stats_daily ({CELL_COLUMNS}) VALUES "
+                         f"({', '.join('?' * 17)})", _rollup(cells, _daily_key))
         conn.executemany("INSERT INTO stats_reasons (day, hour, window, clerk, service, reason, n) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
                          [(d, h, w, c, s, reason, n) for d, h, w, c, s, reason, n in reasons])
@@ -302,7 +402,10 @@ def figures(db, cfg, dim: str, start: str, end: str, *, today: str,
             summary=None) -> list[dict]:
     """Rows of figures by window | staff | service | hour | day over days start..end."""
     tz = cfg.tz
-    cells, reasons, opened = summary or load(db, start, end, tz, today, now)
+    if summary is None:
+        grain = "month" if dim != "day" else ("daily" if window is None and staff is None else "cells")
+        summary = load(db, start, end, tz, today, now, grain=grain)
+    cells, reasons, opened = summary
     groups: dict = defaultdict(_Group)
 
     def wanted(w, c, s) -> bool:

@@ -88,7 +88,7 @@ def test_dashboard(busy_hall, page):
     page.screenshot(path=str(SHOTS / "manage-report.png"), full_page=True)
 
 
-def test_report_needs_a_manager(busy_hall, page):
-    page.goto(busy_hall.url + "/manage/report?month=2026-01")
+def test_report_needs_a_manager(live, page):
+    page.goto(live.url + "/manage/report?month=2026-01")
     page.locator("#login-form").wait_for()
     assert "/manage" in page.url

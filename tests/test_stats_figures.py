@@ -253,3 +253,35 @@ def test_scorecard_rankings_and_pairs(world):
     ranks = get(world, "/api/stats/rankings", period="2026-Q1")
     assert ranks["from"] == "2026-01-01" and ranks["to"] == "2026-03-31"
     assert get(world, "/api/stats/pairs", **{"from": "2026-03-01", "to": "2026-03-03"})["pairs"] == []
+
+
+def test_month_rollup_gives_the_same_figures_and_follows_changes(world):
+    from server import stats
+    world["clock"].now = datetime(2026, 4, 2, 9, 0, tzinfo=TZ)   # March is a whole past month
+    q = {"from": "2026-03-01", "to": "2026-03-31"}
+    h = world["hall"]
+
+    def by_cells(dim):
+        with h.store() as s:
+            summary = stats.load(s.db, "2026-03-01", "2026-03-31", h.tz, "2026-04-02", grain="cells")
+            return stats.figures(s.db, h.cfg, dim, "2026-03-01", "2026-03-31", today="2026-04-02",
+                                 summary=summary)
+
+    first = get(world, "/api/stats/windows", **q)["rows"]          # stores March's dirty days
+    assert get(world, "/api/stats/windows", **q)["rows"] == first   # rolls March up
+    with h.store() as s:
+        assert s.db.execute("SELECT month FROM stats_month_done").fetchall() == [("2026-03",)]
+    again = get(world, "/api/stats/windows", **q)["rows"]          # read from the roll-up
+    assert again == first
+    assert [stats.judge([r])[0] | {"rank": None} for r in by_cells("window")] == \
+        [r | {"rank": None} for r in again]
+    for what, dim in (("hours", "hour"), ("services", "service"), ("staff", "staff")):
+        assert get(world, f"/api/stats/{what}", **q)["rows"] == \
+            (stats.judge(by_cells(dim)) if dim == "staff" else by_cells(dim))
+    assert get(world, "/api/stats/days", **q)["rows"] == by_cells("day")
+    # an upheld appeal on 2 March drops the roll-up; the figures follow
+    with h.store() as s, s.db.atomic():
+        s.db.execute("UPDATE ratings SET excluded = 1 WHERE ticket = ?", [world["ids"]["A001"]])
+        assert s.db.execute("SELECT count(*) FROM stats_month_done").fetchone()[0] == 0
+    w3 = by(get(world, "/api/stats/windows", **q)["rows"], "window")[3]
+    assert w3["ratings"] == 2 and w3["levels"]["5"] == 0
