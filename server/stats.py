@@ -255,8 +255,24 @@ def _months_within(start: str, end: str, today: str) -> list[str]:
     return out
 
 
+def _outside(start: str, end: str, months: set) -> list[tuple[str, str]]:
+    """The day ranges of start..end not inside the given whole months."""
+    out, lo = [], start
+    for month in sorted(months):
+        first = f"{month}-01"
+        last = ((date.fromisoformat(first) + timedelta(days=32)).replace(day=1)
+                - timedelta(days=1)).isoformat()
+        if lo < first:
+            out.append((lo, (date.fromisoformat(first) - timedelta(days=1)).isoformat()))
+        lo = (date.fromisoformat(last) + timedelta(days=1)).isoformat()
+    if lo <= end:
+        out.append((lo, end))
+    return out
+
+
 def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = None,
-         persist: bool = True, grain: str = "cells") -> tuple[list, list, list]:
+         persist: bool = True, grain: str = "cells",
+         clerks: Optional[list] = None) -> tuple[list, list, list]:
     """The summary rows of days start..end (ISO dates): stored ones, and dirty days built now.
 
     grain "cells" gives one row per (day, hour, window, clerk, service); "month"
@@ -266,7 +282,12 @@ def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = Non
     transaction sees one snapshot. Dirty past days (and missing month roll-ups)
     are written back in the same transaction; if a change landed meanwhile,
     the write is skipped (the figures returned are still those of the snapshot).
+    ``clerks`` keeps only stored rows of those clerks (for trends).
     """
+    only = ""
+    if clerks:
+        only = f" AND clerk IN ({', '.join('?' * len(clerks))})"
+    extra = list(clerks or [])
     conn = db.conn if hasattr(db, "conn") else db
     own = not conn.in_transaction
     if own:
@@ -287,9 +308,11 @@ def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = Non
             cells += conn.execute(f"SELECT {CELL_COLUMNS} FROM stats_months WHERE day = ?",
                                   [month]).fetchall()
         table = "stats_daily" if grain == "daily" else "stats_cells"
-        fresh = [r for r in conn.execute(
-            f"SELECT {CELL_COLUMNS} FROM {table} WHERE day BETWEEN ? AND ?", [start, end])
-            if r[0] not in live and r[0][:7] not in rolled]
+        fresh = []
+        for lo, hi in _outside(start, end, rolled):  # read day rows only where no roll-up serves
+            fresh += [r for r in conn.execute(
+                f"SELECT {CELL_COLUMNS} FROM {table} WHERE day BETWEEN ? AND ?{only}",
+                [lo, hi, *extra]) if r[0] not in live]
         new_months = []
         for month in to_roll:
             rows = [r for r in fresh if r[0][:7] == month]
@@ -299,10 +322,10 @@ def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = Non
         cells += fresh
         reasons = [r for r in conn.execute(
             "SELECT day, hour, window, clerk, service, reason, n FROM stats_reasons "
-            "WHERE day BETWEEN ? AND ?", [start, end]) if r[0] not in live]
+            f"WHERE day BETWEEN ? AND ?{only}", [start, end, *extra]) if r[0] not in live]
         opened = [r for r in conn.execute(
-            "SELECT day, window, clerk, open_ms FROM stats_open WHERE day BETWEEN ? AND ?",
-            [start, end]) if r[0] not in live]
+            f"SELECT day, window, clerk, open_ms FROM stats_open WHERE day BETWEEN ? AND ?{only}",
+            [start, end, *extra]) if r[0] not in live]
         past: list[tuple] = []
         for day in sorted(live):
             built = build_day(conn, day, tz, now if day >= today else None)
@@ -653,7 +676,7 @@ def period_range(period: str) -> tuple[str, str]:
 
 def pairs(db, cfg, start: str, end: str, *, today: str, now=None, summary=None) -> list[dict]:
     """For each service, clerks falling short paired with the best clerk on it (结对帮扶)."""
-    summary = summary or load(db, start, end, cfg.tz, today, now)
+    summary = summary or load(db, start, end, cfg.tz, today, now, grain="month")
     out = []
     for code in cfg.services:
         rows = judge(figures(db, cfg, "staff", start, end, today=today, now=now, service=code,
@@ -675,7 +698,8 @@ def pairs_with_trends(db, cfg, start: str, end: str, *, today: str, now=None) ->
     out = pairs(db, cfg, start, end, today=today, now=now)
     if out:
         last = max(end, today)
-        summary = load(db, start, last, cfg.tz, today, now)
+        clerks = sorted({p[k]["staff"] for p in out for k in ("mentor", "mentee")})
+        summary = load(db, start, last, cfg.tz, today, now, clerks=clerks)
         for p in out:
             p["trend"] = trend(db, cfg, [p["mentor"]["staff"], p["mentee"]["staff"]], start, last,
                                today=today, service=p["service"], now=now, summary=summary)
@@ -691,7 +715,7 @@ def _brief(row: dict) -> dict:
 def trend(db, cfg, staff: list[str], start: str, end: str, *, today: str, service=None,
           now=None, summary=None) -> dict:
     """Day-by-day figures and score of some clerks (a pair's progress)."""
-    summary = summary or load(db, start, end, cfg.tz, today, now)
+    summary = summary or load(db, start, end, cfg.tz, today, now, clerks=list(staff))
     out = {}
     for who in staff:
         rows = figures(db, cfg, "day", start, end, today=today, now=now, staff=who,
