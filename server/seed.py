@@ -252,7 +252,9 @@ class Generator:
             out = max(17 * 3600 + 35 * 60, last_free.get(n, 0) + 30)
             events.append((out, 9, "window.changed", None, n, None, None,
                            f'{{"status": "closed", "clerk": null, "reason": "sign_out", "was": "open"}}'))
-        events.sort(key=lambda e: (e[0], e[1], e[3] or 0))
+        # By time; sign-ins first and day-end last in their second; otherwise the
+        # (stable) order of generation, which is causal for each ticket.
+        events.sort(key=lambda e: (e[0], e[1] if e[1] in (-1, 9) else 0))
         rows = []
         last_seq: dict[int, int] = {}
         for sec, _, kind, ticket, window, clerk, service, data in events:

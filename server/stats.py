@@ -121,8 +121,28 @@ def _pack(values: list[int]) -> bytes:
     return np.asarray(values, dtype="<i4").tobytes()
 
 
-def build_day(db, day: str, tz, now: Optional[datetime] = None) -> dict:
-    """Summarise one hall day from ticket_events and ratings (nothing is written)."""
+# Today's event-derived cells, per database file, extended by sequence number on
+# each query (the log is append-only, so only new events need reading).
+_LIVE: dict = {}
+EVENT_TYPES = ("'ticket.issued', 'ticket.called', 'ticket.finished', 'ticket.no_show', "
+               "'ticket.transferred'")
+
+
+def _copy_cells(cells: dict) -> dict:
+    out: dict = defaultdict(_Cell)
+    for key, c in cells.items():
+        n = out[key]
+        n.issued, n.called, n.served, n.no_show, n.transferred = \
+            c.issued, c.called, c.served, c.no_show, c.transferred
+        n.waits, n.services = list(c.waits), list(c.services)
+    return out
+
+
+def build_day(db, day: str, tz, now: Optional[datetime] = None, incremental: bool = False) -> dict:
+    """Summarise one hall day from ticket_events and ratings (nothing is written).
+
+    incremental: reuse this process's cells of the day and read only newer events
+    (for today, summarised at every query)."""
     d = date.fromisoformat(day)
     day_start = datetime.combine(d, time(), tz)
     day_end = datetime.combine(d + timedelta(days=1), time(), tz)
@@ -135,13 +155,23 @@ def build_day(db, day: str, tz, now: Optional[datetime] = None) -> dict:
             h = hours[key] = datetime.fromtimestamp(ts, tz).hour
         return h
 
-    cells: dict[tuple, _Cell] = defaultdict(_Cell)
-    rows = db.execute(
-        "SELECT type, ts, window, clerk, service, json_extract(data, '$.how'), "
-        "json_extract(data, '$.wait_s'), json_extract(data, '$.service_s'), "
-        "json_extract(data, '$.from_service') FROM ticket_events WHERE day = ? AND type IN ('ticket.issued', 'ticket.called', "
-        "'ticket.finished', 'ticket.no_show', 'ticket.transferred')", [day])
-    for kind, ts, window, clerk, service, how, wait_s, service_s, from_service in rows:
+    columns = ("SELECT seq, type, ts, window, clerk, service, json_extract(data, '$.how'), "
+               "json_extract(data, '$.wait_s'), json_extract(data, '$.service_s'), "
+               "json_extract(data, '$.from_service') FROM ticket_events ")
+    cache_key = cached = None
+    if incremental:
+        cache_key = (db.execute("PRAGMA database_list").fetchone()[2], day)
+        cached = _LIVE.get(cache_key)
+    if cached:
+        last_seq, cells = cached[0], _copy_cells(cached[1])
+        # the day index (day, type, seq) seeks straight to the events after last_seq
+        rows = db.execute(columns + f"WHERE day = ? AND type IN ({EVENT_TYPES}) AND seq > ?",
+                          [day, last_seq])
+    else:
+        last_seq, cells = 0, defaultdict(_Cell)
+        rows = db.execute(columns + f"WHERE day = ? AND type IN ({EVENT_TYPES})", [day])
+    for seq, kind, ts, window, clerk, service, how, wait_s, service_s, from_service in rows:
+        last_seq = max(last_seq, seq)
         if kind == "ticket.transferred":  # the log stores the new service; count the leg's own
             service = from_service or service
         if kind == "ticket.issued":
@@ -159,6 +189,10 @@ def build_day(db, day: str, tz, now: Optional[datetime] = None) -> dict:
             c.no_show += 1
         else:
             c.transferred += 1
+    if incremental:
+        for key in [k for k in _LIVE if k[0] == cache_key[0] and k[1] < day]:
+            _LIVE.pop(key, None)
+        _LIVE[cache_key] = (last_seq, _copy_cells(cells))
     reasons: Counter = Counter()
     for window, clerk, service, ts, score, reason_json in db.execute(
             "SELECT window, clerk, service, ts, score, reasons FROM ratings "
@@ -328,7 +362,8 @@ def load(db, start: str, end: str, tz, today: str, now: Optional[datetime] = Non
             [start, end, *extra]) if r[0] not in live]
         past: list[tuple] = []
         for day in sorted(live):
-            built = build_day(conn, day, tz, now if day >= today else None)
+            built = build_day(conn, day, tz, now if day >= today else None,
+                              incremental=day >= today)
             c, r, o = _day_rows(day, built)
             cells += c
             reasons += r
@@ -682,12 +717,14 @@ def pairs(db, cfg, start: str, end: str, *, today: str, now=None, summary=None) 
         rows = judge(figures(db, cfg, "staff", start, end, today=today, now=now, service=code,
                              summary=summary))
         rows = [r for r in rows if r["served"] >= MIN_SERVED and r["score"] is not None]
-        good = [r for r in rows if not r["flags"]]
         short = [r for r in rows if r["flags"]]
-        if not good or not short:
-            continue
-        mentor = good[0]
         for r in short:
+            # a mentor has no flag, enough ratings, and at least half the mentee's volume
+            good = [g for g in rows if not g["flags"] and g["ratings"] >= MIN_RATINGS
+                    and 2 * g["served"] >= r["served"]]
+            if not good:
+                continue
+            mentor = good[0]
             out.append({"service": code, "service_name": cfg.services[code].name,
                         "mentor": _brief(mentor), "mentee": _brief(r), "flags": r["flags"]})
     return out

@@ -285,3 +285,23 @@ def test_month_rollup_gives_the_same_figures_and_follows_changes(world):
         assert s.db.execute("SELECT count(*) FROM stats_month_done").fetchone()[0] == 0
     w3 = by(get(world, "/api/stats/windows", **q)["rows"], "window")[3]
     assert w3["ratings"] == 2 and w3["levels"]["5"] == 0
+
+
+def test_today_follows_each_new_event(world):
+    q = {"from": "2026-03-03", "to": "2026-03-03"}
+    (before,) = get(world, "/api/stats/days", **q)["rows"]   # today: summarised from the log
+    assert before["issued"] == 1 and before["served"] == 1
+    h, clock = world["hall"], world["clock"]
+    clock.at(3, 0, 30)
+    ticket = h.issue("E")
+    clock.at(3, 0, 40)
+    h.call_next(1)                                   # wait 600
+    clock.at(3, 0, 50)
+    h.finish(ticket["id"])                           # service 600
+    (after,) = get(world, "/api/stats/days", **q)["rows"]    # only the new events are read
+    assert after["issued"] == 2 and after["served"] == 2
+    assert after["wait_s"] == {"mean": 360.0, "p50": 120.0, "p90": 600.0, "max": 600.0}
+    assert after["service_s"] == {"mean": 390.0, "p50": 180.0, "p90": 600.0, "max": 600.0}
+    from server import stats
+    stats._LIVE.clear()                              # the same figures from scratch
+    assert get(world, "/api/stats/days", **q)["rows"] == [after]

@@ -47,8 +47,8 @@
     $("#tabs").hidden = false;
     $("#logout").hidden = false;
     window.addEventListener("hashchange", show);
+    try { await live(); } catch (e) { /* shown empty; the next push retries */ }
     show();
-    live();
     connect();
   }
 
@@ -78,8 +78,11 @@
 
   // --- today, live ---------------------------------------------------------------
   let liveTimer = null;
+  let hallDay = iso(new Date());  // the hall's day (its time zone), from the server
+  const shift = (day, n) => { const d = new Date(day + "T12:00:00Z"); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); };
   async function live() {
     const now = await api("/api/stats/live");
+    hallDay = now.day;
     const today = await api("/api/stats/days?from=" + now.day + "&to=" + now.day);
     const d = today.rows[0] || {};
     const waiting = now.services.reduce((a, s) => a + s.waiting, 0);
@@ -113,10 +116,7 @@
   // --- history ------------------------------------------------------------------
   function rangeForm() {
     const f = $("#range");
-    if (!f.from.value) {
-      const to = new Date(); const from = new Date(); from.setDate(to.getDate() - 29);
-      f.from.value = iso(from); f.to.value = iso(to);
-    }
+    if (!f.from.value) { f.from.value = shift(hallDay, -29); f.to.value = hallDay; }
     return {from: f.from.value, to: f.to.value};
   }
   $("#range").addEventListener("submit", (ev) => { ev.preventDefault(); history(); assessPairs(); });
@@ -175,8 +175,8 @@
   }
   const judgedHead = (k) => [T.rank, T[k], T.served, T.service_mean + " / " + T.target, T.good_rate + " / " + T.target, T.over_target, T.score, T.flags];
   async function assess() {
-    if (!assessForm.day.value) assessForm.day.value = iso(new Date());
-    if (!assessForm.period.value) assessForm.period.value = iso(new Date()).slice(0, 7);
+    if (!assessForm.day.value) assessForm.day.value = shift(hallDay, -1);
+    if (!assessForm.period.value) assessForm.period.value = hallDay.slice(0, 7);
     const [card, rank] = await Promise.all([api("/api/stats/scorecard?day=" + assessForm.day.value),
       api("/api/stats/rankings?period=" + encodeURIComponent(assessForm.period.value))]);
     table($("#card-windows"), judgedHead("window"), judgedRows(card.windows, "window"));
