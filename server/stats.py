@@ -719,14 +719,13 @@ def pairs(db, cfg, start: str, end: str, *, today: str, now=None, summary=None) 
         rows = [r for r in rows if r["served"] >= MIN_SERVED and r["score"] is not None]
         short = [r for r in rows if r["flags"]]
         for r in short:
-            # a mentor has no flag, enough ratings, and at least half the mentee's volume
+            # a mentor has no flag, enough ratings, and at least a fifth of the mentee's
+            # volume on this service; without one the clerk is listed with mentor null
             good = [g for g in rows if not g["flags"] and g["ratings"] >= MIN_RATINGS
-                    and 2 * g["served"] >= r["served"]]
-            if not good:
-                continue
-            mentor = good[0]
+                    and 5 * g["served"] >= r["served"]]
             out.append({"service": code, "service_name": cfg.services[code].name,
-                        "mentor": _brief(mentor), "mentee": _brief(r), "flags": r["flags"]})
+                        "mentor": _brief(good[0]) if good else None, "mentee": _brief(r),
+                        "flags": r["flags"]})
     return out
 
 
@@ -735,10 +734,11 @@ def pairs_with_trends(db, cfg, start: str, end: str, *, today: str, now=None) ->
     out = pairs(db, cfg, start, end, today=today, now=now)
     if out:
         last = max(end, today)
-        clerks = sorted({p[k]["staff"] for p in out for k in ("mentor", "mentee")})
+        clerks = sorted({p[k]["staff"] for p in out for k in ("mentor", "mentee") if p[k]})
         summary = load(db, start, last, cfg.tz, today, now, clerks=clerks)
         for p in out:
-            p["trend"] = trend(db, cfg, [p["mentor"]["staff"], p["mentee"]["staff"]], start, last,
+            who = [p[k]["staff"] for k in ("mentor", "mentee") if p[k]]
+            p["trend"] = trend(db, cfg, who, start, last,
                                today=today, service=p["service"], now=now, summary=summary)
     return out
 

@@ -93,6 +93,11 @@
       [T.good_today, pct(d.good_rate)]].map((c) => '<div class="card"><span class="muted">' + esc(c[0]) + "</span><b>" + esc(c[1]) + "</b></div>").join("");
     table($("#live-services"), [T.service, T.waiting, T.longest + " (" + T.minutes + ")"],
       now.services.map((s) => [esc(s.service + " " + s.name), s.waiting, fmtMin(s.longest_wait_s)]));
+    const wins = await api("/api/windows");
+    table($("#live-windows"), [T.window, T.services_of_window, T.status, T.staff, T.serving_now],
+      wins.windows.map((w) => [w.number, esc(w.services.join(", ")),
+        '<span class="' + (w.status === "open" ? "good" : "muted") + '">' + esc(T["st_" + w.status] || w.status) + "</span>",
+        esc(w.clerk ? w.clerk.employee_no + " " + w.clerk.name : ""), esc(w.current ? w.current.number : "")]));
     table($("#live-ratings"), [T.time, T.window, T.staff, T.service, T.score],
       now.latest_ratings.map((r) => [esc(r.at.slice(11, 16)), r.window, esc(r.clerk || ""), esc(r.service),
         '<span class="' + (r.score <= 2 ? "bad" : "") + '">' + r.score + "</span> " + esc(r.reasons.join(", "))]));
@@ -191,17 +196,19 @@
     const body = await api("/api/stats/pairs?from=" + r.from + "&to=" + r.to);
     const el = $("#pairs");
     table(el, [T.service, T.mentor, T.score, T.mentee, T.score, T.flags],
-      body.pairs.map((p) => [esc(p.service + " " + p.service_name), esc(p.mentor.staff + " " + (p.mentor.name || "")), num(p.mentor.score, 1),
+      body.pairs.map((p) => [esc(p.service + " " + p.service_name),
+        p.mentor ? esc(p.mentor.staff + " " + (p.mentor.name || "")) : '<span class="muted">' + esc(T.no_mentor) + "</span>",
+        p.mentor ? num(p.mentor.score, 1) : DASH,
         esc(p.mentee.staff + " " + (p.mentee.name || "")), num(p.mentee.score, 1), flagText(p.flags)]));
     if (!body.pairs.length) { el.querySelector("td").textContent = T.no_pairs; return; }
     const pick = (i) => {
       el.querySelectorAll("tbody tr").forEach((tr, j) => tr.classList.toggle("sel", i === j));
       const p = body.pairs[i];
-      const a = p.trend[p.mentor.staff] || [], b = p.trend[p.mentee.staff] || [];
+      const a = (p.mentor && p.trend[p.mentor.staff]) || [], b = p.trend[p.mentee.staff] || [];
       const days = Array.from(new Set(a.concat(b).map((x) => x.day))).sort();
       const by = (rows) => { const m = {}; rows.forEach((x) => { m[x.day] = x.score; }); return days.map((d) => (d in m ? m[d] : null)); };
       chart("chart-pair", {type: "line", data: {labels: days.map((d) => d.slice(5)), datasets: [
-        {label: T.mentor + " " + p.mentor.staff, data: by(a), borderColor: "#16a34a", spanGaps: true},
+        {label: T.mentor + " " + (p.mentor ? p.mentor.staff : DASH), data: by(a), borderColor: "#16a34a", spanGaps: true},
         {label: T.mentee + " " + p.mentee.staff, data: by(b), borderColor: "#b3261e", spanGaps: true}]},
         options: {plugins: {title: {display: true, text: T.trend_of_pair}}}});
     };
