@@ -107,6 +107,7 @@ def main() -> None:
     print(f"{'/api/stats/windows, 30 days up to a busy today':<44} {30:>5} {first:>9.0f} {median:>10.0f}")
     app2.extensions["qrate"].close()
     db = store.connect(cfg.db_path)
+    stats.refresh(db, tz, (end + timedelta(days=1)).isoformat())  # leave the summary as found
     t0 = time.perf_counter()
     built = stats.build_day(db, busiest, tz)
     ms = (time.perf_counter() - t0) * 1000

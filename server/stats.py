@@ -412,6 +412,10 @@ def refresh(db, tz, today: str) -> int:
     for day in days:
         with conn:
             _store_days(conn, [(day, *_day_rows(day, build_day(conn, day, tz)))])
+    if days:  # and merge whole months now, so the first long query need not
+        first = conn.execute("SELECT min(day) FROM stats_cells").fetchone()[0]
+        load(conn, first, (date.fromisoformat(today) - timedelta(days=1)).isoformat(), tz, today,
+             grain="month")
     return len(days)
 
 
