@@ -74,8 +74,14 @@ def report():
     data["window"] = stats.judge(data["window"])
     data["staff"] = stats.judge(data["staff"])
     hall_row = _hall_total(data["day"])
+    reasons: dict = {}
+    for row in data["service"]:
+        for r in row["low_reasons"]:
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["count"]
+    labels = reason_labels("zh_CN")
+    low = sorted(((labels.get(k, k), n) for k, n in reasons.items()), key=lambda x: -x[1])
     return render_template("manage/report.html", hall_name=cfg.name, month=month, start=start,
-                           end=end, data=data, total=hall_row, services=cfg.services,
+                           end=end, data=data, total=hall_row, services=cfg.services, low=low,
                            generated=now.strftime("%Y-%m-%d %H:%M"))
 
 
@@ -204,7 +210,16 @@ JS = {
 }
 
 
+# Labels of the reason tags the generator and the pads use; unknown tags show as they are.
+REASONS = {"long_wait": N_("Long wait"), "slow": N_("Slow service"), "attitude": N_("Attitude"),
+           "unclear_materials": N_("Unclear about materials"), "system_down": N_("System fault")}
+
+
+def reason_labels(locale: str) -> dict:
+    return {tag: translate(msgid, locale) for tag, msgid in REASONS.items()}
+
+
 def js_strings() -> dict:
     from .i18n import request_locale
     locale = request_locale()
-    return {k: translate(v, locale) for k, v in JS.items()}
+    return {k: translate(v, locale) for k, v in JS.items()} | {"reasons": reason_labels(locale)}

@@ -100,7 +100,7 @@
         esc(w.clerk ? w.clerk.employee_no + " " + w.clerk.name : ""), esc(w.current ? w.current.number : "")]));
     table($("#live-ratings"), [T.time, T.window, T.staff, T.service, T.score],
       now.latest_ratings.map((r) => [esc(r.at.slice(11, 16)), r.window, esc(r.clerk || ""), esc(r.service),
-        '<span class="' + (r.score <= 2 ? "bad" : "") + '">' + r.score + "</span> " + esc(r.reasons.join(", "))]));
+        '<span class="' + (r.score <= 2 ? "bad" : "") + '">' + r.score + "</span> " + esc(r.reasons.map((x) => T.reasons[x] || x).join("，"))]));
     if (!$("#alerts").children.length) $("#alerts").innerHTML = '<li class="ok none">' + esc(T.no_alerts) + "</li>";
   }
   function liveSoon() { if (!liveTimer) liveTimer = setTimeout(() => { liveTimer = null; live(); }, 1500); }
@@ -146,8 +146,9 @@
     $("#range-note").textContent = (T.minutes === "min" ? "times in minutes" : "时间单位：分钟");
     const [services, windows, staff, hours, days] = await Promise.all(
       ["services", "windows", "staff", "hours", "days"].map((w) => api("/api/stats/" + w + "?" + q)));
-    table($("#t-services"), [T.service, T.name].concat(figureHead()),
-      services.rows.map((x) => [esc(x.service), esc(x.name || "")].concat(figureCols(x))));
+    const reasons = (x) => '<span class="l">' + x.low_reasons.map((r) => esc((T.reasons[r.reason] || r.reason) + " " + r.count)).join("，") + "</span>";
+    table($("#t-services"), [T.service, T.name].concat(figureHead(), [T.low_reasons]),
+      services.rows.map((x) => [esc(x.service), esc(x.name || "")].concat(figureCols(x), [reasons(x)])));
     table($("#t-windows"), [T.window].concat(figureHead(), [T.open_s + " (" + T.hours_unit + ")", T.idle_s + " (" + T.hours_unit + ")", T.score]),
       windows.rows.map((x) => [x.window].concat(figureCols(x), [fmtHours(x.open_s), fmtHours(x.idle_s), num(x.score, 1) + flagText(x.flags)])));
     table($("#t-staff"), [T.staff, T.name].concat(figureHead(), [T.score]),
