@@ -62,6 +62,8 @@ def create_app(config: dict | None = None):
     app.register_blueprint(console_bp)
     sio = realtime.init_app(app, hall, async_mode)
     app.extensions["qrate_socketio"] = sio
+    from . import manage
+    manage.init_app(app, sio)
 
     from devices import hub
     app.extensions["qrate_devices"] = hub.DeviceHub(app, hall, cfg, start=start_devices)

@@ -466,3 +466,5 @@ from devices import routes as _device_routes  # noqa: E402,F401  (printer health
 # Screens, voice calls and the clerk console's read side (own modules, own routes).
 from . import screens, voice  # noqa: E402,F401
 voice.register_routes()
+# Feature route modules register on bp when imported (after the names above exist).
+from . import manage, stats_api  # noqa: E402,F401

@@ -183,3 +183,5 @@ cli.add_command(_printer_cli)
 cli.add_command(_printer_sim_cli)
 from .voice import cli_group as _voice_cli  # noqa: E402
 cli.add_command(_voice_cli())
+from .seed import seed_history  # noqa: E402
+cli.add_command(seed_history)

@@ -160,7 +160,7 @@ def connect(path: Path | str) -> sqlite_utils.Database:
 
 # Each feature keeps its own Migrations set in its own module (named here), so
 # features add tables without touching the core's history. Applied in this order.
-MIGRATION_MODULES: tuple[str, ...] = ("server.store", "server.ratings")
+MIGRATION_MODULES: tuple[str, ...] = ("server.store", "server.ratings", "server.stats")
 
 
 def all_migrations() -> list[Migrations]:

@@ -39,7 +39,7 @@ ZH = {
     "Password": "密码",
     "Window": "窗口",
     "Sign in": "登录",
-    "Sign out": "退出",
+    "Sign out": "退出登录",
     "Sign-in failed": "登录失败",
     "Connection to the server lost; reconnecting… Actions are off until it is back.": "与服务器的连接已中断，正在重新连接……恢复前无法操作。",
     "Current ticket": "当前号码",

@@ -1,0 +1,211 @@
+"""The managers' figures under /api/stats (JSON, CSV and XLSX), read through server.stats.
+
+Each query runs on its own connection through ``runtime.run_blocking``, so a
+year-long report never holds the gevent loop that pushes to screens.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from flask import Response, request
+
+from . import stats
+from .api import ApiError, hall, need, route
+from .engine import N_
+from .runtime import run_blocking
+from .store import connect
+
+MAX_DAYS = 3 * 366
+RANGE_QUERY = (("from", "First day, YYYY-MM-DD (default today)"),
+               ("to", "Last day, YYYY-MM-DD (default: from)"),
+               ("window", "Only this window"), ("staff", "Only this employee number"),
+               ("service", "Only this service code"),
+               ("format", "json (default), csv or xlsx"))
+
+
+def _day(name: str, default: str) -> str:
+    text = request.args.get(name) or default
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ApiError(422, "bad_date", N_("%(name)s must be a date like 2026-03-31, not '%(value)s'."),
+                       name=name, value=text[:20])
+
+
+def _range() -> tuple[str, str]:
+    today = hall().today().isoformat()
+    start = _day("from", today)
+    end = _day("to", start if request.args.get("from") else today)
+    if end < start:
+        raise ApiError(422, "bad_range", N_("'to' (%(to)s) is before 'from' (%(from_)s)."),
+                       to=end, from_=start)
+    if (date.fromisoformat(end) - date.fromisoformat(start)).days > MAX_DAYS:
+        raise ApiError(422, "range_too_long", N_("Ask for at most %(days)s days at once."),
+                       days=MAX_DAYS)
+    return start, end
+
+
+def _filters() -> dict:
+    out = {}
+    if request.args.get("window"):
+        try:
+            out["window"] = int(request.args["window"])
+        except ValueError:
+            raise ApiError(422, "bad_window", N_("window must be a window number."))
+    if request.args.get("staff"):
+        out["staff"] = request.args["staff"][:32]
+    if request.args.get("service"):
+        out["service"] = request.args["service"][:8]
+    return out
+
+
+def read(fn, *args, **kwargs):
+    """Run fn(db, cfg, ...) on a fresh connection in a real thread (see runtime)."""
+    h = hall()
+    cfg, now = h.cfg, h.now()
+
+    def job():
+        db = connect(cfg.db_path)
+        try:
+            return fn(db, cfg, *args, now=now, today=now.date().isoformat(), **kwargs)
+        finally:
+            db.close()
+    return run_blocking(job)
+
+
+def export(dim: str, rows: list[dict], start: str, end: str, fmt: str):
+    keys, labels, table = stats.flat(dim, rows)
+    english = request.args.get("lang") == "en"
+    header = keys if english else [f"{zh} {key}" for zh, key in zip(labels, keys)]
+    name = f"qrate-{dim}-{start}_{end}"
+    if fmt == "csv":
+        out = io.StringIO()
+        out.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with the BOM
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in line] for line in table)
+        return Response(out.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = dim
+    ws.append(header)
+    for line in table:
+        ws.append(line)
+    ws.freeze_panes = "B2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(buf.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+
+
+def _table(dim_path: str):
+    need("manager")
+    start, end = _range()
+    dim = stats.DIMENSIONS[dim_path]
+    rows = read(stats.figures, dim, start, end, **_filters())
+    if dim in ("window", "staff"):
+        rows = stats.judge(rows)
+    fmt = request.args.get("format", "json")
+    if fmt in ("csv", "xlsx"):
+        return export(dim, rows, start, end, fmt)
+    if fmt != "json":
+        raise ApiError(422, "bad_format", N_("format must be json, csv or xlsx."))
+    return {"from": start, "to": end, "rows": rows}
+
+
+@route("/stats/windows", "GET", "Figures per window over a date range", "manager",
+       tags=("stats",), query=RANGE_QUERY)
+def stats_windows():
+    return _table("windows")
+
+
+@route("/stats/staff", "GET", "Figures per clerk over a date range", "manager",
+       tags=("stats",), query=RANGE_QUERY)
+def stats_staff():
+    return _table("staff")
+
+
+@route("/stats/services", "GET", "Figures per service over a date range", "manager",
+       tags=("stats",), query=RANGE_QUERY)
+def stats_services():
+    return _table("services")
+
+
+@route("/stats/hours", "GET", "Figures per hour of day over a date range", "manager",
+       tags=("stats",), query=RANGE_QUERY)
+def stats_hours():
+    return _table("hours")
+
+
+@route("/stats/days", "GET", "Figures per day over a date range", "manager",
+       tags=("stats",), query=RANGE_QUERY)
+def stats_days():
+    return _table("days")
+
+
+@route("/stats/live", "GET", "Today now: queues, longest waits, windows open, latest ratings",
+       "manager", tags=("stats",))
+def stats_live():
+    need("manager")
+    h = hall()
+    cfg, now = h.cfg, h.now()
+
+    def job():
+        db = connect(cfg.db_path)
+        try:
+            return stats.live(db, cfg, now)
+        finally:
+            db.close()
+    return run_blocking(job)
+
+
+def _judged(dim: str, start: str, end: str) -> list[dict]:
+    return stats.judge(read(stats.figures, dim, start, end))
+
+
+@route("/stats/scorecard", "GET", "Daily scorecard (日常考评): windows and clerks against their services' targets",
+       "manager", tags=("stats",), query=(("day", "YYYY-MM-DD (default today)"),))
+def stats_scorecard():
+    need("manager")
+    day = _day("day", hall().today().isoformat())
+    return {"day": day, "windows": _judged("window", day, day), "staff": _judged("staff", day, day)}
+
+
+@route("/stats/rankings", "GET", "Monthly or quarterly rankings (定期考评)", "manager",
+       tags=("stats",), query=(("period", "2026-03 (a month) or 2026-Q1 (a quarter); default this month"),))
+def stats_rankings():
+    need("manager")
+    period = request.args.get("period") or hall().today().strftime("%Y-%m")
+    try:
+        start, end = stats.period_range(period)
+    except (ValueError, TypeError):
+        raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
+    return {"period": period, "from": start, "to": end,
+            "windows": _judged("window", start, end), "staff": _judged("staff", start, end)}
+
+
+@route("/stats/pairs", "GET", "Pairing suggestions (结对帮扶) per service, with each pair's daily trend",
+       "manager", tags=("stats",), query=RANGE_QUERY[:2])
+def stats_pairs():
+    need("manager")
+    start, end = _range()
+    return {"from": start, "to": end, "pairs": read(stats.pairs_with_trends, start, end)}
+
+
+@route("/stats/trend", "GET", "Day-by-day figures and score of some clerks (a pair's progress)",
+       "manager", tags=("stats",),
+       query=RANGE_QUERY[:2] + (("staff", "Employee numbers, comma separated"),
+                                ("service", "Only this service code")))
+def stats_trend():
+    need("manager")
+    start, end = _range()
+    staff = [s for s in (request.args.get("staff") or "").split(",") if s][:10]
+    if not staff:
+        raise ApiError(422, "staff_required", N_("Give staff=EMPLOYEE_NO[,EMPLOYEE_NO]."))
+    return {"from": start, "to": end,
+            "staff": read(stats.trend, staff, start, end, service=request.args.get("service"))}

@@ -1,0 +1,17 @@
+"""Every stats and manage route, and the `alert` event, is described in docs/stats.md."""
+import re
+
+from conftest import ROOT
+from server import api  # noqa: F401  (registers the routes)
+from server.openapi import REGISTRY, openapi_path
+
+
+def test_stats_routes_are_documented():
+    text = (ROOT / "docs" / "stats.md").read_text(encoding="utf-8")
+    routes = [openapi_path(r.rule) for r in REGISTRY if set(r.tags) & {"stats", "manage"}]
+    assert len(routes) >= 10
+    for rule in routes:
+        tail = rule.rsplit("/", 1)[-1]
+        assert re.search(rf"/api{re.escape(rule.rsplit('/', 1)[0])}/[^ `]*{re.escape(tail)}", text) \
+            or f"/api{rule}" in text, rule
+    assert "`alert`" in text and "managers" in text
