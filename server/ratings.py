@@ -168,7 +168,9 @@ class Ratings:
         for key in STEPS:
             parse_spec(self.follow[key])  # a wrong spec fails at start, not at the first 差评
         self.calendar = WorkCalendar.from_config(hall.cfg.raw)
-        self.guard = PressGuard(float(self.conf["presses_per_minute"]), int(self.conf["press_burst"]))
+        # the hall's clock: the same time the rating rules use (and a test's fixed clock)
+        self.guard = PressGuard(float(self.conf["presses_per_minute"]), int(self.conf["press_burst"]),
+                                clock=lambda: hall.now().timestamp())
         hall.rating_checks.append(self.check)
         hall.after_rate.append(self.after_rate)
 

@@ -584,13 +584,13 @@ def _row(cfg, dim: str, key, g: _Group, cases: Optional[list]) -> dict:
     return row
 
 
-# --- follow-up cases (issue 4's table, when present) --------------------------
+# --- follow-up cases (rating_cases, server/ratings.py; docs/ratings.md) ------------
 
 def followup_cases(db, tz, start: str, end: str, now: Optional[datetime]) -> Optional[list]:
     """Cases opened on days start..end, or None when the hall has no follow-up table."""
     conn = db.conn if hasattr(db, "conn") else db
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                        "AND name = 'followup_cases'").fetchone():
+                        "AND name = 'rating_cases'").fetchone():
         return None
     lo = (date.fromisoformat(start) - timedelta(days=1)).isoformat()
     hi = (date.fromisoformat(end) + timedelta(days=2)).isoformat()
@@ -598,8 +598,8 @@ def followup_cases(db, tz, start: str, end: str, now: Optional[datetime]) -> Opt
     out = []
     for row in conn.execute(
             "SELECT window, clerk, service, opened_at, callback_due, callback_done_at, "
-            "rectify_due, rectified_at, replied_at FROM followup_cases "
-            "WHERE opened_at >= ? AND opened_at < ?", [lo, hi]):
+            "rectify_due, rectified_at, replied_at, reply_due FROM rating_cases "
+            "WHERE excluded = 0 AND opened_at >= ? AND opened_at < ?", [lo, hi]):
         parsed = [_when(v, tz) for v in row[3:]]
         opened = parsed[0]
         if opened is None or not (start <= opened.date().isoformat() <= end):
@@ -608,7 +608,7 @@ def followup_cases(db, tz, start: str, end: str, now: Optional[datetime]) -> Opt
                     "day": opened.date().isoformat(), "hour": opened.hour,
                     "callback_due": parsed[1], "callback_done": parsed[2],
                     "rectify_due": parsed[3], "rectified": parsed[4], "replied": parsed[5],
-                    "now": now})
+                    "reply_due": parsed[6] or parsed[3], "now": now})
     return out
 
 
@@ -635,11 +635,13 @@ def _case_rates(cases: list) -> tuple[Optional[float], Optional[float]]:
         if c["callback_due"] is not None and (c["callback_due"] <= now or c["callback_done"]):
             cb_due += 1
             cb_ok += bool(c["callback_done"] and c["callback_done"] <= c["callback_due"])
-        if c["rectify_due"] is not None and (c["rectify_due"] <= now or
-                                             (c["rectified"] and c["replied"])):
+        # rectified by the rectify deadline and replied by the reply deadline; a case
+        # falls due at its reply deadline, or earlier when both are done
+        if c["reply_due"] is not None and (c["reply_due"] <= now or
+                                           (c["rectified"] and c["replied"])):
             fu_due += 1
             fu_ok += bool(c["rectified"] and c["replied"] and c["rectified"] <= c["rectify_due"]
-                          and c["replied"] <= c["rectify_due"])
+                          and c["replied"] <= c["reply_due"])
     return _ratio(cb_ok, cb_due), _ratio(fu_ok, fu_due)
 
 

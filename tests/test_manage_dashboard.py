@@ -37,7 +37,7 @@ def today_activity(server: LiveServer) -> None:
     first = r.json()
     requests.post(server.url + f"/api/tickets/{first['id']}/finish", headers=clerk, timeout=5)
     r = requests.post(server.url + "/api/ratings", headers=pad, timeout=5,
-                      json={"ticket": first["id"], "score": 2, "reasons": ["slow"]})
+                      json={"ticket": first["id"], "score": 2, "reasons": ["efficiency"]})
     assert r.status_code == 201, r.text
     assert len(tickets) == 6
 

@@ -30,7 +30,7 @@ def serve(h, clock, window: int, service_s: int, scores) -> None:
         clock.tick(service_s)
         h.finish(ticket["id"])
         clock.tick(10)
-        h.rate(ticket["id"], window, score, reasons=["slow"] if score <= 2 else [])
+        h.rate(ticket["id"], window, score, reasons=["efficiency"] if score <= 2 else [])
 
 
 @pytest.fixture

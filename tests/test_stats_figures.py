@@ -44,7 +44,7 @@ def build_history(h, clock: Clock) -> dict:
     clock.at(2, 9, 16); h.transfer(t["B001"], service="A")           # new leg from 09:16
     clock.at(2, 9, 20); assert h.call_next(3)["number"] == "B001"  # wait 240 (leg 2, service A)
     clock.at(2, 9, 30); h.finish(t["B001"])                          # service 600
-    clock.at(2, 9, 31); h.rate(t["B001"], 3, 2, reasons=["slow"], comment="太慢")
+    clock.at(2, 9, 31); h.rate(t["B001"], 3, 2, reasons=["efficiency"], comment="太慢")
     clock.at(2, 10, 0); t["A003"] = h.issue("A")["id"]
     clock.at(2, 10, 0, 30); h.call_next(3)                           # wait 30
     clock.at(2, 10, 1); h.park(t["A003"])
@@ -107,7 +107,7 @@ def test_hall_wide_figures_of_a_day(world):
     assert day["levels"] == {"1": 0, "2": 1, "3": 1, "4": 1, "5": 1}
     assert day["mean_score"] == 3.5
     assert day["good_rate"] == 0.75 and day["satisfied_rate"] == 0.5
-    assert day["low_reasons"] == [{"reason": "slow", "count": 1}]
+    assert day["low_reasons"] == [{"reason": "efficiency", "count": 1}]
     assert day["callback_rate"] is None and day["followup_rate"] is None
 
 
@@ -209,27 +209,39 @@ def test_summary_of_a_past_day_equals_the_live_computation(world):
 
 
 def test_follow_up_rates_from_the_cases_table(world):
-    with world["hall"].store() as s, s.db.atomic():
-        s.db.execute("""CREATE TABLE followup_cases (id INTEGER PRIMARY KEY, rating INTEGER,
-            ticket INTEGER, window INTEGER, clerk TEXT, service TEXT, opened_at TEXT,
-            callback_due TEXT, callback_done_at TEXT, rectify_due TEXT, rectified_at TEXT,
-            replied_at TEXT, status TEXT)""")
-        rows = [  # now is 3 March 00:20
-            (3, "1003", "A", "2026-03-02T09:31:00+08:00", "2026-03-03T09:31:00+08:00",
-             "2026-03-02T15:00:00+08:00", "2026-03-05T09:31:00+08:00",
-             "2026-03-02T16:00:00+08:00", "2026-03-02T16:30:00+08:00"),   # both done in time
-            (3, "1003", "A", "2026-03-02T10:00:00+08:00", "2026-03-02T20:00:00+08:00",
-             None, "2026-03-09T10:00:00+08:00", None, None),              # callback overdue
-        ]
-        s.db.conn.executemany("INSERT INTO followup_cases (window, clerk, service, opened_at, callback_due, "
-                         "callback_done_at, rectify_due, rectified_at, replied_at, status) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')", rows)
-    w3 = by(get(world, "/api/stats/windows", **{"from": "2026-03-02", "to": "2026-03-02"})["rows"],
-            "window")[3]
-    assert w3["callback_rate"] == 0.5      # 1 in time of 2 due
-    assert w3["followup_rate"] == 1.0      # the second is not due yet
-    assert by(get(world, "/api/stats/windows", **{"from": "2026-03-02", "to": "2026-03-02"})["rows"],
-              "window")[4]["callback_rate"] is None
+    """B001's 不满意 (2) at window 3 on Monday 2 March 09:31 opened a case (docs/ratings.md)."""
+    q = {"from": "2026-03-02", "to": "2026-03-02"}
+
+    def w3():
+        return by(get(world, "/api/stats/windows", **q)["rows"], "window")[3]
+
+    with world["hall"].store() as s:
+        case = s.db.execute("SELECT id, callback_due, rectify_due, reply_due FROM rating_cases "
+                            "WHERE ticket = ?", [world["ids"]["B001"]]).fetchone()
+    assert case is not None
+    # now is 3 March 00:20: the callback (1 working day: 3 March 09:31) has not fallen due
+    assert w3()["callback_rate"] is None and w3()["followup_rate"] is None
+
+    def update(**cols):
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        with world["hall"].store() as s, s.db.atomic():
+            s.db.execute(f"UPDATE rating_cases SET {sets} WHERE id = ?", [*cols.values(), case[0]])
+
+    def at(text):
+        return {"at": text, "ts": datetime.fromisoformat(text).timestamp()}
+
+    cb = at("2026-03-02T15:00:00+08:00")  # called back early: due, and kept
+    update(callback_done_at=cb["at"], callback_done_ts=cb["ts"])
+    assert w3()["callback_rate"] == 1.0 and w3()["followup_rate"] is None
+    late = at("2026-03-06T10:00:00+08:00")  # called back after its deadline instead
+    update(callback_done_at=late["at"], callback_done_ts=late["ts"])
+    assert w3()["callback_rate"] == 0.0
+    fixed, told = at("2026-03-02T16:00:00+08:00"), at("2026-03-02T16:30:00+08:00")
+    update(rectified_at=fixed["at"], rectified_ts=fixed["ts"], replied_at=told["at"], replied_ts=told["ts"])
+    assert w3()["followup_rate"] == 1.0
+    update(excluded=1, exclude_reason="appeal upheld")  # an upheld appeal takes the case out too
+    assert w3()["callback_rate"] is None and w3()["followup_rate"] is None
+    assert by(get(world, "/api/stats/windows", **q)["rows"], "window")[4]["callback_rate"] is None
 
 
 def test_only_managers_and_good_dates(world):
