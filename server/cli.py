@@ -162,6 +162,7 @@ def demo(directory: Path, host: str, port: int):
         base = f"http://{host}:{port}"
         links = [f"{base}/kiosk?token={tokens['kiosk']}", f"{base}/display?token={tokens['display']}"]
         links += [f"{base}/pad?token={tokens[f'pad{n}']}" for n in list(cfg.windows)[:3]]
+        links += [f"{base}/console", f"{base}/manage", f"{base}/display/window/1"]
         (directory / "demo-links.txt").write_text("\n".join(links) + "\n", encoding="utf-8")
     click.echo(_t("Demo accounts: employee numbers 1001-1008 (clerks) and 9001 (manager), password demo1234."))
     links_file = directory / "demo-links.txt"
