@@ -210,13 +210,11 @@ JS = {
 }
 
 
-# Labels of the reason tags the generator and the pads use; unknown tags show as they are.
-REASONS = {"long_wait": N_("Long wait"), "slow": N_("Slow service"), "attitude": N_("Attitude"),
-           "unclear_materials": N_("Unclear about materials"), "system_down": N_("System fault")}
-
-
+# Labels of the reason tags: the pad's tags (server/ratings.py), each a message id
+# in the catalog; a hall's own tags show as they are.
 def reason_labels(locale: str) -> dict:
-    return {tag: translate(msgid, locale) for tag, msgid in REASONS.items()}
+    from .ratings import REASONS
+    return {tag: translate(tag, locale) for tag in REASONS}
 
 
 def js_strings() -> dict:

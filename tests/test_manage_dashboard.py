@@ -59,7 +59,7 @@ def test_dashboard(busy_hall, page):
     today_activity(server)
     # the alert is pushed to the managers' room (more than 2 waiting for A)
     page.locator("#alerts li", has_text="请增开窗口").first.wait_for(timeout=15000)
-    page.locator("#live-ratings td", has_text="办理慢").wait_for(timeout=15000)
+    page.locator("#live-ratings td", has_text="效率低").wait_for(timeout=15000)
     assert "今日好评率" in page.inner_text("#live-cards")
     page.screenshot(path=str(SHOTS / "manage-live.png"), full_page=True)
 

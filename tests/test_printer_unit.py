@@ -131,7 +131,7 @@ def test_spool_prints_and_reprints(app, client, accounts):
 
 def test_printer_routes_are_documented(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
-    assert "/api/printer" in paths and "/api/tickets/{ticket_id}/reprint" in paths
+    assert "/api/printer" in paths and "/api/tickets/{id}/reprint" in paths
 
 
 def _qrate(*args):

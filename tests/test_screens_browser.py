@@ -13,7 +13,7 @@ from server import config
 from server.hall import Hall
 from tests.conftest import PASSWORD, LiveServer, bearer
 
-BLINK = 2_000  # ms: what a person would call "at once" on a screen, with CI slack
+BLINK = 5_000  # ms: a bound for "it shows up", not a speed target (bench/bench_display.py measures speed)
 
 
 @pytest.fixture
