@@ -74,6 +74,11 @@ class SlotCapReached(QueueError):
     message = N_("%(name)s has issued all %(cap)s tickets for %(slot)s; please come back in the next time slot.")
 
 
+class TooFewRecalls(QueueError):
+    code = "too_few_recalls"
+    message = N_("Ticket %(number)s has been recalled %(recalls)s times; a no-show needs %(needed)s recalls first.")
+
+
 class WindowNotOpen(QueueError):
     code = "window_not_open"
     message = N_("Window %(window)s is %(status)s; resume it first.")
@@ -315,8 +320,11 @@ def recall(ticket: Ticket, window: Window, *, now: datetime) -> Event:
                  {"number": ticket.number, "recalls": ticket.recalls + 1})
 
 
-def no_show(ticket: Ticket, window: Window, *, now: datetime) -> Event:
+def no_show(ticket: Ticket, window: Window, *, now: datetime, min_recalls: int = 0) -> Event:
+    """The citizen did not come, after the hall's number of recalls."""
     ticket.need_at(window.number)
+    if ticket.recalls < min_recalls:
+        raise TooFewRecalls(number=ticket.number, recalls=ticket.recalls, needed=min_recalls)
     return Event("ticket.no_show", now, ticket.id, window.number, window.clerk,
                  {"number": ticket.number, "service": ticket.service})
 

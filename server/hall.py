@@ -226,7 +226,9 @@ class Hall:
         return self._at_window(ticket_id, engine.recall, window_no)
 
     def no_show(self, ticket_id: int, window_no: Optional[int] = None) -> dict:
-        return self._at_window(ticket_id, engine.no_show, window_no)
+        """Mark a no-show; the hall file's [queue] no_show_after_recalls recalls come first."""
+        return self._at_window(ticket_id, engine.no_show, window_no,
+                               min_recalls=int(self.cfg.raw["queue"]["no_show_after_recalls"]))
 
     def finish(self, ticket_id: int, window_no: Optional[int] = None) -> dict:
         return self._at_window(ticket_id, engine.finish, window_no)

@@ -24,6 +24,7 @@ from server.hall import Hall
 TZ = ZoneInfo("Asia/Shanghai")
 WINDOWS = [1, 2, 3, 5, 9]  # A+E, A, A+B, B+A, D+E in the demo hall
 SERVICES = ["A", "B", "D", "E"]
+NO_SHOW_AFTER = 2  # the demo hall's [queue] no_show_after_recalls
 
 
 class Clock:
@@ -134,7 +135,8 @@ class QueueMachine(RuleBasedStateMachine):
         t = self.hall.issue(service, priority)
         self.order += 1
         self.model[t["id"]] = {"status": "waiting", "service": service, "priority": priority,
-                               "order": self.order, "target_window": None, "window": None}
+                               "order": self.order, "target_window": None, "window": None,
+                               "recalls": 0}
 
     @rule(n=st.sampled_from(WINDOWS))
     def call_next(self, n):
@@ -151,17 +153,25 @@ class QueueMachine(RuleBasedStateMachine):
             return
         assert got is not None and got["id"] == expected
         assert self.model[expected]["status"] == "waiting"  # never a ticket another window holds
-        self.model[expected].update(status="called", window=n, target_window=None)
+        self.model[expected].update(status="called", window=n, target_window=None, recalls=0)
 
     @rule(n=st.sampled_from(WINDOWS), action=st.sampled_from(["finish", "no_show", "recall", "park"]))
     def act_on_current(self, n, action):
         tid = self.current(n)
         if tid is None:
             return
+        m = self.model[tid]
+        if action == "no_show" and m["recalls"] < NO_SHOW_AFTER:
+            with pytest.raises(engine.TooFewRecalls):
+                self.hall.no_show(tid, n)
+            return
         t = getattr(self.hall, action)(tid, n)
         new = {"finish": "done", "no_show": "no_show", "recall": "called", "park": "parked"}[action]
         assert t["status"] == new
-        self.model[tid]["status"] = new
+        m["status"] = new
+        if action == "recall":
+            m["recalls"] += 1
+        assert t["recalls"] == m["recalls"]
 
     @rule(n=st.sampled_from(WINDOWS), data=st.data())
     def call_back_or_direct(self, n, data):
@@ -179,7 +189,10 @@ class QueueMachine(RuleBasedStateMachine):
             assert self.current(n) is not None or self.paused(n)
             return
         assert t["status"] == "called" and t["window"] == n
+        was_parked = self.model[tid]["status"] == "parked"
         self.model[tid].update(status="called", window=n, target_window=None)
+        if not was_parked:  # a call back keeps the recalls of the same call
+            self.model[tid]["recalls"] = 0
 
     @rule(data=st.data(), to_service=st.sampled_from(SERVICES), to_window=st.sampled_from(WINDOWS + [None]))
     def transfer(self, data, to_service, to_window):
@@ -201,7 +214,7 @@ class QueueMachine(RuleBasedStateMachine):
             m.update(service=to_service, target_window=None)
         else:
             m.update(target_window=to_window)
-        m.update(status="waiting", window=None)
+        m.update(status="waiting", window=None, recalls=0)
 
     @rule(data=st.data())
     def cancel(self, data):

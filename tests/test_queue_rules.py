@@ -179,7 +179,12 @@ def test_recall_counts_and_no_show(api):
     clerk = api.clerk(2)
     a1 = issue(api, "A")
     call(api, clerk, 2)
+    r = api.client.post(f"/api/tickets/{a1['id']}/no-show", headers=clerk)  # the hall asks 2 recalls
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "too_few_recalls"
+    assert "重呼" in r.get_json()["error"]["message"]
     assert post(api, clerk, f"/api/tickets/{a1['id']}/recall")["recalls"] == 1
+    r = api.client.post(f"/api/tickets/{a1['id']}/no-show", headers=clerk)
+    assert r.status_code == 409
     assert post(api, clerk, f"/api/tickets/{a1['id']}/recall")["recalls"] == 2
     assert post(api, clerk, f"/api/tickets/{a1['id']}/no-show")["status"] == "no_show"
 

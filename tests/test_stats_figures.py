@@ -40,6 +40,7 @@ def build_history(h, clock: Clock) -> dict:
     clock.at(2, 9, 10, 30); h.rate(t["A001"], 3, 5)
     clock.at(2, 9, 11); assert h.call_next(3)["number"] == "A002"  # wait 600
     clock.at(2, 9, 12); h.recall(t["A002"])
+    clock.at(2, 9, 12, 30); h.recall(t["A002"])                     # the hall asks 2 recalls
     clock.at(2, 9, 13); h.no_show(t["A002"])                         # no-show
     clock.at(2, 9, 16); h.transfer(t["B001"], service="A")           # new leg from 09:16
     clock.at(2, 9, 20); assert h.call_next(3)["number"] == "B001"  # wait 240 (leg 2, service A)

@@ -39,6 +39,7 @@ ZH = {
     "%(name)s is not open now; opening hours: %(hours)s.": "%(name)s 当前不在办理时间；办理时间：%(hours)s。",
     "%(name)s has issued all %(cap)s tickets for today.": "%(name)s 今日 %(cap)s 个号已全部发完。",
     "%(name)s has issued all %(cap)s tickets for %(slot)s; please come back in the next time slot.": "%(name)s 在 %(slot)s 时段的 %(cap)s 个号已发完，请在下一时段取号。",
+    "Ticket %(number)s has been recalled %(recalls)s times; a no-show needs %(needed)s recalls first.": "号票 %(number)s 已重呼 %(recalls)s 次，需重呼 %(needed)s 次后才能标记过号。",
     "Window %(window)s is %(status)s; resume it first.": "%(window)s 号窗口当前为“%(status)s”，请先恢复办理。",
     "Window %(window)s is still serving %(number)s; finish, park or mark it no-show first.": "%(window)s 号窗口仍在办理 %(number)s，请先办结、挂起或标记过号。",
     "Window %(window)s does not serve %(service)s.": "%(window)s 号窗口不办理 %(service)s 业务。",
