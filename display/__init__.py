@@ -15,7 +15,7 @@ def _common() -> dict:
     cfg = current_app.extensions["qrate_config"]
     lang = request_locale()
     name = cfg.raw["hall"]["name_en"] if lang == "en" else cfg.name
-    return {"lang": lang, "hall_name": name}
+    return {"lang": lang, "hall_name": name, "tz": cfg.raw["hall"]["timezone"]}
 
 
 @bp.get("")

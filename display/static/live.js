@@ -121,10 +121,16 @@
     var m = Math.round(s / 60);
     return m < 1 ? T.lt1min : T.minutes.replace("%(n)s", m);
   };
-  QrateLive.clock = function (el) {
+  QrateLive.clock = function (el, tz) {
+    // the hall's time, whatever time zone the screen's PC was set to
     function tick() {
       var d = new Date();
-      el.textContent = String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+      try {
+        el.textContent = d.toLocaleTimeString("en-GB", {timeZone: tz || (window.QRATE || {}).tz,
+                                                        hour: "2-digit", minute: "2-digit", hour12: false});
+      } catch (e) {
+        el.textContent = String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+      }
     }
     tick();
     setInterval(tick, 5000);
