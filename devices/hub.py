@@ -15,11 +15,18 @@ class DeviceHub:
         self.app, self.hall, self.cfg = app, hall, cfg
         self.spool = Spool(hall, cfg)
         hall.after_issue.append(self.spool.enqueue_in_transaction)
+        hall.snapshot_extras.append(self.public_state)
         from .serialpad import SerialDevices
         self.serial = SerialDevices(hall, cfg, app.extensions.get("qrate_ratings"))
         self.started = False
         if start:
             self.start()
+
+    def public_state(self) -> dict:
+        """Device health every screen may show (in the snapshot, so a new screen knows at once)."""
+        view = self.spool.view()
+        return {"devices": {"printer": {k: view[k] for k in
+                                        ("state", "can_print", "message", "message_en", "since")}}}
 
     def start(self) -> None:
         if self.started:

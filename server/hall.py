@@ -40,6 +40,7 @@ class Hall:
         self.notify = notify or (lambda payload: None)
         self.clock = clock or (lambda: datetime.now(self.tz))
         self.after_issue: list[Callable[[Store, Ticket], None]] = []  # e.g. the print spool
+        self.snapshot_extras: list[Callable[[], dict]] = []  # e.g. device health, merged in
         # rating integrity (server/ratings.py): checks before a rating, hooks after it, in its transaction
         self.rating_checks: list[Callable[..., None]] = []
         self.after_rate: list[Callable[[Store, dict], None]] = []
@@ -430,6 +431,7 @@ class Hall:
                              "target_window": t.target_window, "issued_at": iso(t.issued_at),
                              "called_at": iso(t.called_at)} for t in tickets],
                 "calls": s.latest_calls(day),
+                **{k: v for extra in self.snapshot_extras for k, v in extra().items()},
             }
 
     def public_ticket(self, ticket_id: int) -> dict:

@@ -10,7 +10,7 @@ import pytest
 import requests
 import socketio
 
-from conftest import LiveServer, bearer
+from conftest import ROOT, LiveServer, bearer
 from printer_kit import Emupos, set_printer, wait_for
 
 
@@ -129,4 +129,27 @@ def test_printer_unplugged_and_replugged(hall, emupos, transport):
     finally:
         if listener:
             listener.close()
+        live.kill()
+
+
+def test_lobby_and_snapshot_show_the_printer_alert(hall, emupos, page):
+    """Paper out: a lobby screen (and any new screen, from its snapshot) says no paper ticket comes."""
+    set_printer(hall, emupos.tcp_url, poll_s=0.5, retry_max_s=1)
+    live = LiveServer(hall)
+    try:
+        live.start()
+        page.goto(live.url + "/display?voice=0")
+        page.wait_for_selector("#printer-alert.hidden", state="attached", timeout=15000)
+        emupos.fault("paper-out")
+        page.wait_for_selector("#printer-alert:not(.hidden)", timeout=15000)
+        assert "打印机缺纸" in page.inner_text("#printer-alert")
+        snap = requests.get(live.url + "/api/queue", timeout=5).json()
+        assert snap["devices"]["printer"]["state"] == "paper_out"
+        assert snap["devices"]["printer"]["can_print"] is False
+        page.reload()  # a screen that connects now learns it from the snapshot
+        page.wait_for_selector("#printer-alert:not(.hidden)", timeout=15000)
+        page.screenshot(path=str(ROOT / "docs/screenshots/lobby-printer-alert.png"))
+        emupos.fault("paper-out", active=False)
+        page.wait_for_selector("#printer-alert.hidden", state="attached", timeout=15000)
+    finally:
         live.kill()

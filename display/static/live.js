@@ -60,7 +60,7 @@
   QrateLive.prototype._snapshot = function (snap) {
     var before = this.seq === null && this.state ? this.state.seq : null;
     var st = {
-      seq: snap.seq, hall: snap.hall, day: snap.day, services: snap.services,
+      seq: snap.seq, hall: snap.hall, day: snap.day, services: snap.services, devices: snap.devices || {},
       windows: {}, tickets: {}, calls: snap.calls.slice(),
     };
     snap.windows.forEach(function (w) { st.windows[w.number] = w; });
@@ -84,6 +84,7 @@
     var st = this.state;
     st.seq = ev.seq;
     if (ev.services) st.services = ev.services;
+    if (ev.type === "device.changed" && ev.device) st.devices[ev.device] = ev;
     if (ev.window_state) st.windows[ev.window_state.number] = ev.window_state;
     if (ev.ticket) {
       var t = ev.ticket;

@@ -193,6 +193,14 @@
     audio.muted = false;
   });
 
+  /* --- printer alert: citizens learn at once that no paper ticket comes out -- */
+  function renderPrinter(printer) {
+    var el = $("printer-alert");
+    if (!printer || printer.can_print !== false) { el.classList.add("hidden"); el.textContent = ""; return; }
+    el.textContent = (Q.lang === "en" ? printer.message_en : printer.message) + " · " + T.printerHint;
+    el.classList.remove("hidden");
+  }
+
   /* --- live state ------------------------------------------------------ */
   live = new QrateLive({
     onStatus: function (online) {
@@ -203,6 +211,7 @@
       renderCalls(st);
       renderServices(st);
       renderNotice(st.hall.notice);
+      renderPrinter((st.devices || {}).printer);
       rotatePanel();
       loadBoard();
       // calls made while this screen was cut off: still announce the recent ones
@@ -223,6 +232,7 @@
         boardSoon();
       }
       if (ev.type === "rating.created" || ev.type === "window.changed") boardSoon();
+      if (ev.type === "device.changed" && ev.device === "printer") renderPrinter(ev);
     },
     onNotice: renderNotice,
   });

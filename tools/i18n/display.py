@@ -1,5 +1,6 @@
 """zh_CN for the lobby screen, window screens, voice calls and the clerk console."""
 ZH = {
+    "your number is on the kiosk screen: take a photo of it": "号码显示在取号机屏幕上，请拍照留存",
     # lobby and window screens
     "Lobby screen": "大厅显示屏",
     "Connecting…": "正在连接…",
