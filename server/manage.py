@@ -221,3 +221,8 @@ def js_strings() -> dict:
     from .i18n import request_locale
     locale = request_locale()
     return {k: translate(v, locale) for k, v in JS.items()} | {"reasons": reason_labels(locale)}
+
+
+# The follow-up, notice and printing tabs (server/manage_followup.py) bring their own strings.
+from .manage_followup import JS as _FOLLOWUP_JS  # noqa: E402
+JS.update(_FOLLOWUP_JS)
