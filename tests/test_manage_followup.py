@@ -2,7 +2,7 @@
 against `qrate serve`: a pad's rating of 1 opens a case the manager works on the tab,
 an upheld appeal takes the rating out of the figures, the notice editor saves, and a
 reprint from the print jobs list queues a job. Screenshots: docs/screenshots/manage-followup.png,
-manage-lobby.png."""
+manage-followup-overdue.png, manage-lobby.png."""
 import time
 
 import pytest
@@ -126,6 +126,10 @@ def test_followup_notice_and_printing(server, page):
     assert requests.get(server.url + "/api/notice", timeout=5).json()["text"] == "今日下午社保业务暂停办理，敬请谅解"
     assert page.inner_text("#notice-now") == "今日下午社保业务暂停办理，敬请谅解"
 
+    page.click("a[data-tab=settings]")
+    page.locator("#notice", has_text="今日下午社保业务暂停办理").wait_for()  # the notice in force
+    page.click("a[data-tab=lobby]")
+
     # printing: the printer's health and the jobs; a reprint adds a job
     page.locator("#printer-state").wait_for()
     jobs = requests.get(server.url + "/api/print-jobs", headers=manager, timeout=5).json()["jobs"]
@@ -144,3 +148,89 @@ def test_followup_notice_and_printing(server, page):
     page.locator("#fu-cases tbody tr").first.wait_for()
     assert "Bad-rating follow-up" in page.inner_text("#tabs")
     assert "Deadlines" in page.inner_text("#fu-cases thead")
+
+
+@pytest.fixture
+def hurried(hall):
+    """Deadlines that fall due at once (callback) and within the day (verify)."""
+    toml = hall / "hall.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert 'callback = "1wd"' in text and 'verify = "3wd"' in text
+    toml.write_text(text.replace('callback = "1wd"', 'callback = "0h"').replace('verify = "3wd"', 'verify = "2h"'),
+                    encoding="utf-8")
+    s = LiveServer(hall)
+    s.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    s.start()
+    yield s
+    s.kill()
+
+
+def test_case_to_rerating_and_a_rejected_appeal(hurried, page):
+    server = hurried
+    kiosk = bearer(server.device_token("kiosk-1", "kiosk"))
+    pad = bearer(server.device_token("pad-3", "pad", 3))
+    clerk = bearer(server.clerk_token("1103", 3))
+    manager = bearer(requests.post(server.url + "/api/login", json={"user": "9001", "password": PASSWORD},
+                                   timeout=5).json()["token"])
+    first = serve_and_rate(server, clerk, pad, kiosk, 2, reasons=["long_wait"])
+    second = serve_and_rate(server, clerk, pad, kiosk, 1, reasons=["knowledge"])
+    ids = {c["number"]: c["id"] for c in requests.get(server.url + "/api/cases", headers=manager,
+                                                         timeout=5).json()["cases"]}
+
+    sign_in(page, server)
+    page.click("a[data-tab=followup]")
+    row = page.locator("#fu-cases tbody tr", has_text=first["number"])
+    row.locator(".due.over", has_text="回访").wait_for()   # callback overdue: red
+    assert row.locator(".due.soon", has_text="核实").count() == 1  # verify due within 24 h: amber
+    page.click("#fu-states button[data-state=overdue]")
+    page.wait_for_function("document.querySelectorAll('#fu-cases tbody tr[data-case]').length === 2")
+    page.locator("#fu-cases tbody tr", has_text=second["number"]).click()
+    page.locator("#fu-detail form.fu-step").wait_for()
+    page.screenshot(path=str(SHOTS / "manage-followup-overdue.png"), full_page=True)
+
+    page.click("#fu-states button[data-state=open]")
+    page.locator("#fu-cases tbody tr", has_text=first["number"]).click()
+    detail = page.locator("#fu-detail")
+    detail.locator("form.fu-owner").wait_for()
+    page.fill("#fu-detail form.fu-owner input[name=note]", "综合窗口科")
+    page.click("#fu-detail form.fu-owner button")
+    detail.locator("dd", has_text="综合窗口科").wait_for()
+
+    # an empty note is refused on the page
+    page.click("#fu-detail form.fu-step button")
+    page.locator("#fu-error", has_text="请先填写说明").wait_for()
+    # reply before the callback: the API refuses and the page says why
+    page.select_option("#fu-detail select[name=step]", "reply")
+    page.fill("#fu-detail form.fu-step input[name=note]", "已反馈")
+    page.click("#fu-detail form.fu-step button")
+    page.wait_for_function("document.querySelector('#fu-error').textContent.length > 0 && "
+                           "!document.querySelector('#fu-error').textContent.includes('请先填写')")
+    for step, label, note in (("callback", "回访", "已回访"), ("verify", "核实", "调阅监控"),
+                              ("rectify", "整改", "增开高峰窗口"), ("reply", "反馈", "已告知整改结果")):
+        page.select_option("#fu-detail select[name=step]", step)
+        if step == "verify":
+            page.fill("#fu-detail form.fu-step input[name=finding]", "情况属实")
+        page.fill("#fu-detail form.fu-step input[name=note]", note)
+        page.click("#fu-detail form.fu-step button")
+        page.locator("#fu-steps .due.done", has_text=label).wait_for()
+    page.locator("#fu-status", has_text="已反馈").wait_for()
+    page.select_option("#fu-detail form.fu-rerate select[name=score]", "4")
+    page.fill("#fu-detail form.fu-rerate input[name=note]", "满意")
+    page.click("#fu-detail form.fu-rerate button")
+    page.locator("#fu-status", has_text="已结案").wait_for()
+    got = requests.get(server.url + f"/api/cases/{ids[first['number']]}", headers=manager, timeout=5).json()
+    assert got["status"] == "closed" and got["rerating_score"] == 4 and got["owner"] == "综合窗口科"
+    assert got["verify_finding"] == "情况属实"
+    assert [n["step"] for n in got["notes"]] == ["opened", "owner", "callback", "verify", "rectify",
+                                                   "reply", "rerate"]
+
+    # the second case: the appeal is rejected and the rating keeps counting
+    requests.post(server.url + f"/api/cases/{ids[second['number']]}/appeal", headers=clerk, timeout=5,
+                  json={"reason": "群众误按"}).raise_for_status()
+    page.click("#fu-states button[data-state=open]")
+    page.locator("#fu-cases tbody tr", has_text=second["number"]).click()
+    page.fill("#fu-detail form.fu-appeal input[name=note]", "经核实评价属实")
+    page.click("#fu-detail form.fu-appeal button[data-uphold='0']")
+    page.locator("#fu-status", has_text="驳回").wait_for()
+    got = requests.get(server.url + f"/api/cases/{ids[second['number']]}", headers=manager, timeout=5).json()
+    assert got["appeal_status"] == "rejected" and not got["excluded"] and got["status"] == "open"
