@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD, ROOT, LiveServer, bearer
+from printer_kit import PrinterSim, set_printer, wait_for
 
 SHOTS = ROOT / "docs" / "screenshots"
 
@@ -234,3 +235,30 @@ def test_case_to_rerating_and_a_rejected_appeal(hurried, page):
     page.locator("#fu-status", has_text="驳回").wait_for()
     got = requests.get(server.url + f"/api/cases/{ids[second['number']]}", headers=manager, timeout=5).json()
     assert got["appeal_status"] == "rejected" and not got["excluded"] and got["status"] == "open"
+
+
+def test_printer_health_follows_the_printer_live(hall, tmp_path, page):
+    """Paper runs out with the tab open: the `device.changed` event turns the health red,
+    the ticket waits as a job, and both clear when paper is back, without a reload."""
+    sim = PrinterSim(tmp_path / "sim").start()
+    set_printer(hall, sim.url, poll_s=0.5, retry_max_s=1)
+    server = LiveServer(hall)
+    server.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    try:
+        server.start()
+        kiosk = bearer(server.device_token("kiosk-1", "kiosk"))
+        sign_in(page, server)
+        page.click("a[data-tab=lobby]")
+        page.locator("#printer-state[data-state=online]").wait_for(timeout=10000)
+        sim.say("paper out")
+        page.locator("#printer-state[data-state=paper_out]").wait_for(timeout=10000)
+        assert "纸" in page.inner_text("#printer-state")
+        t = requests.post(server.url + "/api/tickets", json={"service": "C"}, headers=kiosk, timeout=5).json()
+        page.locator("#print-jobs tbody tr", has_text=t["number"]).locator("td", has_text="待打印").wait_for()
+        sim.say("paper ok")
+        page.locator("#printer-state[data-state=online]").wait_for(timeout=10000)
+        page.locator("#print-jobs tbody tr", has_text=t["number"]).locator("td", has_text="已打印").wait_for(timeout=10000)
+        wait_for(lambda: any(t["number"] in x for x in sim.printed()), 10, what="the ticket printed")
+    finally:
+        server.kill()
+        sim.stop()
