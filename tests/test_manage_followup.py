@@ -149,6 +149,10 @@ def test_followup_notice_and_printing(server, page):
     page.locator("#fu-cases tbody tr").first.wait_for()
     assert "Bad-rating follow-up" in page.inner_text("#tabs")
     assert "Deadlines" in page.inner_text("#fu-cases thead")
+    page.click("#fu-states button[data-state=all]")
+    row = page.locator("#fu-cases tbody tr[data-case]", has_text=bad["number"])
+    row.wait_for()
+    assert "attitude; 态度冷淡" in row.inner_text() and "Callback done" in row.inner_text()
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@
   function reasonsText(c) {
     const r = ratingInfo[c.rating];
     if (!r) return "";
-    return [r.reasons.map((x) => T.reasons[x] || x).join("，"), r.comment].filter(Boolean).join("；");
+    return [r.reasons.map((x) => T.reasons[x] || x).join(en ? ", " : "，"), r.comment].filter(Boolean).join(en ? "; " : "；");
   }
   function statusText(c) {
     let s = T["fu_status_" + c.status] || c.status;
