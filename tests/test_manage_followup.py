@@ -178,12 +178,15 @@ def test_case_to_rerating_and_a_rejected_appeal(hurried, page):
     manager = bearer(requests.post(server.url + "/api/login", json={"user": "9001", "password": PASSWORD},
                                    timeout=5).json()["token"])
     first = serve_and_rate(server, clerk, pad, kiosk, 2, reasons=["long_wait"])
-    second = serve_and_rate(server, clerk, pad, kiosk, 1, reasons=["knowledge"])
-    ids = {c["number"]: c["id"] for c in requests.get(server.url + "/api/cases", headers=manager,
-                                                         timeout=5).json()["cases"]}
 
     sign_in(page, server)
     page.click("a[data-tab=followup]")
+    page.locator("#fu-cases tbody tr", has_text=first["number"]).wait_for()
+    # a bad rating while the tab is open shows up without a reload (the pushed `event`)
+    second = serve_and_rate(server, clerk, pad, kiosk, 1, reasons=["knowledge"])
+    page.locator("#fu-cases tbody tr", has_text=second["number"]).wait_for(timeout=10000)
+    ids = {c["number"]: c["id"] for c in requests.get(server.url + "/api/cases", headers=manager,
+                                                         timeout=5).json()["cases"]}
     row = page.locator("#fu-cases tbody tr", has_text=first["number"])
     row.locator(".due.over", has_text="回访").wait_for()   # callback overdue: red
     assert row.locator(".due.soon", has_text="核实").count() == 1  # verify due within 24 h: amber

@@ -233,9 +233,12 @@
     if (socketOn || !window.io) return;
     socketOn = true;
     const socket = io({transports: ["websocket", "polling"]});
-    let timer = null;
+    let timer = null, casesTimer = null;
     socket.on("event", (e) => {
       if (e && e.type === "device.changed" && e.device === "printer") { showPrinter(e); }
+      if (e && e.type === "rating.created" && !$("#followup").hidden && !casesTimer) {  // a new bad rating opens a case
+        casesTimer = setTimeout(() => { casesTimer = null; loadCases().catch(() => {}); }, 1000);
+      }
       if (e && (e.type === "device.changed" || e.type === "ticket.issued") && !$("#lobby").hidden && !timer) {
         timer = setTimeout(() => { timer = null; loadJobs(); }, 1000);
       }
@@ -245,7 +248,7 @@
 
   // --- load a tab when manage.js shows it ---------------------------------------------
   const loaders = {
-    followup: () => Promise.all([loadCases(), loadFlags()]),
+    followup: () => { listen(); return Promise.all([loadCases(), loadFlags()]); },
     lobby: () => { listen(); return Promise.all([loadNotice(), loadPrinting()]); },
   };
   Object.keys(loaders).forEach((id) => {
