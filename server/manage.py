@@ -103,7 +103,10 @@ def _hall_total(day_rows: list[dict]) -> dict:
 def settings():
     need("manager")
     cfg = _hall().cfg
-    return {"hall": {"name": cfg.name, "notice": cfg.raw["hall"].get("notice", "")},
+    from .screens import current_notice
+    with _hall().store() as s:  # the notice a manager set on the dashboard, else hall.toml's
+        notice = current_notice(s.db, cfg.raw["hall"].get("notice", ""))
+    return {"hall": {"name": cfg.name, "notice": notice},
             "services": [{"code": s.code, "name": s.name, "name_en": s.name_en,
                           "target_wait_s": s.target_wait_s, "target_service_s": s.target_service_s,
                           "target_good_rate": s.target_good_rate, "hours": s.hours_label(),
@@ -221,3 +224,8 @@ def js_strings() -> dict:
     from .i18n import request_locale
     locale = request_locale()
     return {k: translate(v, locale) for k, v in JS.items()} | {"reasons": reason_labels(locale)}
+
+
+# The follow-up, notice and printing tabs (server/manage_followup.py) bring their own strings.
+from .manage_followup import JS as _FOLLOWUP_JS  # noqa: E402
+JS.update(_FOLLOWUP_JS)
