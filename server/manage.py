@@ -171,10 +171,20 @@ def _alert_loop(app) -> None:
             app.logger.exception("alert check failed")
 
 
+def _warm_stats(app) -> None:
+    from .runtime import run_blocking
+    h = app.extensions["qrate"]
+    try:
+        run_blocking(stats.warm, h.cfg.db_path, h.tz, h.now())
+    except Exception:  # a cold first query is slower, nothing worse
+        app.logger.exception("stats warm-up failed")
+
+
 def init_app(app, sio) -> None:
     app.register_blueprint(bp)
     if sio.async_mode == "gevent":
         sio.start_background_task(_alert_loop, app)
+        sio.start_background_task(_warm_stats, app)
 
 
 # --- strings for the page's JavaScript --------------------------------------------

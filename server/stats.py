@@ -419,6 +419,20 @@ def refresh(db, tz, today: str) -> int:
     return len(days)
 
 
+def warm(db_path, tz, now: datetime) -> int:
+    """At start-up: summarise dirty past days and read today once, so the first
+    manager's query does not pay for it (run it in a real thread)."""
+    from .store import connect
+    db = connect(db_path)
+    try:
+        today = now.date().isoformat()
+        done = refresh(db, tz, today)
+        build_day(db.conn, today, tz, now, incremental=True)
+        return done
+    finally:
+        db.close()
+
+
 # --- figures -------------------------------------------------------------------
 
 def nearest_rank(sorted_or_not: np.ndarray, p: int) -> int:
