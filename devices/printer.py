@@ -516,10 +516,21 @@ class Connection:
             raise PrinterError(f"printing to {self.spec.url} failed: {exc}") from exc
 
 
+class _ClosesOnce:
+    """close() that forgets the device even when closing it fails (a pulled cable)."""
+
+    def close(self) -> None:
+        if self._device:
+            try:
+                self._device.close()
+            finally:
+                self._device = False
+
+
 def _network_printer(spec: PrinterSpec, timeout: float):
     from escpos.printer import Network
 
-    class ShortNetwork(Network):
+    class ShortNetwork(_ClosesOnce, Network):
         """python-escpos's Network with a short timeout and a real (unpatched) socket."""
 
         def open(self, raise_not_found: bool = True) -> None:
@@ -533,26 +544,14 @@ def _network_printer(spec: PrinterSpec, timeout: float):
                 raise PrinterError(f"cannot reach the printer at {self.host}:{self.port}: {exc}")
             self.device = sock
 
-        def close(self) -> None:
-            if self._device:
-                try:
-                    self._device.close()
-                finally:
-                    self._device = False
-
     return ShortNetwork(**spec.kwargs)
 
 
 def _serial_printer(spec: PrinterSpec):
     from escpos.printer import Serial
 
-    class ShortSerial(Serial):
-        def close(self) -> None:
-            if self._device:
-                try:
-                    self._device.close()
-                finally:
-                    self._device = False
+    class ShortSerial(_ClosesOnce, Serial):
+        pass
 
     kw = dict(spec.kwargs)
     return ShortSerial(devfile=kw["devfile"], baudrate=kw["baudrate"], timeout=kw["timeout"],

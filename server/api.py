@@ -380,10 +380,11 @@ def park(id: int, body: NoteIn):
 def transfer(id: int, body: TransferIn):
     p = need("clerk", "manager")
     h = hall()
-    current = h.public_ticket(id)
-    if p.role == "clerk" and current["status"] in ("called", "parked") and current["window"] != p.window:
+    with h.store() as s:
+        current = h.ticket(s, id)  # the row alone: who holds it decides who may move it
+    if p.role == "clerk" and current.status in ("called", "parked") and current.window != p.window:
         raise ApiError(403, "other_window", N_("You act for window %(mine)s, not window %(window)s."),
-                       mine=p.window, window=current["window"])
+                       mine=p.window, window=current.window)
     return h.transfer(id, service=body.service, window=body.window, note=body.note)
 
 

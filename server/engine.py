@@ -426,8 +426,6 @@ def apply(event: Event, ticket: Optional[Ticket] = None,
         if window is not None:
             window.status, window.clerk = d["status"], d["clerk"]
         return None
-    if kind == "device.changed":  # printer health: no ticket or window state
-        return ticket
     t = ticket
     if kind == "ticket.called":
         t.status, t.window, t.clerk, t.called_at = "called", event.window, event.clerk, at
@@ -452,9 +450,7 @@ def apply(event: Event, ticket: Optional[Ticket] = None,
             t.note = d["note"]
     elif kind == "ticket.cancelled":
         t.status, t.finished_at = "cancelled", at
-    elif kind == "rating.created":
-        pass  # a rating does not change the ticket
-    # other types (a feature's own events) leave the ticket as it is
+    # other types (rating.created, device.changed, a feature's own) change no ticket
     return t
 
 

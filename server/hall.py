@@ -114,8 +114,10 @@ class Hall:
 
     # -- recording -----------------------------------------------------------
     def _record(self, s: Store, events: list, event: Event, t: Optional[Ticket] = None,
-                window: Optional[Window] = None) -> None:
-        """Fold the event into the state, store both, queue the push."""
+                window: Optional[Window] = None) -> Optional[dict]:
+        """Fold the event into the state, store both, queue the push.
+
+        Returns the ticket's view as pushed, which is also the API's answer."""
         day = t.day if t is not None else self.today()
         if t is not None:
             engine.apply(event, t)
@@ -125,7 +127,9 @@ class Hall:
             engine.apply(event, None, window)
             seq = s.append(event, day)
             s.save_window(window.number, window.status, window.clerk, seq)
-        events.append(self._payload(s, event, t, window))
+        payload = self._payload(s, event, t, window)
+        events.append(payload)
+        return payload.get("ticket")
 
     def _payload(self, s: Store, event: Event, t: Optional[Ticket],
                  window: Optional[Window]) -> dict:
@@ -133,8 +137,9 @@ class Hall:
                 "window": event.window, **{k: v for k, v in event.data.items()
                                            if k not in ("window",)}}
         if t is not None:
-            body["ticket"] = self.ticket_view(s, t)
-            body["services"] = self.service_summaries(s)
+            load = self._load(s)  # read once for the ticket's estimate and every service's
+            body["ticket"] = self.ticket_view(s, t, load=load)
+            body["services"] = self.service_summaries(s, load)
         if window is not None or event.type == "window.changed":
             w = window or self.window(s, event.window)
             body["window_state"] = self.window_view(s, w)
@@ -189,11 +194,11 @@ class Hall:
             s.update_ticket(t, seq)
             for hook in self.after_issue:
                 hook(s, t)
-            view = self.ticket_view(s, t, with_key=True)
+            load = self._load(s)
+            public = self.ticket_view(s, t, load=load)
             events.append({"seq": seq, "type": ev.type, "at": iso(now), "window": None,
-                           "ticket": self.ticket_view(s, t),
-                           "services": self.service_summaries(s)})
-        return view
+                           "ticket": public, "services": self.service_summaries(s, load)})
+        return {**public, "status_url": self.status_url(key)}
 
     def call_next(self, window_no: int) -> Optional[dict]:
         """Call the next ticket at a window; None when nothing waits."""
@@ -203,8 +208,7 @@ class Hall:
             t = engine.pick_next(w, s.candidates(self.today(), w.services, w.number))
             if t is None:
                 return None
-            self._record(s, events, engine.call(t, w, now=self.now()), t)
-            return self.ticket_view(s, t)
+            return self._record(s, events, engine.call(t, w, now=self.now()), t)
 
     def call_ticket(self, window_no: int, ticket_id: int, reason: str = "") -> dict:
         """Call one waiting ticket out of order, or call back a parked one."""
@@ -213,15 +217,13 @@ class Hall:
             t = self.ticket(s, ticket_id)
             engine.check_window_can_call(w, s.current_at(w.number, self.today()))
             how = "callback" if t.status == "parked" else "direct"
-            self._record(s, events, engine.call(t, w, now=self.now(), how=how, reason=reason), t)
-            return self.ticket_view(s, t)
+            return self._record(s, events, engine.call(t, w, now=self.now(), how=how, reason=reason), t)
 
     def _at_window(self, ticket_id: int, rule, window_no: Optional[int] = None, **kw) -> dict:
         with self.change() as (s, events):
             t = self.ticket(s, ticket_id)
             w = self.window(s, window_no if window_no is not None else t.window)
-            self._record(s, events, rule(t, w, now=self.now(), **kw), t)
-            return self.ticket_view(s, t)
+            return self._record(s, events, rule(t, w, now=self.now(), **kw), t)
 
     def recall(self, ticket_id: int, window_no: Optional[int] = None) -> dict:
         return self._at_window(ticket_id, engine.recall, window_no)
@@ -243,18 +245,14 @@ class Hall:
             t = self.ticket(s, ticket_id)
             svc = self.service(service) if service is not None else None
             w = self.window(s, window) if window is not None else None
-            if svc is None and w is not None and t.service not in w.services and w.services:
-                svc = None  # the window takes it whatever its services
             ev = engine.transfer(t, now=self.now(), service=svc, window=w, note=note,
                                  by_window=t.window)
-            self._record(s, events, ev, t)
-            return self.ticket_view(s, t)
+            return self._record(s, events, ev, t)
 
     def cancel(self, ticket_id: int, reason: str = "") -> dict:
         with self.change() as (s, events):
             t = self.ticket(s, ticket_id)
-            self._record(s, events, engine.cancel(t, now=self.now(), reason=reason), t)
-            return self.ticket_view(s, t)
+            return self._record(s, events, engine.cancel(t, now=self.now(), reason=reason), t)
 
     def rate(self, ticket_id: int, window_no: int, score: int, reasons=(), comment: str = "",
              source: str = "touch", device: Optional[str] = None) -> dict:
@@ -324,7 +322,8 @@ class Hall:
             [t.day.isoformat(), t.service, t.target_window, t.id, int(t.priority),
              int(t.priority), t.issued_at.timestamp(), t.issued_at.timestamp(), t.id]).fetchone()[0]
 
-    def ticket_view(self, s: Store, t: Ticket, with_key: bool = False) -> dict:
+    def ticket_view(self, s: Store, t: Ticket, with_key: bool = False,
+                    load: Optional[dict] = None) -> dict:
         svc = self.cfg.services.get(t.service)
         view = {"id": t.id, "number": t.number, "service": t.service,
                 "service_name": svc.name if svc else t.service,
@@ -336,7 +335,7 @@ class Hall:
         if t.status == "waiting":
             ahead = self.ahead_of(s, t)
             view["waiting_ahead"] = ahead
-            view["estimated_wait_s"] = self.estimate(s, t.service, ahead)
+            view["estimated_wait_s"] = self.estimate(s, t.service, ahead, load)
         else:
             view["waiting_ahead"], view["estimated_wait_s"] = 0, None
         if with_key:
@@ -369,7 +368,7 @@ class Hall:
         return engine.estimate_wait(ahead, open_windows=len(open_windows), idle_windows=idle,
                                     mean_service_s=load["means"][service])
 
-    def service_summaries(self, s: Store) -> list[dict]:
+    def service_summaries(self, s: Store, load: Optional[dict] = None) -> list[dict]:
         day, now = self.today(), self.now()
         counts = {r["service"]: r for r in s.db.query(
             "SELECT service, sum(status = 'waiting') AS waiting, sum(status = 'called') AS called "
@@ -378,7 +377,7 @@ class Hall:
             "SELECT issue_service, max(seq) FROM tickets WHERE day = ? GROUP BY issue_service",
             [day.isoformat()]).fetchall())
         out = []
-        load = self._load(s)
+        load = load or self._load(s)
         enforce = self.cfg.raw["hall"]["enforce_hours"]
         for code, svc in self.cfg.services.items():
             waiting = (counts.get(code) or {}).get("waiting") or 0
@@ -403,8 +402,11 @@ class Hall:
             })
         return out
 
-    def window_view(self, s: Store, w: Window) -> dict:
-        current = s.current_at(w.number, self.today())
+    def window_view(self, s: Store, w: Window, current: Optional[Ticket] = None,
+                    known: bool = False) -> dict:
+        """A window as screens show it; ``known``: the caller already looked up ``current``."""
+        if not known:
+            current = s.current_at(w.number, self.today())
         staff = self.cfg.staff.get(w.clerk) if w.clerk else None
         clerk = None
         if w.clerk:
@@ -420,12 +422,18 @@ class Hall:
         with self.store() as s, s.db.atomic():
             day = self.today()
             tickets = s.tickets(day, ACTIVE)
+            states = s.window_states()
+            serving = {t.window: t for t in tickets if t.status == "called"}
+            windows = [engine.replace(conf, status=states.get(n, {}).get("status", "closed"),
+                                      clerk=states.get(n, {}).get("clerk"))
+                       for n, conf in self.cfg.windows.items()]
             return {
                 "seq": s.last_seq(), "at": iso(self.now()), "day": day.isoformat(),
                 "hall": {"name": self.cfg.name, "name_en": self.cfg.raw["hall"]["name_en"],
                          "notice": _notice(s.db, self.cfg.raw["hall"].get("notice", ""))},
                 "services": self.service_summaries(s),
-                "windows": [self.window_view(s, self.window(s, n)) for n in self.cfg.windows],
+                "windows": [self.window_view(s, w, serving.get(w.number), known=True)
+                            for w in windows],
                 "tickets": [{"id": t.id, "number": t.number, "service": t.service,
                              "status": t.status, "priority": t.priority, "window": t.window,
                              "target_window": t.target_window, "issued_at": iso(t.issued_at),
