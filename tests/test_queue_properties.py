@@ -136,7 +136,7 @@ class QueueMachine(RuleBasedStateMachine):
         self.order += 1
         self.model[t["id"]] = {"status": "waiting", "service": service, "priority": priority,
                                "order": self.order, "target_window": None, "window": None,
-                               "recalls": 0}
+                               "recalls": 0, "number": t["number"]}
 
     @rule(n=st.sampled_from(WINDOWS))
     def call_next(self, n):
@@ -209,7 +209,7 @@ class QueueMachine(RuleBasedStateMachine):
                 t = self.hall.transfer(tid, window=to_window)
         except engine.SameService:
             return
-        assert t["status"] == "waiting" and t["number"][0] == t["number"][0]
+        assert t["status"] == "waiting" and t["number"] == m["number"]  # keeps its number
         if to_window is None:
             m.update(service=to_service, target_window=None)
         else:
