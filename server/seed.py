@@ -89,17 +89,23 @@ class Generator:
         self.counts = {"tickets": 0, "events": 0, "ratings": 0}
 
     @staticmethod
-    def _hours(periods) -> dict[int, float]:
-        """Seconds of each clock hour inside the opening periods."""
-        out: dict[int, float] = {}
+    def _slices(periods):
+        """(start, end) seconds of the day: the opening periods cut at each clock hour."""
         for a, b in periods:
             start = a.hour * 3600 + a.minute * 60
             end = (b.hour * 3600 + b.minute * 60) if b != time.max else 86340
             sec = start
             while sec < end:
                 hour_end = min(end, (sec // 3600 + 1) * 3600)
-                out[sec // 3600] = out.get(sec // 3600, 0) + hour_end - sec
+                yield sec, hour_end
                 sec = hour_end
+
+    @classmethod
+    def _hours(cls, periods) -> dict[int, float]:
+        """Seconds of each clock hour inside the opening periods."""
+        out: dict[int, float] = {}
+        for sec, hour_end in cls._slices(periods):
+            out[sec // 3600] = out.get(sec // 3600, 0) + hour_end - sec
         return out
 
     # -- one day --------------------------------------------------------------
@@ -143,17 +149,11 @@ class Generator:
             shape_mean = sum(HOUR_SHAPE.get(h, 0.3) * overlap
                              for h, overlap in self._hours(periods).items()) / open_s
             out = []
-            for a, b in periods:
-                start = a.hour * 3600 + a.minute * 60
-                end = (b.hour * 3600 + b.minute * 60) if b != time.max else 86340
-                sec = start
-                while sec < end:
-                    hour_end = min(end, (sec // 3600 + 1) * 3600)
-                    share = (hour_end - sec) / open_s
-                    lam = per_day * share * HOUR_SHAPE.get(sec // 3600, 0.3) / shape_mean
-                    k = max(0, int(round(rng.gauss(lam, math.sqrt(lam))))) if lam > 0 else 0
-                    out += [rng.randrange(sec, hour_end) for _ in range(k)]
-                    sec = hour_end
+            for sec, hour_end in self._slices(periods):
+                share = (hour_end - sec) / open_s
+                lam = per_day * share * HOUR_SHAPE.get(sec // 3600, 0.3) / shape_mean
+                k = max(0, int(round(rng.gauss(lam, math.sqrt(lam))))) if lam > 0 else 0
+                out += [rng.randrange(sec, hour_end) for _ in range(k)]
             return sorted(out)
 
         seqs: dict[str, int] = {}
