@@ -289,5 +289,4 @@ def test_concurrent_call_next_never_gives_one_ticket_twice(tmp_path):
     h.close()
     assert errors == []
     ids = [i for got in taken.values() for i in got]
-    assert sorted(ids) == list(range(1, 121))
-    assert all(taken.values()), "every window served someone"
+    assert sorted(ids) == list(range(1, 121)), "each ticket called once, by one window"
