@@ -41,7 +41,12 @@ def create_app(config: dict | None = None):
     app.json.sort_keys = False
     async_mode = config.pop("ASYNC_MODE", "threading")
     start_devices = config.pop("START_DEVICES", False)
-    hall = Hall(cfg, clock=config.pop("CLOCK", None))
+    from .clock import from_environment
+    test_clock = from_environment()
+    clock = config.pop("CLOCK", None) or test_clock
+    if clock is test_clock and test_clock is not None:
+        app.logger.warning("QRATE_TEST_NOW: the hall clock is a test clock at %s", clock().isoformat())
+    hall = Hall(cfg, clock=clock)
     app.config.update(config)
     app.extensions["qrate"] = hall
     app.extensions["qrate_config"] = cfg
