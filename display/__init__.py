@@ -3,19 +3,19 @@
 Thin pages: their JavaScript takes the Socket.IO snapshot and events and
 reads /api; the voice calls come from /api/voice/call/... (server/voice.py).
 """
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
-from server.i18n import request_locale
+from server.readside import pages
+from server.web import ops
+from server.web_i18n import request_locale
 
 bp = Blueprint("display", __name__, url_prefix="/display", template_folder="templates",
                static_folder="static")
 
 
 def _common() -> dict:
-    cfg = current_app.extensions["qrate_config"]
     lang = request_locale()
-    name = cfg.raw["hall"]["name_en"] if lang == "en" else cfg.name
-    return {"lang": lang, "hall_name": name, "tz": cfg.raw["hall"]["timezone"]}
+    return {"lang": lang, **pages.screen(ops().cfg, lang)}
 
 
 @bp.get("")
@@ -27,8 +27,7 @@ def lobby():
 
 @bp.get("/window/<int:number>")
 def window_screen(number: int):
-    cfg = current_app.extensions["qrate_config"]
-    if number not in cfg.windows:
+    window = pages.window(ops().cfg, number)
+    if window is None:
         abort(404)
-    return render_template("display/window.html", number=number, window=cfg.windows[number],
-                           **_common())
+    return render_template("display/window.html", number=number, window=window, **_common())

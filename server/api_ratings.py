@@ -1,8 +1,5 @@
-"""HTTP API of the rating pad, rating integrity flags, follow-up cases and serial device health.
-
-Imported at the end of server/api.py so its routes join the blueprint (and the
-OpenAPI document) before the blueprint is registered.
-"""
+"""HTTP API of the rating pad, rating flags, follow-up cases and serial device health.
+Changes go through the service layer; lists and figures come from the read side."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -11,12 +8,13 @@ from typing import Literal, Optional
 from flask import current_app, request, url_for
 from pydantic import BaseModel, Field
 
-from .api import ApiError, Strict, hall, need, route
 from .engine import N_
+from .i18n import translate
+from .readside import lists, screens
+from .web import ApiError, Routes, Strict, ops, reader, require
 
-
-def ratings():
-    return current_app.extensions["qrate_ratings"]
+routes = Routes()
+route = routes.route
 
 
 class StepIn(Strict):
@@ -92,6 +90,11 @@ class PadStateOut(BaseModel):
     prompt_seconds: int
 
 
+def _case(case_id: int) -> dict:
+    """One case with its notes, as the read side shows it."""
+    return reader().run(lists.get_case, case_id)
+
+
 def _day(text: Optional[str], default: date) -> date:
     if not text:
         return default
@@ -106,12 +109,11 @@ def _day(text: Optional[str], default: date) -> date:
 @route("/pad/state", "GET", "What the window's pad shows: clerk, commitment, this month's satisfaction, a pending question",
        "the window's pad", response=PadStateOut, tags=("ratings",))
 def pad_state():
-    p = need("pad")
+    p = require("pad")
     if p.window is None:
         raise ApiError(403, "pad_without_window", N_("This pad is not bound to a window."))
-    h = hall()
-    with h.store() as s:
-        window = h.window_view(s, h.window(s, p.window))
+    h = ops()
+    window = h.window_view(p.window)
     clerk = None
     if window["clerk"]:
         no = window["clerk"]["employee_no"]
@@ -120,12 +122,12 @@ def pad_state():
                  "commitment": staff.commitment if staff else "",
                  "commitment_en": staff.commitment_en if staff else "",
                  "photo_url": url_for("pad.photo", employee_no=no)}
-    r = ratings()
-    from .i18n import translate
+    conf = h.cfg.raw["ratings"]
     return {"window": {"number": window["number"], "name": window["name"], "status": window["status"]},
-            "clerk": clerk, "satisfaction": r.satisfaction(p.window), "pending": r.pending(p.window),
-            "reasons": [{"code": c, "label": translate(c)} for c in r.conf["reasons"]],
-            "prompt_seconds": int(r.conf["prompt_seconds"])}
+            "clerk": clerk, "satisfaction": reader().run(screens.pad_satisfaction, p.window),
+            "pending": h.rating_due(p.window),
+            "reasons": [{"code": c, "label": translate(c)} for c in conf["reasons"]],
+            "prompt_seconds": int(conf["prompt_seconds"])}
 
 
 # --- managers: ratings, flags, cases ----------------------------------------------
@@ -134,34 +136,23 @@ def pad_state():
        tags=("ratings",), query=(("from", "YYYY-MM-DD, default today"), ("to", "YYYY-MM-DD, default today"),
                                  ("window", "only this window")))
 def list_ratings():
-    need("manager")
-    h = hall()
+    require("manager")
+    h = ops()
     start = _day(request.args.get("from"), h.today())
     end = _day(request.args.get("to"), start)
-    sql = "SELECT r.*, t.number FROM ratings r JOIN tickets t ON t.id = r.ticket WHERE r.day BETWEEN ? AND ?"
-    args: list = [start.isoformat(), end.isoformat()]
-    if request.args.get("window", "").isdigit():
-        sql += " AND r.window = ?"
-        args.append(int(request.args["window"]))
-    import json
-    with h.store() as s:
-        rows = [dict(r) for r in s.db.query(sql + " ORDER BY r.id", args)]
-    for row in rows:
-        row["reasons"] = json.loads(row["reasons"])
-        row["excluded"] = bool(row["excluded"])
-        row.pop("ts", None)
-    return {"from": start.isoformat(), "to": end.isoformat(), "ratings": rows}
+    window = int(request.args["window"]) if request.args.get("window", "").isdigit() else None
+    return {"from": start.isoformat(), "to": end.isoformat(),
+            "ratings": reader().run(lists.ratings_between, start, end, window=window)}
 
 
 @route("/ratings/flags", "GET", "Rating patterns that cannot be honest, per window", "manager",
        tags=("ratings",), query=(("from", "YYYY-MM-DD, default 30 days ago"), ("to", "YYYY-MM-DD, default today")))
 def rating_flags():
-    need("manager")
-    h = hall()
+    require("manager")
+    h = ops()
     end = _day(request.args.get("to"), h.today())
     start = _day(request.args.get("from"), end - timedelta(days=30))
-    from .i18n import translate
-    flags = ratings().flags(start, end)
+    flags = reader().run(lists.rating_flags, start, end, refused=dict(h.press_guard.refused))
     for f in flags:
         f["detail"] = translate(f["detail"])
     return {"from": start.isoformat(), "to": end.isoformat(), "flags": flags}
@@ -170,82 +161,81 @@ def rating_flags():
 @route("/cases", "GET", "Follow-up cases of bad ratings", "manager", response=CasesOut,
        tags=("cases",), query=(("state", "open (default), due_soon, overdue, closed or all"),))
 def list_cases():
-    need("manager")
+    require("manager")
     state = request.args.get("state", "open")
     if state not in ("open", "due_soon", "overdue", "closed", "all"):
         raise ApiError(422, "bad_state", N_("state must be one of: %(known)s."),
                        known="open, due_soon, overdue, closed, all")
-    r = ratings()
-    return {"state": state, "cases": r.list_cases(state), "calendar": r.calendar_status()}
+    return {"state": state, "cases": reader().run(lists.list_cases, state),
+            "calendar": reader().run(lists.calendar_status)}
 
 
 @route("/cases/<int:case_id>", "GET", "One case with its notes", "manager", response=CaseOut, tags=("cases",))
 def get_case(case_id: int):
-    need("manager")
-    return ratings().get_case(case_id)
+    require("manager")
+    return _case(case_id)
 
 
 @route("/cases/<int:case_id>/steps/<step>", "POST",
        "Record a step done: callback (回访), verify (核实), rectify (整改) or reply (反馈)", "manager",
        body=StepIn, response=CaseOut, tags=("cases",))
 def case_step(case_id: int, step: str, body: StepIn):
-    p = need("manager")
-    return ratings().step(case_id, step, p.subject, body.note, body.finding)
+    p = require("manager")
+    return _case(ops().case_step(case_id, step, p.subject, body.note, body.finding))
 
 
 @route("/cases/<int:case_id>/notes", "POST", "Add a note to a case", "manager", body=NoteTextIn,
        response=CaseOut, tags=("cases",))
 def case_note(case_id: int, body: NoteTextIn):
-    p = need("manager")
-    return ratings().add_note(case_id, p.subject, body.text)
+    p = require("manager")
+    return _case(ops().case_note(case_id, p.subject, body.text))
 
 
 @route("/cases/<int:case_id>/owner", "POST", "Hand a case to another owner", "manager", body=OwnerIn,
        response=CaseOut, tags=("cases",))
 def case_owner(case_id: int, body: OwnerIn):
-    p = need("manager")
-    return ratings().set_owner(case_id, p.subject, body.owner)
+    p = require("manager")
+    return _case(ops().case_owner(case_id, p.subject, body.owner))
 
 
 @route("/cases/<int:case_id>/rerate", "POST", "The citizen's one re-rating (追评) after the reply; closes the case",
        "manager (recording the citizen's answer)", body=RerateIn, response=CaseOut, tags=("cases",))
 def case_rerate(case_id: int, body: RerateIn):
-    p = need("manager")
-    return ratings().rerate(case_id, p.subject, body.score, body.comment)
+    p = require("manager")
+    return _case(ops().case_rerate(case_id, p.subject, body.score, body.comment))
 
 
 @route("/cases/<int:case_id>/close", "POST", "Close a replied case without a re-rating", "manager",
        body=NoteTextIn, response=CaseOut, tags=("cases",))
 def case_close(case_id: int, body: NoteTextIn):
-    p = need("manager")
-    return ratings().close(case_id, p.subject, body.text)
+    p = require("manager")
+    return _case(ops().case_close(case_id, p.subject, body.text))
 
 
 @route("/cases/<int:case_id>/appeal", "POST", "Appeal (申诉) a rating as mistaken or malicious",
        "the clerk of the rated window, manager", body=AppealIn, response=CaseOut, tags=("cases",))
 def case_appeal(case_id: int, body: AppealIn):
-    p = need("clerk", "manager")
-    r = ratings()
+    p = require("clerk", "manager")
     if p.role == "clerk":
-        case = r.get_case(case_id)
+        case = _case(case_id)
         if case["window"] != p.window and case["clerk"] != p.subject:
             raise ApiError(403, "other_window", N_("You act for window %(mine)s, not window %(window)s."),
                            mine=p.window, window=case["window"])
-    return r.appeal(case_id, p.subject, body.reason)
+    return _case(ops().case_appeal(case_id, p.subject, body.reason))
 
 
 @route("/cases/<int:case_id>/appeal/decision", "POST",
        "Decide an appeal (复核): upheld excludes the rating from the figures, reason kept", "manager",
        body=DecisionIn, response=CaseOut, tags=("cases",))
 def case_appeal_decision(case_id: int, body: DecisionIn):
-    p = need("manager")
-    return ratings().decide_appeal(case_id, p.subject, body.uphold, body.reason)
+    p = require("manager")
+    return _case(ops().case_decide_appeal(case_id, p.subject, body.uphold, body.reason))
 
 
 @route("/devices/serial", "GET", "Serial pads and keypads: port, connected, frames read, dropped, last error",
        "manager", tags=("devices",))
 def serial_health():
-    need("manager")
+    require("manager")
     hub = current_app.extensions.get("qrate_devices")
     serial = getattr(hub, "serial", None)
     return {"ports": serial.health() if serial else []}

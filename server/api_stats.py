@@ -1,7 +1,8 @@
-"""The managers' figures under /api/stats (JSON, CSV and XLSX), read through server.stats.
+"""The managers' figures under /api/stats (JSON, CSV and XLSX), from the read side.
 
-Each query runs on its own connection through ``runtime.run_blocking``, so a
-year-long report never holds the gevent loop that pushes to screens.
+Each query runs on its own connection in a real thread (server.readside.Reader), so
+a year-long report never holds the gevent loop that pushes to screens, nor the
+write lock.
 """
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from datetime import date
 
 from flask import Response, request
 
-from . import stats
-from .api import ApiError, hall, need, route
+from openpyxl import Workbook
+
 from .engine import N_
-from .runtime import run_blocking
-from .store import connect
+from .readside import lists, tables
+from .web import ApiError, Routes, ops, reader, require
+from .web_i18n import request_locale
+
+routes = Routes()
+route = routes.route
 
 MAX_DAYS = 3 * 366
 RANGE_QUERY = (("from", "First day, YYYY-MM-DD (default today)"),
@@ -35,7 +40,7 @@ def _day(name: str, default: str) -> str:
 
 
 def _range() -> tuple[str, str]:
-    today = hall().today().isoformat()
+    today = ops().today().isoformat()
     start = _day("from", today)
     end = _day("to", start if request.args.get("from") else today)
     if end < start:
@@ -61,23 +66,9 @@ def _filters() -> dict:
     return out
 
 
-def read(fn, *args, **kwargs):
-    """Run fn(db, cfg, ...) on a fresh connection in a real thread (see runtime)."""
-    h = hall()
-    cfg, now = h.cfg, h.now()
-
-    def job():
-        db = connect(cfg.db_path)
-        try:
-            return fn(db, cfg, *args, now=now, today=now.date().isoformat(), **kwargs)
-        finally:
-            db.close()
-    return run_blocking(job)
-
-
 def export(dim: str, rows: list[dict], start: str, end: str, fmt: str):
-    keys, labels, table = stats.flat(dim, rows)
     english = request.args.get("lang") == "en"
+    keys, labels, table = tables.flat(dim, rows, "en" if english else "zh_CN")
     header = keys if english else [f"{zh} {key}" for zh, key in zip(labels, keys)]
     name = f"qrate-{dim}-{start}_{end}"
     if fmt == "csv":
@@ -88,7 +79,6 @@ def export(dim: str, rows: list[dict], start: str, end: str, fmt: str):
         writer.writerows(["" if v is None else v for v in line] for line in table)
         return Response(out.getvalue(), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    from openpyxl import Workbook
     wb = Workbook()
     ws = wb.active
     ws.title = dim
@@ -104,12 +94,12 @@ def export(dim: str, rows: list[dict], start: str, end: str, fmt: str):
 
 
 def _table(dim_path: str):
-    need("manager")
+    require("manager")
     start, end = _range()
-    dim = stats.DIMENSIONS[dim_path]
-    rows = read(stats.figures, dim, start, end, **_filters())
+    dim = tables.DIMENSIONS[dim_path]
+    rows = reader().run(tables.figures, dim, start, end, **_filters())
     if dim in ("window", "staff"):
-        rows = stats.judge(rows)
+        rows = reader().judge(rows)
     fmt = request.args.get("format", "json")
     if fmt in ("csv", "xlsx"):
         return export(dim, rows, start, end, fmt)
@@ -151,38 +141,29 @@ def stats_days():
 @route("/stats/live", "GET", "Today now: queues, longest waits, windows open, latest ratings",
        "manager", tags=("stats",))
 def stats_live():
-    need("manager")
-    h = hall()
-    cfg, now = h.cfg, h.now()
-
-    def job():
-        db = connect(cfg.db_path)
-        try:
-            return stats.live(db, cfg, now)
-        finally:
-            db.close()
-    return run_blocking(job)
+    require("manager")
+    return reader().run(lists.live)
 
 
 def _judged(dim: str, start: str, end: str) -> list[dict]:
-    return stats.judge(read(stats.figures, dim, start, end))
+    return reader().judge(reader().run(tables.figures, dim, start, end))
 
 
 @route("/stats/scorecard", "GET", "Daily scorecard (日常考评): windows and clerks against their services' targets",
        "manager", tags=("stats",), query=(("day", "YYYY-MM-DD (default today)"),))
 def stats_scorecard():
-    need("manager")
-    day = _day("day", hall().today().isoformat())
+    require("manager")
+    day = _day("day", ops().today().isoformat())
     return {"day": day, "windows": _judged("window", day, day), "staff": _judged("staff", day, day)}
 
 
 @route("/stats/rankings", "GET", "Monthly or quarterly rankings (定期考评)", "manager",
        tags=("stats",), query=(("period", "2026-03 (a month) or 2026-Q1 (a quarter); default this month"),))
 def stats_rankings():
-    need("manager")
-    period = request.args.get("period") or hall().today().strftime("%Y-%m")
+    require("manager")
+    period = request.args.get("period") or ops().today().strftime("%Y-%m")
     try:
-        start, end = stats.period_range(period)
+        start, end = tables.period_range(period)
     except (ValueError, TypeError):
         raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
     return {"period": period, "from": start, "to": end,
@@ -192,9 +173,9 @@ def stats_rankings():
 @route("/stats/pairs", "GET", "Pairing suggestions (结对帮扶) per service, with each pair's daily trend",
        "manager", tags=("stats",), query=RANGE_QUERY[:2])
 def stats_pairs():
-    need("manager")
+    require("manager")
     start, end = _range()
-    return {"from": start, "to": end, "pairs": read(stats.pairs_with_trends, start, end)}
+    return {"from": start, "to": end, "pairs": reader().run(tables.pairs_with_trends, start, end)}
 
 
 @route("/stats/trend", "GET", "Day-by-day figures and score of some clerks (a pair's progress)",
@@ -202,10 +183,10 @@ def stats_pairs():
        query=RANGE_QUERY[:2] + (("staff", "Employee numbers, comma separated"),
                                 ("service", "Only this service code")))
 def stats_trend():
-    need("manager")
+    require("manager")
     start, end = _range()
     staff = [s for s in (request.args.get("staff") or "").split(",") if s][:10]
     if not staff:
         raise ApiError(422, "staff_required", N_("Give staff=EMPLOYEE_NO[,EMPLOYEE_NO]."))
     return {"from": start, "to": end,
-            "staff": read(stats.trend, staff, start, end, service=request.args.get("service"))}
+            "staff": reader().run(tables.trend, staff, start, end, service=request.args.get("service"))}

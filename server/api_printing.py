@@ -6,8 +6,12 @@ from typing import Literal, Optional
 from flask import current_app, request
 from pydantic import BaseModel, Field
 
-from server.api import ApiError, hall, need, route
-from server.engine import N_
+from .engine import N_
+from .readside import lists
+from .web import ApiError, Routes, ops, reader, require
+
+routes = Routes()
+route = routes.route
 
 
 class PrinterOut(BaseModel):
@@ -43,38 +47,26 @@ class PrintJobsOut(BaseModel):
     jobs: list[PrintJobOut]
 
 
-def spool():
-    return current_app.extensions["qrate_devices"].spool
-
-
 @route("/printer", "GET", "The ticket printer's health (DLE EOT status) and queue length",
        "any valid token", response=PrinterOut, tags=("devices",))
 def printer_status():
-    need()
-    return spool().view()
+    require()
+    return current_app.extensions["qrate_devices"].spool.view()
 
 
 @route("/tickets/<int:id>/reprint", "POST", "Print the ticket again", "manager",
        response=PrintJobOut, status=202, tags=("devices",))
 def reprint(id: int):
-    need("manager")
-    return spool().reprint(id)
+    require("manager")
+    return ops().reprint(id)
 
 
 @route("/print-jobs", "GET", "Print jobs, newest first (?status=pending|printed)", "manager",
        response=PrintJobsOut, tags=("devices",), query=(("status", "pending or printed"),))
 def print_jobs():
-    need("manager")
+    require("manager")
     status = request.args.get("status")
     if status not in (None, "pending", "printed"):
         raise ApiError(422, "invalid", N_("Some fields are wrong: %(fields)s."), None,
                        fields="status")
-    sql = ("SELECT id, ticket, kind, status, attempts, last_error, created_at, printed_at "
-           "FROM print_jobs")
-    args: list = []
-    if status:
-        sql += " WHERE status = ?"
-        args.append(status)
-    with hall().store() as s:
-        rows = list(s.db.query(sql + " ORDER BY id DESC LIMIT 200", args))
-    return {"jobs": rows}
+    return {"jobs": reader().run(lists.print_jobs, status=status)}
