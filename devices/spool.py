@@ -141,9 +141,9 @@ class Spool:
             return min(self.retry_max_s, 0.5 * 2 ** min(self._failures, 10))
         self._failures = 0
         printed = self.drain_once()
-        if printed and self.pending_due():
-            return 0
-        return self.poll_s if not self.pending_due() else 1.0
+        if not self.pending_due():
+            return self.poll_s
+        return 0 if printed else 1.0
 
     def check(self) -> dict:
         """Ask the printer how it is (in a real thread); alert on a change."""
