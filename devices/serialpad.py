@@ -260,8 +260,8 @@ class SerialDevices:
         stored = self.device_port.pad_sequence(port.url)
         if not stored:
             return None
-        seq, reply, ts = stored
-        return seq, reply.encode("ascii"), self.device_port.now().timestamp() - ts
+        seq, reply, ts = stored  # ts: the POSIX time it was saved (wall clock)
+        return seq, reply.encode("ascii"), time.time() - ts
 
     def rate(self, port: SerialPort, frame: Frame) -> None:
         """$RATE,WW,S,QQQQ: rate the ticket this pad was asked about; a resent QQQQ is acked again."""

@@ -9,6 +9,7 @@ calls ``advance``.
 from __future__ import annotations
 
 import copy
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
@@ -30,7 +31,7 @@ class FakePort:
         self.windows: dict[int, dict] = {}
         self.jobs: dict[int, dict] = {}
         self.ratings: list[dict] = []
-        self.sequences: dict[str, tuple[str, str, float]] = {}
+        self.sequences: dict[str, tuple[str, str, float]] = {}  # url -> (seq, reply, time.time())
         self.prompt_seconds, self.rating_window_s = prompt_seconds, rating_window_s
         self.fail_next_rate: Optional[engine.QueueError] = None  # a refusal the hall's rules make
         self.held: list[dict] = []  # events of a change not yet committed (see hold/commit)
@@ -141,8 +142,8 @@ class FakePort:
     def pending_print_jobs(self) -> int:
         return sum(1 for j in self.jobs.values() if j["status"] == "pending")
 
-    def print_job(self, job_id: int) -> dict:
-        return self.job_view(self.jobs[job_id]) if job_id in self.jobs else {}
+    def print_job(self, job_id: int) -> Optional[dict]:
+        return self.job_view(self.jobs[job_id]) if job_id in self.jobs else None
 
     def reprint(self, ticket_id: int) -> dict:
         t = self.tickets.get(ticket_id)
@@ -191,7 +192,7 @@ class FakePort:
         self.ratings.append(rating)
         if pad_sequence is not None:  # in the rating's own transaction
             url, seq, reply = pad_sequence
-            self.sequences[url] = (seq, reply, self.at.timestamp())
+            self.sequences[url] = (seq, reply, time.time())
         self.push("rating.created", window, ticket_id=ticket_id, number=t["number"],
                   service=t["service"], score=int(score), source=source)
         return rating
@@ -200,7 +201,7 @@ class FakePort:
         return self.sequences.get(port_url)
 
     def save_pad_sequence(self, port_url: str, seq: str, reply_text: str) -> None:
-        self.sequences[port_url] = (seq, reply_text, self.at.timestamp())
+        self.sequences[port_url] = (seq, reply_text, time.time())
 
     # -- keypads ---------------------------------------------------------------
     def _window(self, window: int) -> dict:
