@@ -183,9 +183,9 @@ class Operations:
         body = {"seq": seq, "type": event.type, "at": iso(event.at), "window": event.window,
                 **{k: v for k, v in event.data.items() if k != "window"}, **extra}
         if t is not None:
-            live = self._live(s)
-            body["ticket"] = self._ticket_view(s, t, live)
-            body["services"] = self._service_summaries(s, live)
+            inputs = self._estimate_inputs(s)
+            body["ticket"] = self._ticket_view(s, t, inputs)
+            body["services"] = self._service_summaries(s, inputs)
         if window is not None:
             body["window_state"] = self._window_view(s, window)
         bodies.append(body)
@@ -242,12 +242,12 @@ class Operations:
             t.id = ev.ticket = s.insert_ticket(t, key)
             seq = s.append(ev, day, t.service)
             s.update_ticket(t, seq)
-            live = self._live(s)
-            public = self._ticket_view(s, t, live)
+            inputs = self._estimate_inputs(s)
+            public = self._ticket_view(s, t, inputs)
             printed = {**public, "status_url": self.status_url(key)}
             s.insert_print_job(t.id, "ticket", printed, iso(now))
             bodies.append({"seq": seq, "type": ev.type, "at": iso(now), "window": None,
-                           "ticket": public, "services": self._service_summaries(s, live)})
+                           "ticket": public, "services": self._service_summaries(s, inputs)})
         return printed
 
     def call_next(self, window_no: int) -> Optional[dict]:
@@ -559,7 +559,7 @@ class Operations:
         """Queue the ticket's print again (a manager's request); returns the job."""
         with self.change() as (s, bodies):
             t = self.ticket(s, ticket_id)
-            payload = {**self._ticket_view(s, t, self._live(s)),
+            payload = {**self._ticket_view(s, t, self._estimate_inputs(s)),
                        "status_url": self.status_url(getattr(t, "key"))}
             job_id = s.insert_print_job(t.id, "reprint", payload, iso(self.now()))
             job = s.print_job(job_id)
@@ -608,7 +608,7 @@ class Operations:
                 s.load_history(day["tickets"], day["events"], day["ratings"], day["closed_windows"])
 
     # -- views -------------------------------------------------------------------
-    def _live(self, s: Store) -> dict:
+    def _estimate_inputs(self, s: Store) -> dict:
         """What every estimate needs, read once: window states, busy windows, recent means."""
         limit = int(self.cfg.raw["queue"]["recent_services"])
         means = {}
@@ -619,7 +619,7 @@ class Operations:
             means[code] = fmean(recent) if recent else svc.target_service_s
         return {"states": s.window_states(), "busy": s.busy_windows(self.today()), "means": means}
 
-    def _ticket_view(self, s: Store, t: Ticket, live: Optional[dict] = None) -> dict:
+    def _ticket_view(self, s: Store, t: Ticket, inputs: Optional[dict] = None) -> dict:
         svc = self.cfg.services.get(t.service)
         view = {"id": t.id, "number": t.number, "service": t.service,
                 "service_name": svc.name if svc else t.service,
@@ -631,7 +631,7 @@ class Operations:
         if t.status == "waiting":
             ahead = s.ahead_of(t)
             view["waiting_ahead"] = ahead
-            view["estimated_wait_s"] = self._estimate(t.service, ahead, live or self._live(s))
+            view["estimated_wait_s"] = self._estimate(t.service, ahead, inputs or self._estimate_inputs(s))
         else:
             view["waiting_ahead"], view["estimated_wait_s"] = 0, None
         return view
@@ -640,15 +640,15 @@ class Operations:
         base = self.cfg.raw["hall"]["public_url"].rstrip("/")
         return f"{base}/t/{key}"
 
-    def _estimate(self, service: str, ahead: int, live: dict) -> Optional[int]:
+    def _estimate(self, service: str, ahead: int, inputs: dict) -> Optional[int]:
         """Seconds until a ticket with ``ahead`` before it is likely called."""
         open_windows = [n for n, w in self.cfg.windows.items() if service in w.services
-                        and live["states"].get(n, {}).get("status") == "open"]
-        idle = sum(1 for n in open_windows if n not in live["busy"])
+                        and inputs["states"].get(n, {}).get("status") == "open"]
+        idle = sum(1 for n in open_windows if n not in inputs["busy"])
         return engine.estimate_wait(ahead, open_windows=len(open_windows), idle_windows=idle,
-                                    mean_service_s=live["means"].get(service))
+                                    mean_service_s=inputs["means"].get(service))
 
-    def _service_summaries(self, s: Store, live: dict) -> list[dict]:
+    def _service_summaries(self, s: Store, inputs: dict) -> list[dict]:
         day, now = self.today(), self.now()
         waiting_by = s.waiting_counts(day)
         issued_by = s.issued_counts(day, self.cfg.services)
@@ -671,7 +671,7 @@ class Operations:
                 "warning": bool(svc.daily_cap and n >= svc.warn_at * svc.daily_cap),
                 "open": is_open and reason is None, "closed_reason": reason,
                 "hours": svc.hours_label(),
-                "estimated_wait_s": self._estimate(code, waiting, live),
+                "estimated_wait_s": self._estimate(code, waiting, inputs),
                 "target_wait_s": svc.target_wait_s,
                 "windows": [w.number for w in self.cfg.windows.values() if code in w.services],
             })
@@ -720,12 +720,12 @@ class Operations:
                 windows = [engine.replace(conf, status=states.get(n, {}).get("status", "closed"),
                                           clerk=states.get(n, {}).get("clerk"))
                            for n, conf in self.cfg.windows.items()]
-                live = self._live(s)
+                inputs = self._estimate_inputs(s)
                 body = {
                     "seq": seq, "at": iso(self.now()), "day": day.isoformat(),
                     "hall": {"name": self.cfg.name, "name_en": self.cfg.raw["hall"]["name_en"],
                              "notice": self.notice(s)},
-                    "services": self._service_summaries(s, live),
+                    "services": self._service_summaries(s, inputs),
                     "windows": [self._window_view(s, w, serving.get(w.number), known=True)
                                 for w in windows],
                     "tickets": [{"id": t.id, "number": t.number, "service": t.service,
