@@ -12,8 +12,15 @@ import click
 from server import config
 from server.i18n import cli_locale, translate
 
-from .printer import (Layout, PrinterUrlError, check_layout, parse_printer_url, plain_text,
-                      sample_ticket, ticket_bytes)
+from .printer import (
+    Layout,
+    PrinterUrlError,
+    check_layout,
+    parse_printer_url,
+    plain_text,
+    sample_ticket,
+    ticket_bytes,
+)
 from .sim import main
 from .spool import state_message
 from .transports import PrinterError, open_printer

@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import parse_qs, unquote, urlparse
 
+import qrcode
+from escpos.printer import Dummy
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
 ESC, GS, FS, DLE = b"\x1b", b"\x1d", b"\x1c", b"\x10"
 INIT = ESC + b"@"
 CHINESE_ON = FS + b"&"
@@ -214,7 +218,6 @@ def _native_qr(data: str, size: int) -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _font(path: str, size: int):
-    from PIL import ImageFont
     candidates = [path] if path else []
     candidates += [p for p in FONT_PATHS if Path(p).exists()]
     for p in candidates:
@@ -227,7 +230,6 @@ def _font(path: str, size: int):
 
 def raster_bytes(img) -> bytes:
     """A 1-bit Pillow image as one GS v 0 block (black = printed dot)."""
-    from PIL import ImageOps
     img = img.convert("1")
     width = (img.width + 7) // 8 * 8
     if width != img.width:
@@ -239,7 +241,6 @@ def raster_bytes(img) -> bytes:
 
 def _raster_line(text: str, layout: Layout, px: int) -> bytes:
     """One line drawn with the CJK font, cropped to its width (the printer centres it)."""
-    from PIL import Image, ImageDraw
     font = _font(layout.font, px)
     left, top, right, bottom = font.getbbox(text or " ")
     width = min(layout.dots, max(8, right - min(left, 0) + 2))
@@ -249,7 +250,6 @@ def _raster_line(text: str, layout: Layout, px: int) -> bytes:
 
 
 def _image_qr(data: str, layout: Layout) -> bytes:
-    import qrcode
     qr = qrcode.QRCode(border=2, box_size=layout.qr_size,
                        error_correction=qrcode.constants.ERROR_CORRECT_M)
     qr.add_data(data)
@@ -297,7 +297,6 @@ def render_ticket(ticket: dict, printer, layout: Layout) -> None:
 
 def ticket_bytes(ticket: dict, layout: Layout) -> bytes:
     """The whole ticket as ESC/POS bytes, built on a Dummy, to be sent in one write."""
-    from escpos.printer import Dummy
     d = Dummy(profile="default")
     render_ticket(ticket, d, layout)
     return d.output

@@ -28,8 +28,15 @@ from server.engine import N_
 from server.i18n import translate
 from server.runtime import run_blocking
 
-from .printer import (Layout, PrinterSpec, PrinterUrlError, check_layout, parse_printer_url,
-                      plain_text, ticket_bytes)
+from .printer import (
+    Layout,
+    PrinterSpec,
+    PrinterUrlError,
+    check_layout,
+    parse_printer_url,
+    plain_text,
+    ticket_bytes,
+)
 from .transports import PrinterError, PrinterTransport, open_printer
 
 log = logging.getLogger("qrate.printer")

@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+import escpos.printer
+from escpos.printer import Dummy, Network, Serial
+
 from .printer import DLE, PrinterSpec, decode_status, status_byte
 
 NOT_READY = ("paper_out", "cover_open", "offline", "error")
@@ -56,8 +59,7 @@ class PrinterTransport:
     # -- opening -------------------------------------------------------------
     def make(self):
         """A new (not yet opened) python-escpos device."""
-        import escpos.printer as ep
-        cls = getattr(ep, self.escpos_class)
+        cls = getattr(escpos.printer, self.escpos_class)
         if self.needs and not cls.is_usable():
             raise PrinterError(f"{self.spec.scheme}:// printers need {self.needs} installed")
         return cls(**self.spec.kwargs)
@@ -210,8 +212,6 @@ class SerialPrinter(TwoWayTransport):
     escpos_class = "Serial"
 
     def make(self):
-        from escpos.printer import Serial
-
         class ShortSerial(_ClosesOnce, Serial):
             pass
 
@@ -236,8 +236,6 @@ class NetworkPrinter(TwoWayTransport):
     escpos_class = "Network"
 
     def make(self):
-        from escpos.printer import Network
-
         class ShortNetwork(_ClosesOnce, Network):
             def open(self, raise_not_found: bool = True) -> None:
                 sock = _original_socket()(socket.AF_INET, socket.SOCK_STREAM)
@@ -314,7 +312,6 @@ class DummyPrinter(PrinterTransport):
     escpos_class = "Dummy"
 
     def make(self):
-        from escpos.printer import Dummy
         return Dummy()
 
     def open(self):

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from html import escape
 
-from flask import Blueprint, Response, redirect, render_template, request, send_file, session
+from flask import (
+    Blueprint,
+    Response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+)
 
 from server import auth
 from server.i18n import translate

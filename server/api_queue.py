@@ -10,7 +10,16 @@ from pydantic import BaseModel, Field, model_validator
 from . import auth
 from .engine import N_
 from .openapi import document
-from .web import ApiError, Routes, Strict, Text200, acting_window, ops, require, require_window
+from .web import (
+    ApiError,
+    Routes,
+    Strict,
+    Text200,
+    acting_window,
+    ops,
+    require,
+    require_window,
+)
 
 routes = Routes()
 route = routes.route

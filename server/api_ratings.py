@@ -8,7 +8,7 @@ from typing import Literal, Optional
 from flask import current_app, request, url_for
 from pydantic import BaseModel, Field
 
-from .engine import N_
+from .engine import N_, UnknownCase
 from .i18n import translate
 from .readside import lists, screens
 from .web import ApiError, Routes, Strict, ops, reader, require
@@ -92,7 +92,10 @@ class PadStateOut(BaseModel):
 
 def _case(case_id: int) -> dict:
     """One case with its notes, as the read side shows it."""
-    return reader().run(lists.get_case, case_id)
+    case = reader().run(lists.get_case, case_id=case_id)
+    if case is None:
+        raise UnknownCase(case=case_id)
+    return case
 
 
 def _day(text: Optional[str], default: date) -> date:
@@ -124,7 +127,7 @@ def pad_state():
                  "photo_url": url_for("pad.photo", employee_no=no)}
     conf = h.cfg.raw["ratings"]
     return {"window": {"number": window["number"], "name": window["name"], "status": window["status"]},
-            "clerk": clerk, "satisfaction": reader().run(screens.pad_satisfaction, p.window),
+            "clerk": clerk, "satisfaction": reader().run(screens.pad_satisfaction, window=p.window),
             "pending": h.rating_due(p.window),
             "reasons": [{"code": c, "label": translate(c)} for c in conf["reasons"]],
             "prompt_seconds": int(conf["prompt_seconds"])}
@@ -142,7 +145,8 @@ def list_ratings():
     end = _day(request.args.get("to"), start)
     window = int(request.args["window"]) if request.args.get("window", "").isdigit() else None
     return {"from": start.isoformat(), "to": end.isoformat(),
-            "ratings": reader().run(lists.ratings_between, start, end, window=window)}
+            "ratings": reader().run(lists.ratings_in_range, start=start.isoformat(),
+                                        end=end.isoformat(), window=window)}
 
 
 @route("/ratings/flags", "GET", "Rating patterns that cannot be honest, per window", "manager",
@@ -152,7 +156,8 @@ def rating_flags():
     h = ops()
     end = _day(request.args.get("to"), h.today())
     start = _day(request.args.get("from"), end - timedelta(days=30))
-    flags = reader().run(lists.rating_flags, start, end, refused=dict(h.press_guard.refused))
+    flags = reader().run(lists.rating_flags, start=start.isoformat(), end=end.isoformat(),
+                         refused=dict(h.press_guard.refused))
     for f in flags:
         f["detail"] = translate(f["detail"])
     return {"from": start.isoformat(), "to": end.isoformat(), "flags": flags}
@@ -166,7 +171,7 @@ def list_cases():
     if state not in ("open", "due_soon", "overdue", "closed", "all"):
         raise ApiError(422, "bad_state", N_("state must be one of: %(known)s."),
                        known="open, due_soon, overdue, closed, all")
-    return {"state": state, "cases": reader().run(lists.list_cases, state),
+    return {"state": state, "cases": reader().run(lists.list_cases, state=state),
             "calendar": reader().run(lists.calendar_status)}
 
 

@@ -39,4 +39,4 @@ def display_board():
        "clerk, manager", tags=("auth",))
 def my_today():
     p = require("clerk", "manager")
-    return reader().run(screens.my_today, p.subject)
+    return reader().run(screens.my_today, employee_no=p.subject)

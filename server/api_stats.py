@@ -11,13 +11,11 @@ import io
 from datetime import date
 
 from flask import Response, request
-
 from openpyxl import Workbook
 
 from .engine import N_
 from .readside import lists, tables
 from .web import ApiError, Routes, ops, reader, require
-from .web_i18n import request_locale
 
 routes = Routes()
 route = routes.route
@@ -97,9 +95,7 @@ def _table(dim_path: str):
     require("manager")
     start, end = _range()
     dim = tables.DIMENSIONS[dim_path]
-    rows = reader().run(tables.figures, dim, start, end, **_filters())
-    if dim in ("window", "staff"):
-        rows = reader().judge(rows)
+    rows = reader().run(tables.table, dim=dim, start=start, end=end, **_filters())
     fmt = request.args.get("format", "json")
     if fmt in ("csv", "xlsx"):
         return export(dim, rows, start, end, fmt)
@@ -145,16 +141,12 @@ def stats_live():
     return reader().run(lists.live)
 
 
-def _judged(dim: str, start: str, end: str) -> list[dict]:
-    return reader().judge(reader().run(tables.figures, dim, start, end))
-
-
 @route("/stats/scorecard", "GET", "Daily scorecard (日常考评): windows and clerks against their services' targets",
        "manager", tags=("stats",), query=(("day", "YYYY-MM-DD (default today)"),))
 def stats_scorecard():
     require("manager")
     day = _day("day", ops().today().isoformat())
-    return {"day": day, "windows": _judged("window", day, day), "staff": _judged("staff", day, day)}
+    return reader().run(tables.scorecard, day=day)
 
 
 @route("/stats/rankings", "GET", "Monthly or quarterly rankings (定期考评)", "manager",
@@ -163,11 +155,10 @@ def stats_rankings():
     require("manager")
     period = request.args.get("period") or ops().today().strftime("%Y-%m")
     try:
-        start, end = tables.period_range(period)
+        tables.period_range(period)
     except (ValueError, TypeError):
         raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
-    return {"period": period, "from": start, "to": end,
-            "windows": _judged("window", start, end), "staff": _judged("staff", start, end)}
+    return reader().run(tables.rankings, period=period)
 
 
 @route("/stats/pairs", "GET", "Pairing suggestions (结对帮扶) per service, with each pair's daily trend",
@@ -175,7 +166,7 @@ def stats_rankings():
 def stats_pairs():
     require("manager")
     start, end = _range()
-    return {"from": start, "to": end, "pairs": reader().run(tables.pairs_with_trends, start, end)}
+    return {"from": start, "to": end, "pairs": reader().run(tables.pairs_with_trends, start=start, end=end)}
 
 
 @route("/stats/trend", "GET", "Day-by-day figures and score of some clerks (a pair's progress)",
@@ -189,4 +180,5 @@ def stats_trend():
     if not staff:
         raise ApiError(422, "staff_required", N_("Give staff=EMPLOYEE_NO[,EMPLOYEE_NO]."))
     return {"from": start, "to": end,
-            "staff": reader().run(tables.trend, staff, start, end, service=request.args.get("service"))}
+            "staff": reader().run(tables.trend, staff=staff, start=start, end=end,
+                                      service=request.args.get("service"))}

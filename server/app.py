@@ -14,11 +14,25 @@ from flask import Blueprint, Flask, redirect
 
 from devices.hub import DeviceHub
 from display import bp as display_bp
-from kiosk import bp as kiosk_bp, status_bp
+from kiosk import bp as kiosk_bp
+from kiosk import status_bp
 from kiosk.pad import bp as pad_bp
 
-from . import (api_printing, api_queue, api_ratings, api_screens, api_stats, api_voice, config as hall_config,
-               manage, realtime, store, voice, web, web_i18n)
+from . import (
+    api_printing,
+    api_queue,
+    api_ratings,
+    api_screens,
+    api_stats,
+    api_voice,
+    manage,
+    realtime,
+    store,
+    voice,
+    web,
+    web_i18n,
+)
+from . import config as hall_config
 from .clock import from_environment
 from .console import bp as console_bp
 from .device_port import DevicePort

@@ -4,12 +4,13 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
 
-from devices.cli import printer as printer_group, printer_sim
+from devices.cli import printer as printer_group
+from devices.cli import printer_sim
 from devices.padsim import pad_sim
 
 from . import auth, config, seed, store
@@ -255,7 +256,7 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
     started = time.monotonic()
     db = store.connect(cfg.db_path)
     try:
-        summarised = summary.refresh(db, cfg.tz, today.isoformat())
+        summarised = summary.refresh(db, cfg, now=ops.now())
     finally:
         db.close()
         ops.close()

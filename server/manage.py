@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from .engine import N_, RATING_REASONS
 from .i18n import translate
@@ -48,16 +48,14 @@ def report():
     h = ops()
     month = request.args.get("month") or (h.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     try:
-        start, end = tables.period_range(month)
-        if month.count("-") != 1:
-            raise ValueError(month)
+        data = reader().run(tables.monthly_report, month=month)
     except (ValueError, TypeError):
         raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
-    data = reader().run(tables.monthly_report, start, end)
     labels = reason_labels("zh_CN")
-    low = [(labels.get(k, k), n) for k, n in data["low_reasons"]]
-    return render_template("manage/report.html", hall_name=h.cfg.name, month=month, start=start,
-                           end=end, data=data, total=data["hall"], services=h.cfg.services, low=low,
+    low = [(labels.get(r["reason"], r["reason"]), r["count"]) for r in data["low_reasons"]]
+    return render_template("manage/report.html", hall_name=h.cfg.name, month=month,
+                           start=data["from"], end=data["to"], data=data, total=data["total"],
+                           services=h.cfg.services, low=low,
                            generated=h.now().strftime("%Y-%m-%d %H:%M"))
 
 
@@ -97,7 +95,7 @@ class Alerts:
         cfg = self.ops.cfg
         conf = cfg.raw["alerts"]
         now = self.ops.now()
-        counts = self.reader.run(lists.long_waits, int(conf["long_wait_min"] * 60))
+        counts = self.reader.run(lists.long_waits, over_s=int(conf["long_wait_min"] * 60))
         sent = []
         for code in cfg.services:
             n = counts.get(code, 0)

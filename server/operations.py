@@ -23,8 +23,19 @@ from typing import Callable, Iterable, Optional
 
 from . import engine
 from .config import HallConfig
-from .engine import (CASE_STEPS, Event, QueueError, Ticket, Window, N_, CaseStepRefused,
-                     NotLatest, RateLimited, UnknownCase, UnknownReason)
+from .engine import (
+    CASE_STEPS,
+    N_,
+    CaseStepRefused,
+    Event,
+    NotLatest,
+    QueueError,
+    RateLimited,
+    Ticket,
+    UnknownCase,
+    UnknownReason,
+    Window,
+)
 from .store import Store, connect
 from .workdays import WorkCalendar, deadline, parse_spec
 

@@ -23,7 +23,6 @@ from typing import Iterator
 
 from . import config
 
-
 # Arrivals per hour relative to the day's mean, and per weekday (ISO 1..7).
 HOUR_SHAPE = {8: 0.7, 9: 1.5, 10: 1.6, 11: 1.2, 12: 0.35, 13: 0.6, 14: 1.3, 15: 1.2, 16: 0.9,
               17: 0.35}
@@ -251,7 +250,7 @@ class Generator:
                            f'{{"status": "open", "clerk": "{clerk}", "reason": "sign_in", "was": "closed"}}'))
             out = max(17 * 3600 + 35 * 60, last_free.get(n, 0) + 30)
             events.append((out, 9, "window.changed", None, n, None, None,
-                           f'{{"status": "closed", "clerk": null, "reason": "sign_out", "was": "open"}}'))
+                           '{"status": "closed", "clerk": null, "reason": "sign_out", "was": "open"}'))
         # By time; sign-ins first and day-end last in their second; otherwise the
         # (stable) order of generation, which is causal for each ticket.
         events.sort(key=lambda e: (e[0], e[1] if e[1] in (-1, 9) else 0))

@@ -6,6 +6,7 @@ import logging
 import signal
 import socket
 import sys
+from logging.handlers import RotatingFileHandler
 
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
@@ -23,7 +24,6 @@ class NoDelayHandler(WSGIHandler):
 
 def setup_logging(folder) -> None:
     """Log to DATA/logs/qrate.log (rotated, 10 x 5 MB) and to stderr."""
-    from logging.handlers import RotatingFileHandler
     logs = folder / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Optional
@@ -17,6 +16,7 @@ import sqlite_utils
 
 from .engine import Event, Ticket
 from .schema import MIGRATION_SETS
+
 
 def connect(path: Path | str) -> sqlite_utils.Database:
     """Open the hall database with the pragmas every connection needs."""
