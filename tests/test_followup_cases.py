@@ -53,6 +53,7 @@ def rate(client, desk, score, reasons=(), comment=""):
     return r.get_json()
 
 
+@pytest.mark.unit
 def test_calendar_knows_holidays_and_make_up_workdays():
     cal = WorkCalendar(workdays=["2026-10-31"], holidays=["2026-09-29"])
     assert cal.is_workday(date(2026, 9, 20))  # Sunday, a make-up workday for National Day 2026
@@ -66,6 +67,7 @@ def test_calendar_knows_holidays_and_make_up_workdays():
     assert deadline(opened, "2d", cal).date() == date(2026, 10, 2)
 
 
+@pytest.mark.api
 def test_bad_rating_opens_a_case_with_deadlines_from_the_hall_file(client, desk):
     good = rate(client, desk, 4)
     bad = rate(client, desk, 2, ["attitude", "long_wait"], "态度冷淡")
@@ -85,6 +87,7 @@ def test_bad_rating_opens_a_case_with_deadlines_from_the_hall_file(client, desk)
     assert "attitude" in one["notes"][0]["text"] and "态度冷淡" in one["notes"][0]["text"]
 
 
+@pytest.mark.api
 def test_due_soon_overdue_then_steps_reply_rerate_close(client, desk, clock):
     rate(client, desk, 1)
     m = desk["manager"]
@@ -113,6 +116,7 @@ def test_due_soon_overdue_then_steps_reply_rerate_close(client, desk, clock):
     assert client.get("/api/cases", headers=m).get_json()["cases"] == []
 
 
+@pytest.mark.api
 def test_an_upheld_appeal_excludes_the_rating_with_its_reason(client, desk):
     rate(client, desk, 5)
     rate(client, desk, 1, ["other"], "故意乱评")
@@ -134,6 +138,7 @@ def test_an_upheld_appeal_excludes_the_rating_with_its_reason(client, desk):
     assert sat["ratings"] == 1 and sat["satisfied_rate"] == 1.0
 
 
+@pytest.mark.api
 def test_case_api_errors_are_json(app, client, desk):
     m = desk["manager"]
     assert client.get("/api/cases/999", headers=m).get_json()["error"]["code"] == "unknown_case"

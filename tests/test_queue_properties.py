@@ -21,6 +21,8 @@ from server import config, engine, store
 from server.engine import QueueError
 from server.hall import Hall
 
+pytestmark = pytest.mark.api
+
 TZ = ZoneInfo("Asia/Shanghai")
 WINDOWS = [1, 2, 3, 5, 9]  # A+E, A, A+B, B+A, D+E in the demo hall
 SERVICES = ["A", "B", "D", "E"]

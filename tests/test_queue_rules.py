@@ -8,6 +8,8 @@ import pytest
 
 from server import create_app
 
+pytestmark = pytest.mark.api
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 

@@ -8,6 +8,8 @@ import pytest
 from server import create_app
 from tests.conftest import Accounts
 
+pytestmark = pytest.mark.api
+
 
 class Clock:
     def __init__(self, start: datetime):

@@ -8,6 +8,8 @@ import pytest
 from conftest import Accounts
 from server import create_app, manage
 
+pytestmark = pytest.mark.api
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 

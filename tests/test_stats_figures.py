@@ -11,6 +11,8 @@ import pytest
 from conftest import Accounts
 from server import create_app
 
+pytestmark = pytest.mark.api
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 
