@@ -12,17 +12,10 @@ from server.workdays import WorkCalendar, deadline
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-class Clock:
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self):
-        return self.at
-
-
 @pytest.fixture
-def clock():
-    return Clock(datetime(2026, 9, 25, 10, 0, tzinfo=TZ))  # the Mid-Autumn Festival holiday of 2026
+def clock(clock):
+    clock.set(datetime(2026, 9, 25, 10, 0, tzinfo=TZ))  # the Mid-Autumn Festival holiday of 2026
+    return clock
 
 
 @pytest.fixture
@@ -92,9 +85,9 @@ def test_due_soon_overdue_then_steps_reply_rerate_close(client, desk, clock):
     rate(client, desk, 1)
     m = desk["manager"]
     case_id = client.get("/api/cases", headers=m).get_json()["cases"][0]["id"]
-    clock.at = datetime(2026, 9, 28, 9, 0, tzinfo=TZ)
+    clock.set(datetime(2026, 9, 28, 9, 0, tzinfo=TZ))
     assert [c["id"] for c in client.get("/api/cases?state=due_soon", headers=m).get_json()["cases"]] == [case_id]
-    clock.at = datetime(2026, 9, 29, 9, 0, tzinfo=TZ)
+    clock.set(datetime(2026, 9, 29, 9, 0, tzinfo=TZ))
     overdue = client.get("/api/cases?state=overdue", headers=m).get_json()["cases"]
     assert overdue[0]["overdue"] == ["callback"]
     # a reply needs a callback first
