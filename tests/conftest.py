@@ -1,7 +1,18 @@
-"""Shared fixtures: a temp hall folder, the app, its client, accounts and a live server.
+"""Shared fixtures: a temp hall folder, the app, its client, accounts, a clock the test
+moves, and a live server.
 
 Fixed data: the demo hall from `qrate init`, with opening hours lifted so the
 tests pass at any hour (tests of opening hours set their own clock).
+
+Tiers: every test carries exactly one of the markers `unit`, `api`, `live`,
+`browser`, `device` (pyproject.toml describes them); `-m unit` runs the fast spec
+of the rules. Tests that take `hall_now` also get the marker `dates` and run once at
+each instant in HALL_INSTANTS (1 January, the 1st of a month, the last second of a
+month), on the live server's hall clock (QRATE_TEST_NOW) and the page's clock.
+
+A live server's log is read after each test: a traceback or an ERROR line fails the
+test, with the excerpt. A test that expects one says so: ``server.allow(regex)``, or the
+marker ``expected_server_log(regex, ...)`` on the test or its module.
 """
 from __future__ import annotations
 
@@ -12,7 +23,9 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -21,7 +34,75 @@ from server import auth, config, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "secret-pw"
+TZ = ZoneInfo("Asia/Shanghai")  # the demo hall's zone
 
+TIERS = ("unit", "api", "live", "browser", "device")
+# Tiers for files whose owner marks them later (the tier lives in the file's pytestmark then).
+TIER_OF_UNMARKED_FILE = {"test_i18n.py": "api"}
+
+# The instants the date checks run at, in the hall's zone. 2026: the holiday package
+# knows its official calendar (1 January is a holiday, Sunday 4 January a make-up workday).
+HALL_INSTANTS = {
+    "new-year": datetime(2026, 1, 1, 9, 0, tzinfo=TZ),             # a Thursday, a holiday
+    "first-of-month": datetime(2026, 3, 1, 9, 0, tzinfo=TZ),       # a Sunday, after 28 days of February
+    "month-end": datetime(2026, 3, 31, 23, 59, 59, tzinfo=TZ),     # the last second of March
+}
+
+
+# --- the hall's clock --------------------------------------------------------------
+
+class FakeClock:
+    """The hall's clock in a test: ``clock()`` reads it; it moves only when told
+    (``set``, ``advance``), or by ``step`` at each read for tests that want time to pass."""
+
+    def __init__(self, now: datetime = datetime(2026, 11, 27, 9, 0, tzinfo=TZ),
+                 step: timedelta = timedelta(0)):
+        self.now, self.step = now, step
+
+    def __call__(self) -> datetime:
+        self.now += self.step
+        return self.now
+
+    def set(self, when: datetime) -> datetime:
+        if when.tzinfo is None:
+            raise ValueError("the hall's clock is aware: give the time with its zone")
+        self.now = when
+        return when
+
+    def advance(self, seconds: float = 0, **kw) -> datetime:
+        self.now += timedelta(seconds=seconds, **kw)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A FakeClock at Friday 27 November 2026, 09:00 in the hall's zone."""
+    return FakeClock()
+
+
+@pytest.fixture(scope="module", params=list(HALL_INSTANTS), ids=list(HALL_INSTANTS))
+def hall_now(request) -> datetime:
+    """Each instant of HALL_INSTANTS in turn (the test gets the marker `dates`)."""
+    return HALL_INSTANTS[request.param]
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = []
+    for item in items:
+        if "hall_now" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dates)
+        tiers = {m.name for m in item.iter_markers() if m.name in TIERS}
+        if not tiers and Path(str(item.fspath)).name in TIER_OF_UNMARKED_FILE:
+            item.add_marker(getattr(pytest.mark, TIER_OF_UNMARKED_FILE[Path(str(item.fspath)).name]))
+            tiers = {TIER_OF_UNMARKED_FILE[Path(str(item.fspath)).name]}
+        if len(tiers) != 1:
+            unmarked.append(f"{item.nodeid}: {sorted(tiers) or 'no tier'}")
+    if unmarked:
+        raise pytest.UsageError("every test needs exactly one tier marker of " + ", ".join(TIERS)
+                                + ":\n  " + "\n  ".join(unmarked))
+
+
+# --- halls and apps ------------------------------------------------------------
 
 @pytest.fixture
 def hall(tmp_path) -> Path:
@@ -86,17 +167,72 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class LiveServer:
-    """`qrate serve` in a child process on 127.0.0.1, stopped by its pid."""
+# --- the live server -------------------------------------------------------------
 
-    def __init__(self, hall: Path, port: int | None = None):
+# A record of the server's log: "2026-12-01 10:00:00,123 ERROR server: unexpected error".
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<logger>\S+): ",
+                        re.M)
+OUR_LOGGERS = re.compile(r"^(qrate|server|devices|kiosk|display)(\.|$)")
+
+
+def log_problems(text: str) -> list[str]:
+    """The records of a server log that say something went wrong: a traceback anywhere,
+    an ERROR or CRITICAL record of one of our loggers, or a 500's "unexpected error"."""
+    starts = [m.start() for m in LOG_RECORD.finditer(text)]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    problems = []
+    for a, b in zip(starts, starts[1:] + [len(text)]):
+        record = text[a:b]
+        m = LOG_RECORD.match(record)
+        bad = "Traceback (most recent call last)" in record or "unexpected error" in record
+        if m and m["level"] in ("ERROR", "CRITICAL") and OUR_LOGGERS.match(m["logger"]):
+            bad = True
+        if bad:
+            problems.append(record.rstrip())
+    return problems
+
+
+class LiveServer:
+    """`qrate serve` in a child process on 127.0.0.1, stopped by its pid.
+
+    ``now`` (an aware datetime) starts the hall clock there (QRATE_TEST_NOW); a restart
+    goes on from where the clock had got to. Every server started is watched: what it
+    logs is checked after each test (see ``log_problems``)."""
+
+    watched: list["LiveServer"] = []
+
+    def __init__(self, hall: Path, port: int | None = None, now: datetime | None = None):
         self.hall, self.port = hall, port or free_port()
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
+        self.now = now
+        self.log_path = self.hall / f"server-{self.port}.log"
+        self.allowed: list[re.Pattern] = []
+        self._checked = 0  # the log up to here has been checked
+
+    def allow(self, pattern: str) -> "LiveServer":
+        """A log record matching ``pattern`` (a regex) is expected, not a failure."""
+        self.allowed.append(re.compile(pattern))
+        return self
+
+    def hall_time_guess(self) -> datetime | None:
+        """Where the test clock has got to, from the test's side (None: the real clock)."""
+        if self.now is None:
+            return None
+        return self.now + timedelta(seconds=time.monotonic() - self._clock_origin)
 
     def start(self, timeout: float = 20) -> "LiveServer":
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.log = open(self.hall / f"server-{self.port}.log", "ab")
+        env.pop("QRATE_TEST_NOW", None)
+        if self.now is not None:
+            if getattr(self, "_clock_origin", None) is None:
+                self._clock_origin = time.monotonic()
+            env["QRATE_TEST_NOW"] = self.hall_time_guess().isoformat()
+        self.log = open(self.log_path, "ab")
+        if self not in LiveServer.watched:
+            self._checked = self.log.tell()
+            LiveServer.watched.append(self)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "server.entry", "serve", "--hall", str(self.hall),
              "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT, env=env,
@@ -104,7 +240,7 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.hall / f'server-{self.port}.log').read_text()}")
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
                     return self
@@ -120,6 +256,29 @@ class LiveServer:
             self.log.close()
 
     stop = kill
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def new_log_problems(self, expected: tuple[re.Pattern, ...] = ()) -> list[str]:
+        """Problems logged since the last check (which this one becomes); records that
+        match an allowed or ``expected`` pattern are left out."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._checked)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        # check whole lines only: a record still being written waits for the next check
+        end = data.rfind(b"\n") + 1 if self.running() else len(data)
+        self._checked += end
+        text = data[:end].decode("utf-8", "replace")
+        return [p for p in log_problems(text)
+                if not any(a.search(p) for a in (*self.allowed, *expected))]
+
+    # the hall's time as the server reads it
+    def hall_time(self) -> datetime:
+        return datetime.fromisoformat(requests.get(self.url + "/api/queue", timeout=5).json()["at"])
 
     # device and user helpers that go through the CLI, as a hall's IT person would
     def cli(self, *args, input_text: str | None = None) -> str:
@@ -142,6 +301,38 @@ class LiveServer:
         return r.json()["token"]
 
 
+def _server_log_problems(item) -> str:
+    expected = tuple(re.compile(p) for m in item.iter_markers("expected_server_log") for p in m.args)
+    found = []
+    for server in list(LiveServer.watched):
+        problems = server.new_log_problems(expected)
+        if problems:
+            found.append(f"--- {server.log_path}\n" + "\n".join(problems))
+        if not server.running():
+            LiveServer.watched.remove(server)  # checked to its end
+    return "\n".join(found)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    result = yield
+    problems = _server_log_problems(item)
+    if problems:
+        pytest.fail("the live server logged an unhandled error during the test:\n" + problems,
+                    pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    result = yield
+    problems = _server_log_problems(item)
+    if problems:
+        pytest.fail("the live server logged an unhandled error (seen at teardown):\n" + problems,
+                    pytrace=False)
+    return result
+
+
 @pytest.fixture
 def live(hall):
     """A running `qrate serve` on the temp hall."""
@@ -154,9 +345,34 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+# --- browsers and screenshots -----------------------------------------------------
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+
+# Screenshots go here (git-ignored), never into docs/: copy them by hand to refresh the docs.
+SHOTS = Path(os.environ.get("QRATE_SCREENSHOTS") or ROOT / "test-output" / "screenshots")
+
+
+@pytest.fixture(scope="session")
+def shots() -> Path:
+    """The folder for screenshots (test-output/screenshots, or $QRATE_SCREENSHOTS)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+def keep_out_of_the_repository(page, shots_dir: Path) -> None:
+    """A screenshot asked for inside the repository (docs/...) goes to the shots folder."""
+    take = page.screenshot
+
+    def screenshot(*args, path=None, **kw):
+        if path is not None:
+            p = Path(path).resolve()
+            if p.is_relative_to(ROOT) and not p.is_relative_to(SHOTS.resolve()):
+                path = shots_dir / p.name
+        return take(*args, path=path, **kw)
+    page.screenshot = screenshot
 
 
 @pytest.fixture(scope="session")
@@ -171,8 +387,17 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, shots):
     context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
     pg = context.new_page()
+    keep_out_of_the_repository(pg, shots)
     yield pg
     context.close()
+
+
+def follow_hall_clock(page, server: LiveServer) -> datetime:
+    """Start the page's clock at the server's hall time (call before the first goto):
+    a page on a dated server lives on the same day and hour as the hall."""
+    now = server.hall_time()
+    page.clock.install(time=now)
+    return now

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.api
+
 
 def state(client):
     snap = client.get("/api/queue").get_json()

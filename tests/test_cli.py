@@ -7,8 +7,12 @@ import sys
 import tomllib
 from collections import Counter
 
+import pytest
+
 from conftest import ROOT, PASSWORD, bearer
 from server import create_app
+
+pytestmark = pytest.mark.api
 
 
 def qrate(*args, input_text=None, lang=None):

@@ -13,10 +13,14 @@ import time
 
 import requests
 
+import pytest
+
 from conftest import bearer
 from test_queue_properties import assert_replay_matches
 from server import config, store
 from server.hall import Hall
+
+pytestmark = pytest.mark.live
 
 
 def test_sigkill_mid_burst_loses_nothing_acknowledged(live, hall):

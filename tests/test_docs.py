@@ -4,8 +4,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from server import engine
 from server.openapi import REGISTRY, openapi_path
+
+pytestmark = pytest.mark.api
 
 ROOT = Path(__file__).resolve().parent.parent
 # docs/api.md covers the core; each feature's page (docs/ratings.md, ...) its own routes

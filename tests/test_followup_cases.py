@@ -12,17 +12,10 @@ from server.workdays import WorkCalendar, deadline
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-class Clock:
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def __call__(self):
-        return self.at
-
-
 @pytest.fixture
-def clock():
-    return Clock(datetime(2026, 9, 25, 10, 0, tzinfo=TZ))  # the Mid-Autumn Festival holiday of 2026
+def clock(clock):
+    clock.set(datetime(2026, 9, 25, 10, 0, tzinfo=TZ))  # the Mid-Autumn Festival holiday of 2026
+    return clock
 
 
 @pytest.fixture
@@ -53,6 +46,7 @@ def rate(client, desk, score, reasons=(), comment=""):
     return r.get_json()
 
 
+@pytest.mark.unit
 def test_calendar_knows_holidays_and_make_up_workdays():
     cal = WorkCalendar(workdays=["2026-10-31"], holidays=["2026-09-29"])
     assert cal.is_workday(date(2026, 9, 20))  # Sunday, a make-up workday for National Day 2026
@@ -66,6 +60,7 @@ def test_calendar_knows_holidays_and_make_up_workdays():
     assert deadline(opened, "2d", cal).date() == date(2026, 10, 2)
 
 
+@pytest.mark.api
 def test_bad_rating_opens_a_case_with_deadlines_from_the_hall_file(client, desk):
     good = rate(client, desk, 4)
     bad = rate(client, desk, 2, ["attitude", "long_wait"], "态度冷淡")
@@ -85,13 +80,14 @@ def test_bad_rating_opens_a_case_with_deadlines_from_the_hall_file(client, desk)
     assert "attitude" in one["notes"][0]["text"] and "态度冷淡" in one["notes"][0]["text"]
 
 
+@pytest.mark.api
 def test_due_soon_overdue_then_steps_reply_rerate_close(client, desk, clock):
     rate(client, desk, 1)
     m = desk["manager"]
     case_id = client.get("/api/cases", headers=m).get_json()["cases"][0]["id"]
-    clock.at = datetime(2026, 9, 28, 9, 0, tzinfo=TZ)
+    clock.set(datetime(2026, 9, 28, 9, 0, tzinfo=TZ))
     assert [c["id"] for c in client.get("/api/cases?state=due_soon", headers=m).get_json()["cases"]] == [case_id]
-    clock.at = datetime(2026, 9, 29, 9, 0, tzinfo=TZ)
+    clock.set(datetime(2026, 9, 29, 9, 0, tzinfo=TZ))
     overdue = client.get("/api/cases?state=overdue", headers=m).get_json()["cases"]
     assert overdue[0]["overdue"] == ["callback"]
     # a reply needs a callback first
@@ -113,6 +109,7 @@ def test_due_soon_overdue_then_steps_reply_rerate_close(client, desk, clock):
     assert client.get("/api/cases", headers=m).get_json()["cases"] == []
 
 
+@pytest.mark.api
 def test_an_upheld_appeal_excludes_the_rating_with_its_reason(client, desk):
     rate(client, desk, 5)
     rate(client, desk, 1, ["other"], "故意乱评")
@@ -134,6 +131,7 @@ def test_an_upheld_appeal_excludes_the_rating_with_its_reason(client, desk):
     assert sat["ratings"] == 1 and sat["satisfied_rate"] == 1.0
 
 
+@pytest.mark.api
 def test_case_api_errors_are_json(app, client, desk):
     m = desk["manager"]
     assert client.get("/api/cases/999", headers=m).get_json()["error"]["code"] == "unknown_case"

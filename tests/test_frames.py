@@ -1,9 +1,12 @@
 """The serial frame decoder: checksums, resynchronisation, and that noise never becomes a rating."""
 import re
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from devices.frames import MAX_FRAME, Decoder, checksum, encode, parse
+
+pytestmark = pytest.mark.unit
 
 
 def test_design_examples_round_trip():

@@ -11,6 +11,8 @@ import requests
 from conftest import LiveServer, bearer
 from printer_kit import PrinterSim, set_printer, wait_for
 
+pytestmark = pytest.mark.browser
+
 SHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 

@@ -7,7 +7,11 @@ import time
 import requests
 import socketio
 
+import pytest
+
 from conftest import bearer
+
+pytestmark = pytest.mark.live
 
 
 class Listener:

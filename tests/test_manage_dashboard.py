@@ -10,6 +10,8 @@ import requests
 
 from conftest import PASSWORD, ROOT, LiveServer, bearer
 
+pytestmark = pytest.mark.browser
+
 SHOTS = ROOT / "docs" / "screenshots"
 
 

@@ -11,6 +11,8 @@ import requests
 from conftest import PASSWORD, ROOT, LiveServer, bearer
 from printer_kit import PrinterSim, set_printer, wait_for
 
+pytestmark = pytest.mark.browser
+
 SHOTS = ROOT / "docs" / "screenshots"
 
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from server import config, create_app, store
+
+pytestmark = pytest.mark.api
 
 
 def test_an_old_data_file_is_upgraded_in_place(hall):

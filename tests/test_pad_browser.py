@@ -9,6 +9,8 @@ import requests
 from conftest import PASSWORD, LiveServer, bearer
 from server import config
 
+pytestmark = pytest.mark.browser
+
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 

@@ -1,8 +1,12 @@
 """The rating docs name every rating/case/device route and every serial frame type."""
 import re
 
+import pytest
+
 from conftest import ROOT
 from devices.frames import FIELDS
+
+pytestmark = pytest.mark.api
 
 
 def test_rating_routes_are_documented(client):

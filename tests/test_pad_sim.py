@@ -6,10 +6,13 @@ import sys
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import PASSWORD, ROOT, LiveServer, bearer, free_port
 from server import config
+
+pytestmark = pytest.mark.device
 
 
 def test_pad_sim_over_socket_rates_from_the_terminal(tmp_path):

@@ -1,6 +1,8 @@
 """Every page answers in Chinese first, in a real browser."""
 import pytest
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.parametrize("path", ["/kiosk", "/display", "/display/window/3"])
 def test_page_is_chinese(live, page, path):

@@ -13,6 +13,8 @@ import socketio
 from conftest import ROOT, LiveServer, bearer
 from printer_kit import Emupos, set_printer, wait_for
 
+pytestmark = pytest.mark.device
+
 
 class Listener:
     """A Socket.IO client that records every `event`."""

@@ -10,6 +10,8 @@ from devices.printer import Layout, parse_printer_url, ticket_bytes
 from devices.transports import open_printer
 from printer_kit import Emupos, chinese_lines, decode_qr, emupos_tokens, wait_for
 
+pytestmark = pytest.mark.device
+
 TICKET = {"id": 1, "number": "A023", "service": "A", "service_name": "社会保障",
           "service_name_en": "Social Security", "waiting_ahead": 3, "estimated_wait_s": 640,
           "issued_at": "2026-11-27T09:00:00+08:00", "priority": False, "day": "2026-11-27",

@@ -11,6 +11,8 @@ from devices.printer import (CUT, Layout, PrinterUrlError, check_layout, decode_
                              parse_printer_url, ticket_bytes)
 from printer_kit import PrinterSim, wait_for
 
+pytestmark = pytest.mark.device
+
 TICKET = {"id": 7, "number": "B012", "service": "B", "service_name": "医疗保障",
           "service_name_en": "Medical Insurance", "waiting_ahead": 4, "estimated_wait_s": 900,
           "issued_at": "2026-11-27T10:05:00+08:00", "priority": False,

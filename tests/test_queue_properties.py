@@ -17,9 +17,12 @@ import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from conftest import FakeClock
 from server import config, engine, store
 from server.engine import QueueError
 from server.hall import Hall
+
+pytestmark = pytest.mark.api
 
 TZ = ZoneInfo("Asia/Shanghai")
 WINDOWS = [1, 2, 3, 5, 9]  # A+E, A, A+B, B+A, D+E in the demo hall
@@ -27,13 +30,9 @@ SERVICES = ["A", "B", "D", "E"]
 NO_SHOW_AFTER = 2  # the demo hall's [queue] no_show_after_recalls
 
 
-class Clock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=7)
-        return self.now
+def seven_seconds_a_read() -> FakeClock:
+    """Time passes by itself: each read of the clock is 7 s after the last."""
+    return FakeClock(datetime(2026, 11, 27, 9, 0, tzinfo=TZ), step=timedelta(seconds=7))
 
 
 def make_hall(folder: Path, clock) -> Hall:
@@ -92,7 +91,7 @@ class QueueMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory()
-        self.clock = Clock(datetime(2026, 11, 27, 9, 0, tzinfo=TZ))
+        self.clock = seven_seconds_a_read()
         self.hall = make_hall(Path(self.tmp.name) / "hall", self.clock)
         self.model: dict[int, dict] = {}  # id -> status, service, priority, order, target_window, window
         self.order = 0
@@ -261,7 +260,7 @@ test_queue_machine = QueueMachine.TestCase
 
 def test_concurrent_call_next_never_gives_one_ticket_twice(tmp_path):
     """Eight threads calling for eight windows at once: every ticket goes to one window."""
-    h = make_hall(tmp_path / "hall", Clock(datetime(2026, 11, 27, 9, 0, tzinfo=TZ)))
+    h = make_hall(tmp_path / "hall", seven_seconds_a_read())
     windows = [1, 2, 3, 5]
     for n in windows:
         h.sign_in(n, f"10{n:02d}")

@@ -1,30 +1,17 @@
-"""The hall's queue rules, through the API, on a clock the test controls."""
+"""The hall's queue rules, through the API, on a clock the test controls (conftest's
+`clock`: Friday 27 November 2026, 09:00)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from server import create_app
 
+pytestmark = pytest.mark.api
+
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-class Clock:
-    def __init__(self, start):
-        self.now = start
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kw):
-        self.now += timedelta(**kw)
-
-
-@pytest.fixture
-def clock():
-    return Clock(datetime(2026, 11, 27, 9, 0, tzinfo=TZ))  # a Friday
 
 
 @pytest.fixture
@@ -81,9 +68,9 @@ def post(acc, clerk, path, **body):
 def test_numbers_per_service_count_up_and_reset_at_the_halls_midnight(api, clock):
     assert [issue(api, "A")["number"] for _ in range(3)] == ["A001", "A002", "A003"]
     assert issue(api, "B")["number"] == "B001"
-    clock.now = datetime(2026, 11, 27, 23, 59, 59, tzinfo=TZ)
+    clock.set(datetime(2026, 11, 27, 23, 59, 59, tzinfo=TZ))
     assert issue(api, "A")["number"] == "A004"
-    clock.now = datetime(2026, 11, 28, 0, 0, 1, tzinfo=TZ)  # 16:00 UTC: a new hall day
+    clock.set(datetime(2026, 11, 28, 0, 0, 1, tzinfo=TZ))  # 16:00 UTC: a new hall day
     t = issue(api, "A")
     assert t["number"] == "A001" and t["day"] == "2026-11-28"
     # yesterday's leftovers were closed at day start and are not in the live queue
@@ -209,11 +196,11 @@ def test_sign_out_closes_the_window(api):
 
 def test_opening_hours_days_and_caps(make, accounts_for, clock):
     acc = accounts_for(make({"hall": {"enforce_hours": True}}))
-    clock.now = datetime(2026, 11, 27, 12, 30, tzinfo=TZ)  # lunch break for A
+    clock.set(datetime(2026, 11, 27, 12, 30, tzinfo=TZ))  # lunch break for A
     r = acc.client.post("/api/tickets", json={"service": "A"}, headers=acc.kiosk)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "service_closed"
     assert "13:30" in r.get_json()["error"]["message"]
-    clock.now = datetime(2026, 11, 29, 10, 0, tzinfo=TZ)  # Sunday: only E is open
+    clock.set(datetime(2026, 11, 29, 10, 0, tzinfo=TZ))  # Sunday: only E is open
     assert acc.client.post("/api/tickets", json={"service": "A"}, headers=acc.kiosk).status_code == 409
     assert issue(acc, "E")["number"] == "E001"
     summary = {s["code"]: s for s in acc.client.get("/api/services").get_json()["services"]}
@@ -233,7 +220,7 @@ def test_daily_cap_warning_and_slot_quota(make, accounts_for, clock):
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "slot_cap_reached"
     a = next(s for s in acc.client.get("/api/services").get_json()["services"] if s["code"] == "A")
     assert a["warning"] is True and a["remaining"] == 2
-    clock.now = datetime(2026, 11, 27, 10, 30, tzinfo=TZ)  # next slot: no slot quota, daily cap left 2
+    clock.set(datetime(2026, 11, 27, 10, 30, tzinfo=TZ))  # next slot: no slot quota, daily cap left 2
     issue(acc, "A"); issue(acc, "A")
     r = acc.client.post("/api/tickets", json={"service": "A"}, headers=acc.kiosk)
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "daily_cap_reached"

@@ -4,6 +4,8 @@ import pytest
 from conftest import Accounts
 from server import create_app
 
+pytestmark = pytest.mark.api
+
 
 @pytest.fixture
 def app(hall):

@@ -1,26 +1,19 @@
 """The screens' read side and the managers' notice line."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 
 from server import create_app
-from tests.conftest import Accounts
+from conftest import TZ, Accounts
 
-
-class Clock:
-    def __init__(self, start: datetime):
-        self.now = start
-
-    def __call__(self):
-        return self.now
+pytestmark = pytest.mark.api
 
 
 @pytest.fixture
-def clocked(hall):
-    from zoneinfo import ZoneInfo
-    clock = Clock(datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Monday
+def clocked(hall, clock):
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))  # a Monday
     app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
     client = app.test_client()
     yield app, client, clock, Accounts(app.extensions["qrate"], client)
@@ -62,11 +55,11 @@ def test_the_promise_kept_today_counts_real_waits_and_late_waiting_tickets(clock
     clerk = acc.clerk(2)  # window 2 serves A (target wait 20 min)
     ids = [client.post("/api/tickets", json={"service": "A"}, headers=kiosk).get_json()["id"]
            for _ in range(3)]
-    clock.now += timedelta(minutes=5)
+    clock.advance(minutes=5)
     first = client.post("/api/windows/2/call-next", headers=clerk).get_json()
     assert first["id"] == ids[0]
     client.post(f"/api/tickets/{first['id']}/finish", headers=clerk)
-    clock.now += timedelta(minutes=25)  # 30 min after issue: the second call breaks the promise
+    clock.advance(minutes=25)  # 30 min after issue: the second call breaks the promise
     client.post("/api/windows/2/call-next", headers=clerk)
     a = next(s for s in client.get("/api/display/board").get_json()["services"] if s["code"] == "A")
     # called: 5 min (kept), 30 min (broken); still waiting 30 min (broken already)
@@ -83,7 +76,7 @@ def test_a_clerk_sees_own_figures_today_and_the_board_this_months_satisfaction(c
     for minutes, score in ((4, 5), (6, 3)):
         client.post("/api/tickets", json={"service": "B"}, headers=kiosk)
         t = client.post("/api/windows/3/call-next", headers=clerk).get_json()
-        clock.now += timedelta(minutes=minutes)
+        clock.advance(minutes=minutes)
         client.post(f"/api/tickets/{t['id']}/finish", headers=clerk)
         assert client.post("/api/ratings", json={"ticket": t["id"], "score": score},
                            headers=pad).status_code == 201

@@ -13,6 +13,8 @@ from server import config
 from server.hall import Hall
 from tests.conftest import PASSWORD, LiveServer, bearer
 
+pytestmark = pytest.mark.browser
+
 BLINK = 5_000  # ms: a bound for "it shows up", not a speed target (bench/bench_display.py measures speed)
 
 

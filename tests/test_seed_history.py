@@ -6,9 +6,13 @@ import subprocess
 import sys
 from collections import defaultdict
 
+import pytest
+
 from conftest import ROOT
 from server import config, engine, stats, store
 from server.store import Store
+
+pytestmark = pytest.mark.api
 
 # The data fields the engine writes for each event type (server/engine.py).
 ENGINE_FIELDS = {

@@ -4,6 +4,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.device
+
 SCRIPT = textwrap.dedent(r"""
     from gevent import monkey
     monkey.patch_all()

@@ -14,6 +14,8 @@ from devices.frames import Decoder, encode
 from devices.padsim import PtyDevice
 from server import config
 
+pytestmark = pytest.mark.device
+
 
 def with_devices(text: str, pad: str, keypad: str) -> str:
     text = text.replace('number = 3\nname = "3号窗口"\nservices = ["A", "B"]\n',

@@ -1,4 +1,7 @@
 """Issue, call, finish through the HTTP API in-process."""
+import pytest
+
+pytestmark = pytest.mark.api
 
 
 def test_issue_call_finish(client, accounts):

@@ -1,6 +1,6 @@
 """Daily and periodic assessment against each service's targets, pairing (结对帮扶) and
 live alerts to managers, on a hand-made day with known answers."""
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -8,18 +8,9 @@ import pytest
 from conftest import Accounts
 from server import create_app, manage
 
+pytestmark = pytest.mark.api
+
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
-
-    def tick(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-    def __call__(self):
-        return self.now
 
 
 def serve(h, clock, window: int, service_s: int, scores) -> None:
@@ -27,15 +18,15 @@ def serve(h, clock, window: int, service_s: int, scores) -> None:
     for score in scores:
         ticket = h.issue("A")
         assert h.call_next(window)["id"] == ticket["id"]
-        clock.tick(service_s)
+        clock.advance(service_s)
         h.finish(ticket["id"])
-        clock.tick(10)
+        clock.advance(10)
         h.rate(ticket["id"], window, score, reasons=["efficiency"] if score <= 2 else [])
 
 
 @pytest.fixture
-def world(hall):
-    clock = Clock()
+def world(hall, clock):
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
     app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
     h = app.extensions["qrate"]
     h.sign_in(1, "1001")
@@ -100,9 +91,9 @@ def test_alert_to_managers_when_citizens_wait_too_long(world):
     managers.get_received(), lobby.get_received()
     for _ in range(6):
         h.issue("B")
-    clock.tick(29 * 60)
+    clock.advance(29 * 60)
     assert manage.check_alerts(app) == []            # nobody over 30 minutes yet
-    clock.tick(2 * 60)
+    clock.advance(2 * 60)
     (sent,) = manage.check_alerts(app)               # 6 > 5 waited over 30 minutes
     assert sent["service"] == "B" and sent["count"] == 6 and sent["active"]
     assert "请增开窗口" in sent["message"] and "open another window" in sent["message_en"]

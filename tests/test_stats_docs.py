@@ -1,9 +1,13 @@
 """Every stats and manage route, and the `alert` event, is described in docs/stats.md."""
 import re
 
+import pytest
+
 from conftest import ROOT
 from server import api  # noqa: F401  (registers the routes)
 from server.openapi import REGISTRY, openapi_path
+
+pytestmark = pytest.mark.api
 
 
 def test_stats_routes_are_documented():

@@ -8,6 +8,8 @@ from openpyxl import load_workbook
 from server import stats
 from test_stats_figures import world  # noqa: F401  (the hand-made history fixture)
 
+pytestmark = pytest.mark.api
+
 RANGE = {"from": "2026-03-02", "to": "2026-03-03"}
 
 

@@ -11,65 +11,60 @@ import pytest
 from conftest import Accounts
 from server import create_app
 
+pytestmark = pytest.mark.api
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)
-
-    def at(self, day: int, hh: int, mm: int, ss: int = 0) -> None:
-        self.now = datetime(2026, 3, day, hh, mm, ss, tzinfo=TZ)
-
-    def __call__(self):
-        return self.now
+def march(day: int, hh: int, mm: int, ss: int = 0) -> datetime:
+    return datetime(2026, 3, day, hh, mm, ss, tzinfo=TZ)
 
 
-def build_history(h, clock: Clock) -> dict:
+def build_history(h, clock) -> dict:
     """The hand-made history; returns ticket ids by name."""
     t = {}
-    clock.at(2, 9, 0)
+    clock.set(march(2, 9, 0))
     h.sign_in(3, "1003")
     h.sign_in(4, "1004")
     t["A001"] = h.issue("A")["id"]                       # 09:00
-    clock.at(2, 9, 1); t["A002"] = h.issue("A")["id"]    # 09:01
-    clock.at(2, 9, 2); t["B001"] = h.issue("B")["id"]    # 09:02
-    clock.at(2, 9, 5); assert h.call_next(3)["number"] == "A001"   # wait 300
-    clock.at(2, 9, 6); assert h.call_next(4)["number"] == "B001"   # wait 240 (leg 1, service B)
-    clock.at(2, 9, 10); h.finish(t["A001"])                          # service 300
-    clock.at(2, 9, 10, 30); h.rate(t["A001"], 3, 5)
-    clock.at(2, 9, 11); assert h.call_next(3)["number"] == "A002"  # wait 600
-    clock.at(2, 9, 12); h.recall(t["A002"])
-    clock.at(2, 9, 12, 30); h.recall(t["A002"])                     # the hall asks 2 recalls
-    clock.at(2, 9, 13); h.no_show(t["A002"])                         # no-show
-    clock.at(2, 9, 16); h.transfer(t["B001"], service="A")           # new leg from 09:16
-    clock.at(2, 9, 20); assert h.call_next(3)["number"] == "B001"  # wait 240 (leg 2, service A)
-    clock.at(2, 9, 30); h.finish(t["B001"])                          # service 600
-    clock.at(2, 9, 31); h.rate(t["B001"], 3, 2, reasons=["efficiency"], comment="太慢")
-    clock.at(2, 10, 0); t["A003"] = h.issue("A")["id"]
-    clock.at(2, 10, 0, 30); h.call_next(3)                           # wait 30
-    clock.at(2, 10, 1); h.park(t["A003"])
-    clock.at(2, 10, 5); h.call_ticket(3, t["A003"])                  # call back: no new wait
-    clock.at(2, 10, 7); h.finish(t["A003"])                          # service 120 (from the call back)
-    clock.at(2, 10, 8); h.rate(t["A003"], 3, 4)
-    clock.at(2, 12, 0); h.sign_out(3)                                # window 3 open 09:00-12:00
+    clock.set(march(2, 9, 1)); t["A002"] = h.issue("A")["id"]    # 09:01
+    clock.set(march(2, 9, 2)); t["B001"] = h.issue("B")["id"]    # 09:02
+    clock.set(march(2, 9, 5)); assert h.call_next(3)["number"] == "A001"   # wait 300
+    clock.set(march(2, 9, 6)); assert h.call_next(4)["number"] == "B001"   # wait 240 (leg 1, service B)
+    clock.set(march(2, 9, 10)); h.finish(t["A001"])                          # service 300
+    clock.set(march(2, 9, 10, 30)); h.rate(t["A001"], 3, 5)
+    clock.set(march(2, 9, 11)); assert h.call_next(3)["number"] == "A002"  # wait 600
+    clock.set(march(2, 9, 12)); h.recall(t["A002"])
+    clock.set(march(2, 9, 12, 30)); h.recall(t["A002"])                     # the hall asks 2 recalls
+    clock.set(march(2, 9, 13)); h.no_show(t["A002"])                         # no-show
+    clock.set(march(2, 9, 16)); h.transfer(t["B001"], service="A")           # new leg from 09:16
+    clock.set(march(2, 9, 20)); assert h.call_next(3)["number"] == "B001"  # wait 240 (leg 2, service A)
+    clock.set(march(2, 9, 30)); h.finish(t["B001"])                          # service 600
+    clock.set(march(2, 9, 31)); h.rate(t["B001"], 3, 2, reasons=["efficiency"], comment="太慢")
+    clock.set(march(2, 10, 0)); t["A003"] = h.issue("A")["id"]
+    clock.set(march(2, 10, 0, 30)); h.call_next(3)                           # wait 30
+    clock.set(march(2, 10, 1)); h.park(t["A003"])
+    clock.set(march(2, 10, 5)); h.call_ticket(3, t["A003"])                  # call back: no new wait
+    clock.set(march(2, 10, 7)); h.finish(t["A003"])                          # service 120 (from the call back)
+    clock.set(march(2, 10, 8)); h.rate(t["A003"], 3, 4)
+    clock.set(march(2, 12, 0)); h.sign_out(3)                                # window 3 open 09:00-12:00
     # Late evening at window 1: the ticket's day is 2 March; its rating lands after midnight.
-    clock.at(2, 23, 45); h.sign_in(1, "1001")
-    clock.at(2, 23, 50); t["E001"] = h.issue("E")["id"]
-    clock.at(2, 23, 55); h.call_next(1)                              # wait 300
-    clock.at(2, 23, 59); h.finish(t["E001"])                         # service 240
-    clock.at(3, 0, 2); h.rate(t["E001"], 1, 3)                       # rated on 3 March, counts to 2 March
+    clock.set(march(2, 23, 45)); h.sign_in(1, "1001")
+    clock.set(march(2, 23, 50)); t["E001"] = h.issue("E")["id"]
+    clock.set(march(2, 23, 55)); h.call_next(1)                              # wait 300
+    clock.set(march(2, 23, 59)); h.finish(t["E001"])                         # service 240
+    clock.set(march(3, 0, 2)); h.rate(t["E001"], 1, 3)                       # rated on 3 March, counts to 2 March
     # 3 March 00:10 in Shanghai is still 2 March in UTC: it belongs to 3 March.
-    clock.at(3, 0, 10); t["E001b"] = h.issue("E")["id"]
-    clock.at(3, 0, 12); h.call_next(1)                               # wait 120
-    clock.at(3, 0, 15); h.finish(t["E001b"])                         # service 180
-    clock.at(3, 0, 20)
+    clock.set(march(3, 0, 10)); t["E001b"] = h.issue("E")["id"]
+    clock.set(march(3, 0, 12)); h.call_next(1)                               # wait 120
+    clock.set(march(3, 0, 15)); h.finish(t["E001b"])                         # service 180
+    clock.set(march(3, 0, 20))
     return t
 
 
 @pytest.fixture
-def world(hall):
-    clock = Clock()
+def world(hall, clock):
+    clock.set(march(2, 8, 0))
     app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
     h = app.extensions["qrate"]
     client = app.test_client()
@@ -270,7 +265,7 @@ def test_scorecard_rankings_and_pairs(world):
 
 def test_month_rollup_gives_the_same_figures_and_follows_changes(world):
     from server import stats
-    world["clock"].now = datetime(2026, 4, 2, 9, 0, tzinfo=TZ)   # March is a whole past month
+    world["clock"].set(datetime(2026, 4, 2, 9, 0, tzinfo=TZ))   # March is a whole past month
     q = {"from": "2026-03-01", "to": "2026-03-31"}
     h = world["hall"]
 
@@ -305,11 +300,11 @@ def test_today_follows_each_new_event(world):
     (before,) = get(world, "/api/stats/days", **q)["rows"]   # today: summarised from the log
     assert before["issued"] == 1 and before["served"] == 1
     h, clock = world["hall"], world["clock"]
-    clock.at(3, 0, 30)
+    clock.set(march(3, 0, 30))
     ticket = h.issue("E")
-    clock.at(3, 0, 40)
+    clock.set(march(3, 0, 40))
     h.call_next(1)                                   # wait 600
-    clock.at(3, 0, 50)
+    clock.set(march(3, 0, 50))
     h.finish(ticket["id"])                           # service 600
     (after,) = get(world, "/api/stats/days", **q)["rows"]    # only the new events are read
     assert after["issued"] == 2 and after["served"] == 2

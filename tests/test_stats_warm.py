@@ -1,6 +1,10 @@
 """At start-up the server reads today's figures once, so the first manager's query is quick
 and gives the same figures as a cold one."""
+import pytest
+
 from server import stats
+
+pytestmark = pytest.mark.api
 
 
 def test_warm_reads_today_once_and_changes_no_figure(app, client, accounts):

@@ -1,9 +1,12 @@
 """The citizen's status page (the ticket's QR code): own ticket only, live, and the call."""
 from __future__ import annotations
 
+import pytest
 import requests
 
 from conftest import bearer
+
+pytestmark = pytest.mark.browser
 
 SHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 

@@ -17,10 +17,12 @@ def zh(names):
 @pytest.mark.parametrize("n, spoken", [(1, "一"), (3, "三"), (10, "十"), (12, "十二"), (20, "二十"),
                                        (35, "三十五"), (100, "一百"), (105, "一百零五"),
                                        (110, "一百一十"), (200, "两百")])
+@pytest.mark.unit
 def test_window_numbers_are_read_as_cardinals(n, spoken):
     assert zh(zh_cardinal(n)) == spoken
 
 
+@pytest.mark.unit
 def test_a_call_reads_the_ticket_digit_by_digit_and_the_window_as_a_cardinal():
     clips = call_clips("A023", 12)
     assert clips[:2] == ["chime", "silence"]
@@ -28,6 +30,7 @@ def test_a_call_reads_the_ticket_digit_by_digit_and_the_window_as_a_cardinal():
     assert clips[-1] == "zh/hao_chuangkou_banli"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("bad", ["a023", "A23", "AB123", "A0234x", "", "../x"])
 def test_a_malformed_number_is_refused(bad):
     with pytest.raises(voice.BadCall):
@@ -39,6 +42,7 @@ def sox_stat(path) -> dict:
     return {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in out.splitlines() if ":" in line)}
 
 
+@pytest.mark.api
 def test_the_spoken_call_is_real_mandarin_audio_of_plausible_length(tmp_path):
     v = Voice(tmp_path)
     path = v.call("A023", 3)
@@ -65,6 +69,7 @@ def test_the_spoken_call_is_real_mandarin_audio_of_plausible_length(tmp_path):
     assert "tɕh" in ipa and "ts.hw" in ipa  # 请 qǐng, 窗 chuāng
 
 
+@pytest.mark.api
 def test_a_halls_own_recording_replaces_the_default_clip(tmp_path):
     v = Voice(tmp_path)
     before = duration_s(v.call("B105", 7))
@@ -80,6 +85,7 @@ def test_a_halls_own_recording_replaces_the_default_clip(tmp_path):
                                                     text=True).stdout
 
 
+@pytest.mark.api
 def test_the_voice_api_serves_the_call_as_wav(client):
     r = client.get("/api/voice/call/A023/3.wav")
     assert r.status_code == 200 and r.mimetype == "audio/wav"
@@ -90,11 +96,13 @@ def test_the_voice_api_serves_the_call_as_wav(client):
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_window"
 
 
+@pytest.mark.api
 def test_the_voice_route_is_in_the_openapi_document(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
     assert any(p.startswith("/api/voice/call/") or p.startswith("/voice/call/") for p in paths)
 
 
+@pytest.mark.unit
 def test_english_follows_mandarin_when_the_hall_asks_for_it():
     clips = call_clips("B105", 21, ("zh", "en"))
     en = clips[clips.index("zh/hao_chuangkou_banli") + 1:]
