@@ -88,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     sio = realtime.init_app(app, ops, async_mode)
     app.extensions["qrate_socketio"] = sio
+    app.extensions["qrate_alerts"] = manage.Alerts(ops, app.extensions["qrate_reader"], sio)
     hub = DeviceHub(DevicePort(ops), cfg, start=start_devices)
     ops.snapshot_parts.append(hub.public_state)
     app.extensions["qrate_devices"] = hub

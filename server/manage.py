@@ -128,10 +128,15 @@ class Alerts:
 
 def start_background(app, sio) -> None:
     """Under `qrate serve`: the alert loop, and the stats summary warmed up once."""
-    alerts = app.extensions["qrate_alerts"] = Alerts(app.extensions["qrate"],
-                                                      app.extensions["qrate_reader"], sio)
-    sio.start_background_task(alerts.run_forever)
-    sio.start_background_task(app.extensions["qrate_reader"].warm)
+    sio.start_background_task(app.extensions["qrate_alerts"].run_forever)
+    sio.start_background_task(_warm, app.extensions["qrate_reader"])
+
+
+def _warm(reader_) -> None:
+    try:
+        reader_.warm()
+    except Exception:  # a cold first query is slower, nothing worse
+        log.exception("stats warm-up failed")
 
 
 # --- strings for the page's JavaScript --------------------------------------------

@@ -12,7 +12,10 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 
 class NoDelayHandler(WSGIHandler):
-    """gevent leaves Nagle on; every small push and keep-alive answer would wait ~40 ms."""
+    """gevent leaves Nagle on; every small push and keep-alive answer would wait ~40 ms.
+
+    A WebSocket ends its connection: without that, the client's closing frame is read
+    as the next HTTP request and logged as "Invalid HTTP method"."""
 
     def handle(self):
         try:
@@ -20,6 +23,13 @@ class NoDelayHandler(WSGIHandler):
         except OSError:
             pass
         return super().handle()
+
+    def handle_one_response(self):
+        try:
+            return super().handle_one_response()
+        finally:
+            if (self.environ or {}).get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
 
 
 def setup_logging(folder) -> None:

@@ -18,7 +18,7 @@ import pytest
 from conftest import bearer
 from test_queue_properties import assert_replay_matches
 from server import config, store
-from server.hall import Hall
+from server.operations import Operations
 
 pytestmark = pytest.mark.live
 
@@ -88,7 +88,7 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(live, hall):
         live.kill(signal.SIGTERM)
 
     cfg = config.load(hall)
-    h = Hall(cfg)
+    h = Operations(cfg)
     try:
         assert_replay_matches(h)
         with h.store() as s:

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from server import create_app
+from server.app import create_app
 from conftest import TZ, Accounts
 
 pytestmark = pytest.mark.api
