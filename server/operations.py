@@ -90,6 +90,9 @@ class Operations:
         self._recent: dict[str, deque] = {}  # recent service times per service, after commits
         self._snapshot: Optional[tuple[int, str, dict]] = None  # (seq, day, body)
         self._snapshot_lock = threading.Lock()
+        self._hours_labels = {code: svc.hours_label() for code, svc in cfg.services.items()}
+        self._windows_of = {code: [w.number for w in cfg.windows.values() if code in w.services]
+                            for code in cfg.services}
         ratings, follow = cfg.raw["ratings"], cfg.raw["followup"]
         for step in CASE_STEPS:
             parse_spec(follow[step])  # a wrong spec fails at start, not at the first 差评
@@ -653,8 +656,8 @@ class Operations:
 
     def _estimate(self, service: str, ahead: int, inputs: dict) -> Optional[int]:
         """Seconds until a ticket with ``ahead`` before it is likely called."""
-        open_windows = [n for n, w in self.cfg.windows.items() if service in w.services
-                        and inputs["states"].get(n, {}).get("status") == "open"]
+        open_windows = [n for n in self._windows_of.get(service, ())
+                        if inputs["states"].get(n, {}).get("status") == "open"]
         idle = sum(1 for n in open_windows if n not in inputs["busy"])
         return engine.estimate_wait(ahead, open_windows=len(open_windows), idle_windows=idle,
                                     mean_service_s=inputs["means"].get(service))
@@ -662,7 +665,7 @@ class Operations:
     def _service_summaries(self, s: Store, inputs: dict) -> list[dict]:
         day, now = self.today(), self.now()
         waiting_by = s.waiting_counts(day)
-        issued_by = s.issued_counts(day, self.cfg.services)
+        issued_by = s.issued_counts(day)
         enforce = self.cfg.raw["hall"]["enforce_hours"]
         out = []
         for code, svc in self.cfg.services.items():
@@ -681,10 +684,10 @@ class Operations:
                 "remaining": remaining,
                 "warning": bool(svc.daily_cap and n >= svc.warn_at * svc.daily_cap),
                 "open": is_open and reason is None, "closed_reason": reason,
-                "hours": svc.hours_label(),
+                "hours": self._hours_labels[code],
                 "estimated_wait_s": self._estimate(code, waiting, inputs),
                 "target_wait_s": svc.target_wait_s,
-                "windows": [w.number for w in self.cfg.windows.values() if code in w.services],
+                "windows": list(self._windows_of[code]),
             })
         return out
 

@@ -157,6 +157,22 @@ def m002_print_payload_and_indexes(db: sqlite_utils.Database) -> None:
     """)
 
 
+@core()
+def m003_day_counters(db: sqlite_utils.Database) -> None:
+    # Tickets issued per service and hall day, kept with each issue: the queue's
+    # summaries read one short row per service instead of scanning the day.
+    db.executescript("""
+    CREATE TABLE day_counters (
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        issued INTEGER NOT NULL,
+        PRIMARY KEY (day, service)
+    ) WITHOUT ROWID;
+    INSERT INTO day_counters (day, service, issued)
+        SELECT day, issue_service, max(seq) FROM tickets GROUP BY day, issue_service;
+    """)
+
+
 @followup()
 def m001_followup(db: sqlite_utils.Database) -> None:
     db.executescript("""

@@ -76,17 +76,17 @@ class Store:
                 "recalls": t.recalls, "calls": t.calls, "transfers": t.transfers, "note": t.note}
 
     def ticket(self, ticket_id: int) -> Optional[Ticket]:
-        rows = list(self.db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
+        rows = list(self._query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
         return self.ticket_from_row(rows[0]) if rows else None
 
     def ticket_by_key(self, key: str) -> Optional[Ticket]:
-        rows = list(self.db.query("SELECT * FROM tickets WHERE key = ?", [key]))
+        rows = list(self._query("SELECT * FROM tickets WHERE key = ?", [key]))
         return self.ticket_from_row(rows[0]) if rows else None
 
     def tickets(self, day: date, statuses: Iterable[str]) -> list[Ticket]:
         statuses = list(statuses)
         marks = ",".join("?" * len(statuses))
-        return [self.ticket_from_row(r) for r in self.db.query(
+        return [self.ticket_from_row(r) for r in self._query(
             f"SELECT * FROM tickets WHERE day = ? AND status IN ({marks}) ORDER BY issued_ts, id",
             [day.isoformat(), *statuses])]
 
@@ -94,7 +94,7 @@ class Store:
         """Waiting tickets a window may call: its services' queues and those sent to it."""
         services = list(services)
         marks = ",".join("?" * len(services)) or "NULL"
-        return [self.ticket_from_row(r) for r in self.db.query(
+        return [self.ticket_from_row(r) for r in self._query(
             f"SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND "
             f"((service IN ({marks}) AND target_window IS NULL) OR target_window = ?)",
             [day.isoformat(), *services, window])]
@@ -102,14 +102,14 @@ class Store:
     def current_at(self, window: int, day: Optional[date] = None) -> Optional[Ticket]:
         """The ticket a window is serving now (earlier days are closed at day start)."""
         day = day or datetime.now(self.tz).date()
-        rows = list(self.db.query(
+        rows = list(self._query(
             "SELECT * FROM tickets WHERE day = ? AND status = 'called' AND window = ? "
             "ORDER BY called_at DESC", [day.isoformat(), window]))
         return self.ticket_from_row(rows[0]) if rows else None
 
     def open_before(self, day: date) -> list[Ticket]:
         """Tickets earlier days left waiting, called or parked (closed at the day's start)."""
-        return [self.ticket_from_row(r) for r in self.db.query(
+        return [self.ticket_from_row(r) for r in self._query(
             "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called', 'parked')",
             [day.isoformat()])]
 
@@ -119,9 +119,10 @@ class Store:
             "SELECT service, count(*) FROM tickets WHERE day = ? AND status = 'waiting' "
             "GROUP BY service", [day.isoformat()]).fetchall())
 
-    def issued_counts(self, day: date, services) -> dict[str, int]:
-        """The last number issued today per service (one seek each on the number index)."""
-        return {code: self.issued_count(day, code) for code in services}
+    def issued_counts(self, day: date) -> dict[str, int]:
+        """Tickets issued today per service (the counters kept with each issue)."""
+        return dict(self.db.execute("SELECT service, issued FROM day_counters WHERE day = ?",
+                                    [day.isoformat()]).fetchall())
 
     def busy_windows(self, day: date) -> set[int]:
         return {r[0] for r in self.db.execute(
@@ -161,7 +162,13 @@ class Store:
         cur = self.db.execute(
             f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             list(row.values()))
+        self._count_issued(t.day.isoformat(), t.service, t.seq)
         return cur.lastrowid
+
+    def _count_issued(self, day: str, service: str, seq: int) -> None:
+        self.db.execute("INSERT INTO day_counters (day, service, issued) VALUES (?, ?, ?) "
+                        "ON CONFLICT(day, service) DO UPDATE SET issued = max(issued, excluded.issued)",
+                        [day, service, seq])
 
     def update_ticket(self, t: Ticket, seq: int) -> None:
         row = self.ticket_row(t)
@@ -181,7 +188,7 @@ class Store:
         return event.seq
 
     def events(self, after: int = 0) -> Iterable[Event]:
-        for r in self.db.query("SELECT * FROM ticket_events WHERE seq > ? ORDER BY seq", [after]):
+        for r in self._query("SELECT * FROM ticket_events WHERE seq > ? ORDER BY seq", [after]):
             yield Event(type=r["type"], at=datetime.fromisoformat(r["at"]), ticket=r["ticket"],
                         window=r["window"], clerk=r["clerk"], data=json.loads(r["data"]),
                         seq=r["seq"])
@@ -208,7 +215,7 @@ class Store:
 
     # -- windows
     def window_states(self) -> dict[int, dict]:
-        return {r["number"]: r for r in self.db.query("SELECT * FROM windows_state")}
+        return {r["number"]: r for r in self._query("SELECT * FROM windows_state")}
 
     def save_window(self, number: int, status: str, clerk: Optional[str], seq: int) -> None:
         self.db.execute(
@@ -232,7 +239,7 @@ class Store:
         return self._insert("rating_cases", row)
 
     def case_row(self, case_id: int) -> Optional[dict]:
-        rows = list(self.db.query("SELECT * FROM rating_cases WHERE id = ?", [case_id]))
+        rows = list(self._query("SELECT * FROM rating_cases WHERE id = ?", [case_id]))
         return rows[0] if rows else None
 
     def update_case(self, case_id: int, changes: dict, only_open: bool = False) -> None:
@@ -272,7 +279,7 @@ class Store:
                                            "payload": json.dumps(payload, ensure_ascii=False)})
 
     def due_print_jobs(self, now_ts: float, limit: int = 20) -> list[dict]:
-        rows = list(self.db.query(
+        rows = list(self._query(
             "SELECT id, ticket, kind, attempts, payload FROM print_jobs WHERE status = 'pending' "
             "AND next_try_ts <= ? ORDER BY id LIMIT ?", [now_ts, limit]))
         for row in rows:
@@ -280,7 +287,7 @@ class Store:
         return rows
 
     def print_job(self, job_id: int) -> Optional[dict]:
-        rows = list(self.db.query(
+        rows = list(self._query(
             "SELECT id, ticket, kind, status, attempts, last_error, created_at, printed_at "
             "FROM print_jobs WHERE id = ?", [job_id]))
         return rows[0] if rows else None
@@ -329,6 +336,14 @@ class Store:
             "(?, ?, ?, ?, '', ?, ?, ?, ?, 'touch', NULL, ?, ?, 0)", ratings)
         for number, seq in closed_windows.items():
             self.save_window(number, "closed", None, seq)
+        for day, service, seq in {(t[1], t[16], t[3]) for t in tickets}:
+            self._count_issued(day, service, seq)
+
+    def _query(self, sql: str, args=()) -> list[dict]:
+        """Rows as dicts. Plain execute: sqlite-utils' query() wraps each read in a savepoint."""
+        cur = self.db.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
 
     def _insert(self, table: str, row: dict) -> int:
         cols = ", ".join(f'"{k}"' for k in row)
@@ -377,19 +392,13 @@ def insert_device(db, name: str, kind: str, window, token_hash: str, at: str) ->
 
 
 def token_owner(db, token_hash: str) -> Optional[tuple[str, str, str, Optional[int], str]]:
-    """(kind, subject, role, window, name) of a live token, or None."""
-    row = db.execute("SELECT kind, subject, role, window FROM tokens WHERE hash = ? AND revoked = 0",
-                     [token_hash]).fetchone()
-    if row is None:
-        return None
-    kind, subject, role, window = row
-    if kind == "user":
-        who = db.execute("SELECT name FROM users WHERE employee_no = ? AND active = 1",
-                         [subject]).fetchone()
-    else:
-        who = db.execute("SELECT name FROM devices WHERE id = ? AND revoked = 0",
-                         [int(subject)]).fetchone()
-    return None if who is None else (kind, subject, role, window, who[0])
+    """(kind, subject, role, window, name) of a live token whose user or device is active, or None."""
+    return db.execute(
+        "SELECT t.kind, t.subject, t.role, t.window, coalesce(u.name, d.name) FROM tokens t "
+        "LEFT JOIN users u ON t.kind = 'user' AND u.employee_no = t.subject AND u.active = 1 "
+        "LEFT JOIN devices d ON t.kind = 'device' AND d.id = CAST(t.subject AS INTEGER) "
+        "AND d.revoked = 0 WHERE t.hash = ? AND t.revoked = 0 "
+        "AND (u.employee_no IS NOT NULL OR d.id IS NOT NULL)", [token_hash]).fetchone()
 
 
 def revoke_token(db, token_hash: str) -> None:
