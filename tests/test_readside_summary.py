@@ -15,7 +15,7 @@ import pytest
 import sqlite_utils
 
 from server import config, create_app, store
-from server.readside import Reader, figures as F, screens, summary, tables
+from server.readside import Reader, screens, summary, tables
 from server.store import connect
 
 TZ = ZoneInfo("Asia/Shanghai")

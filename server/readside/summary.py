@@ -25,6 +25,8 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, NamedTuple, Optional
 
+from gevent import monkey
+
 CELL_COLUMNS = ("day, hour, window, clerk, service, issued, called, served, no_show, transferred, "
                 "waits, services, r1, r2, r3, r4, r5")
 _CELL_VALUES = ", ".join("?" * 17)
@@ -55,12 +57,8 @@ def hall_today(cfg, now: datetime) -> str:
 def _real_lock():
     """A lock of the operating system, also when gevent has patched ``threading``:
     the cache is shared by real threads of gevent's pool, not only by greenlets."""
-    try:
-        from gevent import monkey
-        if monkey.is_module_patched("threading"):
-            return monkey.get_original("threading", "Lock")()
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        pass
+    if monkey.is_module_patched("threading"):
+        return monkey.get_original("threading", "Lock")()
     return threading.Lock()
 
 
