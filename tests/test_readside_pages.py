@@ -4,9 +4,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server import config
+import sqlite_utils
+
+from server import config, store
 from server.readside import pages
-from server.store import connect, open_and_migrate
 
 pytestmark = pytest.mark.unit
 
@@ -15,10 +16,10 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 @pytest.fixture
 def hall_db(hall):
-    cfg = config.load(hall)
-    open_and_migrate(cfg.db_path)
-    db = connect(cfg.db_path)
-    yield cfg, db
+    db = sqlite_utils.Database(memory=True)
+    for migration_set in store.all_migrations():
+        migration_set.apply(db)
+    yield config.load(hall), db
     db.close()
 
 
