@@ -6,7 +6,6 @@
   pairs, trends, the monthly report and flat tables for CSV / XLSX.
 - ``screens``: the lobby board, the pad's satisfaction, a clerk's figures today, the notice.
 - ``lists``: managers' lists (ratings, follow-up cases, flags, print jobs, the hall now).
-- ``pages``: the data the page blueprints render with (kiosk, screens, console, pad).
 
 Every public reader is ``fn(db, cfg, *, now, ...)``: ``db`` a sqlite_utils.Database
 or a sqlite3.Connection, ``cfg`` the HallConfig, ``now`` the hall clock's aware
@@ -22,9 +21,9 @@ from typing import Callable
 
 from ..runtime import run_blocking
 from ..store import connect
-from . import figures, lists, pages, screens, summary, tables
+from . import figures, lists, screens, summary, tables
 
-__all__ = ["Reader", "figures", "lists", "pages", "screens", "summary", "tables"]
+__all__ = ["Reader", "figures", "lists", "screens", "summary", "tables"]
 
 
 class Reader:
