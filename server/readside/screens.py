@@ -11,8 +11,8 @@ import json
 from datetime import date, datetime
 from typing import Optional
 
-from . import figures as F
-from .summary import Summary, hall_today, summary_rows, unpack
+from . import figures as F, summary
+from .summary import hall_today
 from .tables import figures as figure_rows
 
 NOTICE_KEY = "notice"
@@ -27,46 +27,29 @@ def month_start(day: str) -> str:
     return date.fromisoformat(day).replace(day=1).isoformat()
 
 
-def _levels_by(summary: Summary, column: int) -> dict:
-    """Level counts per window (column 2) or clerk (column 3) of some summary rows."""
-    out: dict = {}
-    for row in summary.cells:
-        key = row[column]
-        if not key or not (row[12] or row[13] or row[14] or row[15] or row[16]):
-            continue
-        levels = out.setdefault(key, [0, 0, 0, 0, 0])
-        for i in range(5):
-            levels[i] += row[12 + i]
-    return out
-
-
-def _month_summary(db, cfg, now: datetime) -> tuple[str, str, Summary]:
-    today = hall_today(cfg, now)
-    first = month_start(today)
-    return first, today, summary_rows(db, cfg, now=now, start=first, end=today, grain="month")
-
-
 def board(db, cfg, *, now: datetime) -> dict:
     """The lobby board: today's promise kept per service, this month's satisfaction per
     window and clerk (阳光政务)."""
-    conn = _conn(db)
-    first, today, month = _month_summary(db, cfg, now)
+    today = hall_today(cfg, now)
+    first = month_start(today)
     waits: dict[str, list[int]] = {}
-    for row in month.cells:   # today's called legs, per service at the call
-        if row[0] == today and row[10]:
-            waits.setdefault(row[4], []).extend(unpack(row[10]))
-    # a ticket still waiting past the promise has already broken it
     late: dict[str, int] = {}
     now_ts = now.timestamp()
-    for code, leg_at in conn.execute(
-            "SELECT service, leg_at FROM tickets WHERE day = ? AND status = 'waiting'", [today]):
-        svc = cfg.services.get(code)
-        if svc and now_ts - datetime.fromisoformat(leg_at).timestamp() > svc.target_wait_s:
-            late[code] = late.get(code, 0) + 1
+    with summary.snapshot(db) as conn:
+        for row in summary.day_cells(conn, cfg, now=now, day=today):
+            if row[10]:    # today's called legs, per service at the call
+                waits.setdefault(row[4], []).extend(summary.unpack(row[10]))
+        # a ticket still waiting past the promise has already broken it
+        for code, leg_at in conn.execute(
+                "SELECT service, leg_at FROM tickets WHERE day = ? AND status = 'waiting'", [today]):
+            svc = cfg.services.get(code)
+            if svc and now_ts - datetime.fromisoformat(leg_at).timestamp() > svc.target_wait_s:
+                late[code] = late.get(code, 0) + 1
+        by_window = summary.level_counts(conn, cfg, now=now, start=first, end=today, by="window")
+        by_clerk = summary.level_counts(conn, cfg, now=now, start=first, end=today, by="clerk")
     services = [{"code": code, **F.promise_kept(waits.get(code, []), svc.target_wait_s,
                                                   late.get(code, 0))}
                 for code, svc in cfg.services.items()]
-    by_window, by_clerk = _levels_by(month, 2), _levels_by(month, 3)
     empty = F.satisfaction([0, 0, 0, 0, 0])
     return {
         "day": today, "month": first[:7],
@@ -83,8 +66,10 @@ def board(db, cfg, *, now: datetime) -> dict:
 
 def pad_satisfaction(db, cfg, *, now: datetime, window: int) -> dict:
     """A window's satisfaction this month, as its pad shows it: excluded ratings do not count."""
-    first, _, month = _month_summary(db, cfg, now)
-    levels = _levels_by(month, 2).get(window, [0, 0, 0, 0, 0])
+    today = hall_today(cfg, now)
+    first = month_start(today)
+    levels = summary.level_counts(db, cfg, now=now, start=first, end=today,
+                                  by="window").get(window, [0, 0, 0, 0, 0])
     return {"since": first, **F.satisfaction(levels)}
 
 

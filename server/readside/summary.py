@@ -25,6 +25,8 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, NamedTuple, Optional
 
+from gevent import monkey
+
 CELL_COLUMNS = ("day, hour, window, clerk, service, issued, called, served, no_show, transferred, "
                 "waits, services, r1, r2, r3, r4, r5")
 _CELL_VALUES = ", ".join("?" * 17)
@@ -55,12 +57,8 @@ def hall_today(cfg, now: datetime) -> str:
 def _real_lock():
     """A lock of the operating system, also when gevent has patched ``threading``:
     the cache is shared by real threads of gevent's pool, not only by greenlets."""
-    try:
-        from gevent import monkey
-        if monkey.is_module_patched("threading"):
-            return monkey.get_original("threading", "Lock")()
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        pass
+    if monkey.is_module_patched("threading"):
+        return monkey.get_original("threading", "Lock")()
     return threading.Lock()
 
 
@@ -416,6 +414,70 @@ def _summary(conn, tz, start: str, end: str, today: str, now: Optional[datetime]
             conn.execute("ROLLBACK")
         raise
     return Summary(cells, reasons, opened)
+
+
+class snapshot:
+    """One read transaction around several reads (a no-op inside a caller's transaction)."""
+
+    def __init__(self, db):
+        self.conn = _conn(db)
+        self.own = False
+
+    def __enter__(self):
+        self.own = not self.conn.in_transaction
+        if self.own:
+            self.conn.execute("BEGIN")
+        return self.conn
+
+    def __exit__(self, *exc):
+        if self.own and self.conn.in_transaction:
+            self.conn.execute("COMMIT" if exc[0] is None else "ROLLBACK")
+        return False
+
+
+LEVEL_COLUMNS = {"window": 2, "clerk": 3, "service": 4}
+
+
+def level_counts(db, cfg, *, now: datetime, start: str, end: str, by: str = "window") -> dict:
+    """Rating level counts [n1, …, n5] per window | clerk | service over days start..end:
+    the r1..r5 of the same summary rows as summary_rows (stored days summed in SQL,
+    changing days built from the log), without reading any times."""
+    column = {"window": "window", "clerk": "clerk", "service": "service"}[by]
+    today = hall_today(cfg, now)
+    out: dict = {}
+    with snapshot(db) as conn:
+        changing = [r[0] for r in conn.execute(
+            "SELECT day FROM stats_dirty WHERE day BETWEEN ? AND ? ORDER BY day", [start, end])]
+        marks = ", ".join("?" * len(changing))
+        skip = f" AND day NOT IN ({marks})" if changing else ""
+        for key, *levels in conn.execute(
+                f"SELECT {column}, sum(r1), sum(r2), sum(r3), sum(r4), sum(r5) FROM stats_cells "
+                f"WHERE day BETWEEN ? AND ?{skip} AND (r1 + r2 + r3 + r4 + r5) > 0 "
+                f"GROUP BY {column}", [start, end, *changing]):
+            if key:
+                out[key] = [int(n or 0) for n in levels]
+        index = LEVEL_COLUMNS[by] - 1   # in a built cell's key (hour, window, clerk, service)
+        for day in changing:
+            built = build_day(conn, day, cfg.tz, now if day >= today else None,
+                              incremental=day >= today)
+            for key, cell in built["cells"].items():
+                if key[index] and any(cell.levels):
+                    counts = out.setdefault(key[index], [0, 0, 0, 0, 0])
+                    for i in range(5):
+                        counts[i] += cell.levels[i]
+    return out
+
+
+def day_cells(db, cfg, *, now: datetime, day: str) -> list[tuple]:
+    """The summary rows (CELL_COLUMNS) of one day: stored, or built when it is changing."""
+    with snapshot(db) as conn:
+        if conn.execute("SELECT 1 FROM stats_dirty WHERE day = ?", [day]).fetchone() is None:
+            return conn.execute(f"SELECT {CELL_COLUMNS} FROM stats_cells WHERE day = ?",
+                                [day]).fetchall()
+        today = hall_today(cfg, now)
+        built = build_day(conn, day, cfg.tz, now if day >= today else None,
+                          incremental=day >= today)
+        return _day_rows(day, built)[0]
 
 
 def _write_back(conn, past: list, new_months: list) -> None:
