@@ -146,7 +146,7 @@ class Operations:
         bodies: list[dict] = []
         with self.lock, self.store() as s:
             self._roll_day(s)
-            with s.db.atomic():
+            with s.transaction():
                 yield s, bodies
             self._push(bodies)
 
@@ -222,7 +222,7 @@ class Operations:
         if stale:
             bodies: list[dict] = []
             now = self.now()
-            with s.db.atomic():
+            with s.transaction():
                 for t in stale:
                     ev = Event("ticket.cancelled", now, t.id, t.window, None,
                                {"number": t.number, "reason": "day_end"})
@@ -388,7 +388,7 @@ class Operations:
 
     def save_pad_sequence(self, port: str, seq: str, reply: str) -> None:
         """A serial pad's refused frame: remember our answer so a resend gets the same one."""
-        with self.lock, self.store() as s, s.db.atomic():
+        with self.lock, self.store() as s, s.transaction():
             s.save_pad_sequence(port, seq, reply, time.time())
 
     def pad_sequence(self, port: str) -> Optional[tuple[str, str, float]]:
@@ -604,7 +604,7 @@ class Operations:
 
     def release_print_jobs(self) -> None:
         """Jobs that waited behind an earlier failure may go now (no event: nothing is printed)."""
-        with self.lock, self.store() as s, s.db.atomic():
+        with self.lock, self.store() as s, s.transaction():
             s.release_print_jobs()
 
     def device_changed(self, body: dict) -> None:
@@ -618,7 +618,7 @@ class Operations:
 
         Each day: {"tickets", "events", "ratings", "closed_windows"} in the store's row shapes."""
         for day in days:
-            with self.lock, self.store() as s, s.db.atomic():
+            with self.lock, self.store() as s, s.transaction():
                 s.load_history(day["tickets"], day["events"], day["ratings"], day["closed_windows"])
 
     # -- views -------------------------------------------------------------------
@@ -726,7 +726,7 @@ class Operations:
             cached = self._snapshot
             if cached is not None and cached[:2] == (last, day.isoformat()):
                 return self._fresh(cached[2])
-            with self.store() as s, s.db.atomic():
+            with self.store() as s, s.reading():
                 seq = s.last_seq()
                 tickets = s.tickets(day, ACTIVE)
                 states = s.window_states()

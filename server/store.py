@@ -6,6 +6,7 @@ log (``ticket_events``) are written in one transaction per change. A
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from datetime import date, datetime
@@ -47,6 +48,31 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, tz):
         self.db = db
         self.tz = tz
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """One write transaction, taking SQLite's write lock at its start (BEGIN IMMEDIATE).
+
+        A deferred BEGIN would take it at the first write, and fail with "database is
+        locked" if another connection wrote after this one's first read."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    @contextlib.contextmanager
+    def reading(self):
+        """One read transaction: every read inside sees the same snapshot of the file."""
+        conn = self.db.conn
+        conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            conn.rollback()
 
     # -- time helpers
     def _dt(self, text: Optional[str]) -> Optional[datetime]:

@@ -10,7 +10,7 @@ try:  # the app factory's home once the house has moved (server/app.py)
     from server.app import create_app
 except ImportError:  # pragma: no cover - before the move
     from server import create_app
-from server.readside import lists, screens
+from server.readside import lists
 from server.store import connect
 
 pytestmark = pytest.mark.api
@@ -135,10 +135,11 @@ def test_print_jobs_live_and_long_waits(world):
     assert lists.long_waits(db, cfg, now=now, over_s=40 * 60) == {}
 
 
-def test_notice_text(world):
-    db, cfg = world["db"], world["cfg"]
-    assert screens.notice_text(db, cfg) == cfg.raw["hall"].get("notice", "")
-    r = world["client"].put("/api/notice", json={"text": "今日 16:00 停止取号"},
-                            headers=world["desk"]["manager"])
+def test_the_notice_set_by_a_manager_is_what_every_screen_reads(world):
+    client, cfg = world["client"], world["cfg"]
+    assert client.get("/api/notice").get_json()["text"] == cfg.raw["hall"].get("notice", "")
+    r = client.put("/api/notice", json={"text": "今日 16:00 停止取号"},
+                   headers=world["desk"]["manager"])
     assert r.status_code == 200
-    assert screens.notice_text(db, cfg, now=world["clock"]()) == "今日 16:00 停止取号"
+    assert client.get("/api/notice").get_json()["text"] == "今日 16:00 停止取号"
+    assert client.get("/api/queue").get_json()["hall"]["notice"] == "今日 16:00 停止取号"

@@ -349,10 +349,6 @@ def test_warm_up_reports_and_writes_at_once_in_threads(world):
 
 
 @pytest.mark.api
-@pytest.mark.xfail(reason="the service layer opens deferred transactions (BEGIN): a write by "
-                          "anyone else between its first read and first write fails the change "
-                          "with 'database is locked' (SQLITE_BUSY_SNAPSHOT); BEGIN IMMEDIATE "
-                          "in the lead's Operations", strict=False)
 def test_a_change_never_fails_for_a_reports_write_back(world, monkeypatch):
     """A report storing a dirty past day (on its own connection, outside the write lock)
     while a rating is being recorded must not make the rating fail. The report runs right

@@ -154,7 +154,6 @@ def _report_row(html: str, window: int) -> list[str]:
 
 
 @pytest.mark.api
-@pytest.mark.xfail(reason="surfaces switch to readside in the lead's merge", strict=False)
 def test_the_five_surfaces_over_http_show_the_same_number(world):
     app, h = world["app"], world["hall"]
     client = app.test_client()

@@ -15,10 +15,6 @@ from ..engine import N_
 from ..workdays import WorkCalendar
 from .summary import hall_today
 
-# The defaults of hall.toml's [ratings] flags and [followup] due_soon_hours
-# (the same as the service layer's; the one schema of the configuration will own them).
-FLAG_DEFAULTS = {"min_ratings": 30, "short_service_s": 60, "burst_count": 5, "burst_minutes": 10}
-DUE_SOON_HOURS = 24
 CASE_STATES = ("open", "due_soon", "overdue", "closed", "all")
 STEP_COLUMNS = (("callback", "callback_done"), ("verify", "verified"), ("rectify", "rectified"),
                 ("reply", "replied"))
@@ -59,7 +55,7 @@ def rating_flags(db, cfg, *, now: datetime, start: str, end: str,
     ratings behind very short services, and (from ``refused``: window -> presses the
     pad guard refused since the server started) refused presses. ``detail`` is a
     message id."""
-    f = {**FLAG_DEFAULTS, **(cfg.raw.get("ratings", {}).get("flags", {}) or {})}
+    f = cfg.raw["ratings"]["flags"]  # defaults in server/config.py
     conn = _conn(db)
     out = []
     for window, n, top in conn.execute(
@@ -97,7 +93,7 @@ def rating_flags(db, cfg, *, now: datetime, start: str, end: str,
 def case_view(db, cfg, *, now: datetime, row: Mapping, notes: bool = False) -> dict:
     """A case row as the API shows it: next step, steps overdue and due soon, notes."""
     now_ts = now.timestamp()
-    soon = float(cfg.raw.get("followup", {}).get("due_soon_hours", DUE_SOON_HOURS)) * 3600
+    soon = float(cfg.raw["followup"]["due_soon_hours"]) * 3600
     pending = [(step, row[f"{step}_due_ts"]) for step, col in STEP_COLUMNS
                if not row[f"{col}_at"]]
     is_open = row["status"] == "open"

@@ -7,15 +7,12 @@ report show the same number for the same period.
 """
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
-from typing import Optional
 
 from . import figures as F, summary
 from .summary import hall_today
 from .tables import figures as figure_rows
 
-NOTICE_KEY = "notice"
 
 
 def _conn(db):
@@ -83,15 +80,3 @@ def my_today(db, cfg, *, now: datetime, employee_no: str) -> dict:
             "served": row["served"] if row else 0, "no_show": row["no_show"] if row else 0,
             "service_s": row["service_s"] if row else F.spread([]),
             **F.satisfaction(levels), "levels": F.levels_dict(levels)}
-
-
-def notice_text(db, cfg, *, now: Optional[datetime] = None) -> str:
-    """The lobby's notice line: the one a manager set, else the hall file's [hall] notice."""
-    default = cfg.raw.get("hall", {}).get("notice", "")
-    row = _conn(db).execute("SELECT value FROM settings WHERE key = ?", [NOTICE_KEY]).fetchone()
-    if row is None:
-        return default
-    try:
-        return json.loads(row[0])["text"]
-    except (ValueError, KeyError, TypeError):
-        return default
