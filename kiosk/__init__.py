@@ -1,5 +1,7 @@
 """The citizen's touch surfaces: the ticket kiosk, the rating pad and the ticket status page."""
-from flask import Blueprint, Response, abort, current_app, render_template, request, session
+from flask import Blueprint, Response, abort, current_app, request, session
+
+from server.pages import render_page
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static")
@@ -21,8 +23,8 @@ def kiosk_page():
         session["token"] = token
         session.permanent = True
     cfg = current_app.extensions["qrate_config"]
-    return render_template("kiosk/kiosk.html", lang=_locale(), hall=cfg.raw["hall"],
-                           return_s=int(cfg.raw.get("kiosk", {}).get("return_s", 20)))
+    return render_page("kiosk/kiosk.html", locale=_locale(), notice=cfg.raw["hall"].get("notice", ""),
+                       return_s=int(cfg.raw.get("kiosk", {}).get("return_s", 20)))
 
 
 @bp.get("/qr.svg")
@@ -45,5 +47,4 @@ def qr_svg():
 
 @status_bp.get("/<key>")
 def status_page(key: str):
-    cfg = current_app.extensions["qrate_config"]
-    return render_template("kiosk/status.html", key=key, lang=_locale(), hall=cfg.raw["hall"])
+    return render_page("kiosk/status.html", locale=_locale(), key=key)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 
 from . import auth, stats
 from .api import ApiError, need, route
 from .engine import N_
 from .i18n import translate
+from .pages import render_page
 from .runtime import run_blocking
 from .store import connect
 
@@ -36,12 +37,7 @@ def _manager_or_none():
 
 @bp.get("")
 def dashboard():
-    from .i18n import request_locale
-    locale = request_locale()
-    # Our own `_`: Flask-Babel resolves zh_CN to zh_Hans_CN and finds no catalog (see docs/stats.md).
-    return render_template("manage/dashboard.html", hall_name=_hall().cfg.name,
-                           strings=js_strings(), lang="en" if locale == "en" else "zh-CN",
-                           _=lambda text, **kw: translate(text, locale, **kw))
+    return render_page("manage/dashboard.html", strings=js_strings())
 
 
 @bp.get("/report")
@@ -80,9 +76,9 @@ def report():
             reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["count"]
     labels = reason_labels("zh_CN")
     low = sorted(((labels.get(k, k), n) for k, n in reasons.items()), key=lambda x: -x[1])
-    return render_template("manage/report.html", hall_name=cfg.name, month=month, start=start,
-                           end=end, data=data, total=hall_row, services=cfg.services, low=low,
-                           generated=now.strftime("%Y-%m-%d %H:%M"))
+    return render_page("manage/report.html", locale="zh_CN", month=month, start=start,
+                       end=end, data=data, total=hall_row, services=cfg.services, low=low,
+                       generated=now.strftime("%Y-%m-%d %H:%M"))
 
 
 def _hall_total(day_rows: list[dict]) -> dict:
@@ -220,6 +216,7 @@ JS = {
     "target_wait": N_("Target wait"), "target_service": N_("Target service time"),
     "target_good": N_("Target good-rating rate"), "trend_of_pair": N_("Trend of the pair (daily score)"),
     "open_s": N_("Open"), "idle_s": N_("Idle"), "low_reasons": N_("Top reasons for low ratings"),
+    "times_in_minutes": N_("Times in minutes"),
 }
 
 
