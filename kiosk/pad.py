@@ -57,4 +57,3 @@ def photo(employee_no: str):
            f'<text x="60" y="66" font-size="32" text-anchor="middle" fill="#1f4e79" '
            f'font-family="Noto Sans CJK SC, sans-serif">{initial}</text></svg>')
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=300"})
-

@@ -27,7 +27,6 @@ import tomllib
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
-from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
