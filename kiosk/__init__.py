@@ -3,9 +3,10 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, render_template, request, session
+from flask import Blueprint, Response, abort, request, session
 
 from server.i18n import normalise
+from server.pages import render_page
 from server.readside import pages
 from server.web import ops
 
@@ -27,7 +28,9 @@ def kiosk_page():
     if token and len(token) < 200:
         session["token"] = token
         session.permanent = True
-    return render_template("kiosk/kiosk.html", lang=_locale(), **pages.kiosk(ops().cfg, ops().notice()))
+    frame = pages.kiosk(ops().cfg, ops().notice())
+    return render_page("kiosk/kiosk.html", locale=_locale(), notice=frame["hall"]["notice"],
+                       return_s=frame["return_s"])
 
 
 @bp.get("/qr.svg")
@@ -46,4 +49,4 @@ def qr_svg():
 
 @status_bp.get("/<key>")
 def status_page(key: str):
-    return render_template("kiosk/status.html", key=key, lang=_locale(), hall=pages.kiosk(ops().cfg)["hall"])
+    return render_page("kiosk/status.html", locale=_locale(), key=key)

@@ -8,21 +8,12 @@ from __future__ import annotations
 
 from html import escape
 
-from flask import (
-    Blueprint,
-    Response,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    session,
-)
+from flask import Blueprint, Response, redirect, request, send_file, session
 
 from server import auth
-from server.i18n import translate
+from server.pages import render_page
 from server.readside import pages
 from server.web import ops
-from server.web_i18n import request_locale
 
 bp = Blueprint("pad", __name__, url_prefix="/pad", template_folder="templates",
                static_folder="static/pad", static_url_path="/static")
@@ -47,12 +38,8 @@ def pad_page():
         return redirect("/pad" + (f"?lang={lang}" if lang in ("en", "zh_CN", "zh-CN") else ""))
     p = _pad_principal()
     if p is None:
-        return render_template("kiosk/pad_unbound.html", en=_english()), 401
-    return render_template("kiosk/pad.html", window=p.window, device=p.name, en=_english())
-
-
-def _english() -> bool:
-    return request_locale() == "en"
+        return render_page("kiosk/pad_unbound.html"), 401
+    return render_page("kiosk/pad.html", window=p.window, device=p.name)
 
 
 @bp.get("/photo/<employee_no>")
@@ -68,10 +55,3 @@ def photo(employee_no: str):
            f'<text x="60" y="66" font-size="32" text-anchor="middle" fill="#1f4e79" '
            f'font-family="Noto Sans CJK SC, sans-serif">{initial}</text></svg>')
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=300"})
-
-
-@bp.context_processor
-def _catalog():
-    # Flask-Babel parses "zh_CN" as zh_Hans_CN and then finds no catalog under
-    # translations/zh_CN, so its `_` returns English; use the catalog the API uses.
-    return {"_": translate, "gettext": translate}

@@ -2,11 +2,11 @@
 templates in server/templates/console/, its static files in
 server/static/console/). Its JavaScript signs in with POST /api/login (the
 session cookie then carries the token), reads /api and listens on Socket.IO."""
-from flask import Blueprint, render_template
+from flask import Blueprint
 
+from .pages import render_page
 from .readside import pages
 from .web import ops
-from .web_i18n import request_locale
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static/console", static_url_path="/static")
@@ -14,4 +14,4 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 
 @bp.get("")
 def console():
-    return render_template("console/console.html", lang=request_locale(), **pages.console(ops().cfg))
+    return render_page("console/console.html", **pages.console(ops().cfg))

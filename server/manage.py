@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 
 from .engine import N_, RATING_REASONS
 from .i18n import translate
 from .manage_followup import JS as FOLLOWUP_JS
+from .pages import render_page
 from .readside import lists, tables
 from .web import ApiError, Routes, ops, principal, reader, require
 from .web_i18n import request_locale
@@ -33,11 +34,7 @@ def _manager_or_none():
 
 @bp.get("")
 def dashboard():
-    locale = request_locale()
-    # Our own `_`: Flask-Babel resolves zh_CN to zh_Hans_CN and finds no catalog (see docs/stats.md).
-    return render_template("manage/dashboard.html", hall_name=ops().cfg.name,
-                           strings=js_strings(locale), lang="en" if locale == "en" else "zh-CN",
-                           _=lambda text, **kw: translate(text, locale, **kw))
+    return render_page("manage/dashboard.html", strings=js_strings(request_locale()))
 
 
 @bp.get("/report")
@@ -53,10 +50,10 @@ def report():
         raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
     labels = reason_labels("zh_CN")
     low = [(labels.get(r["reason"], r["reason"]), r["count"]) for r in data["low_reasons"]]
-    return render_template("manage/report.html", hall_name=h.cfg.name, month=month,
-                           start=data["from"], end=data["to"], data=data, total=data["total"],
-                           services=h.cfg.services, low=low,
-                           generated=h.now().strftime("%Y-%m-%d %H:%M"))
+    return render_page("manage/report.html", locale="zh_CN", month=month,
+                       start=data["from"], end=data["to"], data=data, total=data["total"],
+                       services=h.cfg.services, low=low,
+                       generated=h.now().strftime("%Y-%m-%d %H:%M"))
 
 
 @routes.route("/manage/settings", "GET",
@@ -172,6 +169,7 @@ JS = {
     "target_wait": N_("Target wait"), "target_service": N_("Target service time"),
     "target_good": N_("Target good-rating rate"), "trend_of_pair": N_("Trend of the pair (daily score)"),
     "open_s": N_("Open"), "idle_s": N_("Idle"), "low_reasons": N_("Top reasons for low ratings"),
+    "times_in_minutes": N_("Times in minutes"),
 }
 
 

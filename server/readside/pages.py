@@ -18,8 +18,9 @@ def kiosk(cfg, notice: str = "") -> dict:
 def screen(cfg, locale: str) -> dict:
     """The lobby and window screens' frame: the hall's name in the page's language, its zone."""
     hall = cfg.raw["hall"]
-    return {"hall_name": hall["name_en"] if locale == "en" else hall["name"],
-            "tz": hall["timezone"]}
+    name_en = hall.get("name_en") or hall["name"]
+    return {"hall_name": name_en if locale == "en" else hall["name"], "name": hall["name"],
+            "name_en": name_en, "tz": hall["timezone"]}
 
 
 def window(cfg, number: int) -> Optional[dict]:
