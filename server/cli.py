@@ -221,7 +221,8 @@ def voice_say(hall_dir, number, window, out, lang):
     cfg = _load(hall_dir)
     v = Voice(cfg.data_folder, lang)
     shutil.copyfile(v.call(number, window), out)
-    click.echo(_t("%(out)s (%(seconds)s s)", out=str(out), seconds=f"{duration_s(out):.1f}"))
+    seconds = "%.1f" % duration_s(out)
+    click.echo(_t("%(out)s (%(seconds)s s)", out=str(out), seconds=seconds))
 
 
 # --- a realistic past ----------------------------------------------------------------
@@ -260,12 +261,12 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
     finally:
         db.close()
         ops.close()
+    loaded_s, summary_s = "%.1f" % loaded, "%.1f" % (time.monotonic() - started)
     click.echo(_t("%(tickets)s tickets, %(events)s events and %(ratings)s ratings written for "
                   "%(first)s..%(last)s in %(seconds)s s; %(days)s days summarised in %(summary)s s.",
                   tickets=gen.counts["tickets"], events=gen.counts["events"],
                   ratings=gen.counts["ratings"], first=first.isoformat(), last=last.isoformat(),
-                  seconds=f"{loaded:.1f}", days=summarised,
-                  summary=f"{time.monotonic() - started:.1f}"))
+                  seconds=loaded_s, days=summarised, summary=summary_s))
 
 
 cli.add_command(pad_sim)

@@ -177,7 +177,7 @@ def build(folder: Path, data: dict) -> HallConfig:
         order = w.get("order", "fifo")
         if order not in ("fifo", "ranked"):
             raise ConfigError(f"{where}: order must be 'fifo' or 'ranked'")
-        cfg.windows[number] = Window(number=number, name=w.get("name") or translate(N_("Window %(number)s"), "zh_CN", number=number),
+        cfg.windows[number] = Window(number=number, name=w.get("name") or translate(N_("Window %(n)s"), "zh_CN", n=number),
                                      services=services, order=order)
         cfg.window_devices[number] = {"pad": w.get("pad"), "keypad": w.get("keypad")}
     for s in data["staff"]:

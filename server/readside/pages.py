@@ -29,8 +29,7 @@ def window(cfg, number: int) -> Optional[dict]:
 
 
 def console(cfg) -> dict:
-    return {"hall_name": cfg.name,
-            "no_show_after": int(cfg.raw["queue"]["no_show_after_recalls"]),
+    return {"no_show_after": int(cfg.raw["queue"]["no_show_after_recalls"]),
             "windows": [{"number": w.number, "name": w.name, "services": list(w.services)}
                         for w in cfg.windows.values()],
             "services": [{"code": s.code, "name": s.name, "name_en": s.name_en}
