@@ -376,7 +376,7 @@ def keep_out_of_the_repository(page, shots_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(shots):
     """Headless Chromium from Debian's package, driven by Playwright."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:

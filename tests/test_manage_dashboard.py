@@ -1,6 +1,6 @@
 """The managers' dashboard in a real browser against `qrate serve`: sign in, today live
 with a pushed alert, history charts and tables, assessment, the monthly report.
-Screenshots go to docs/screenshots/manage-*.png."""
+Screenshots (manage-*.png) go to the `shots` folder (conftest)."""
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from conftest import PASSWORD, ROOT, LiveServer, bearer
+from conftest import PASSWORD, SHOTS, LiveServer, bearer
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture
