@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, time as clock_time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -207,7 +207,7 @@ class LiveServer:
         self.hall, self.port = hall, port or free_port()
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
-        self.now = now
+        self.clock_start = now  # the hall time the clock starts at (None: the real clock)
         self.log_path = self.hall / f"server-{self.port}.log"
         self.allowed: list[re.Pattern] = []
         self._checked = 0  # the log up to here has been checked
@@ -219,14 +219,14 @@ class LiveServer:
 
     def hall_time_guess(self) -> datetime | None:
         """Where the test clock has got to, from the test's side (None: the real clock)."""
-        if self.now is None:
+        if self.clock_start is None:
             return None
-        return self.now + timedelta(seconds=time.monotonic() - self._clock_origin)
+        return self.clock_start + timedelta(seconds=time.monotonic() - self._clock_origin)
 
     def start(self, timeout: float = 20) -> "LiveServer":
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("QRATE_TEST_NOW", None)
-        if self.now is not None:
+        if self.clock_start is not None:
             if getattr(self, "_clock_origin", None) is None:
                 self._clock_origin = time.monotonic()
             env["QRATE_TEST_NOW"] = self.hall_time_guess().isoformat()
@@ -300,6 +300,30 @@ class LiveServer:
                                                           "window": window}, timeout=5)
         assert r.status_code == 200, r.text
         return r.json()["token"]
+
+
+def seed_history(server: LiveServer, days: int, seed: int = 7) -> None:
+    """`qrate seed-history`: ``days`` of generated past up to the day before the server's
+    hall clock starts (before ``server.start()``)."""
+    end = (server.clock_start or datetime.now(TZ)).date() - timedelta(days=1)
+    server.cli("seed-history", "--days", str(days), "--end", end.isoformat(), "--seed", str(seed))
+
+
+def settled_hall_day(server: LiveServer) -> date:
+    """The server's hall day, read where it will not change under the test: within 3 s of
+    midnight this waits for the new day first."""
+    now = server.hall_time()
+    midnight = datetime.combine(now.date() + timedelta(days=1), clock_time(), now.tzinfo)
+    if (midnight - now).total_seconds() < 3:
+        time.sleep((midnight - now).total_seconds() + 0.2)
+        now = server.hall_time()
+    return now.date()
+
+
+def month_bounds(day: date) -> tuple[date, date]:
+    """The first and the last day of the month of ``day``."""
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def _server_log_problems(item) -> str:
@@ -377,7 +401,7 @@ def keep_out_of_the_repository(page, shots_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(shots):
     """Headless Chromium from Debian's package, driven by Playwright."""
     from playwright.sync_api import sync_playwright
     with sync_playwright() as pw:

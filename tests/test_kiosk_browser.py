@@ -1,6 +1,6 @@
 """The kiosk in a real browser: a tap gives a number, the ticket is printed, a printer
 without paper is said plainly, and the page lives through a server restart.
-Screenshots at 1080x1920 (portrait) and 1920x1080 go to docs/screenshots/."""
+Screenshots at 1080x1920 (portrait) and 1920x1080 go to the `shots` folder (conftest)."""
 from __future__ import annotations
 
 import re
@@ -8,16 +8,13 @@ import re
 import pytest
 import requests
 
-from conftest import LiveServer, bearer
+from conftest import SHOTS, LiveServer, bearer
 from printer_kit import PrinterSim, set_printer, wait_for
 
 pytestmark = pytest.mark.browser
 
-SHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-
-
 @pytest.fixture
-def kiosk_page(browser):
+def kiosk_page(browser, shots):
     pages = []
 
     def make(width: int, height: int):
@@ -40,13 +37,15 @@ def test_tap_a_service_and_see_the_number(live, kiosk_page, width, height, name)
     page.wait_for_function("!document.querySelector('.s-info').textContent.includes('—')")
     assert "token" not in page.url  # kept in localStorage, gone from the address bar
     assert "社会保障" in page.inner_text("#services")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"kiosk-start-{name}.png"))
 
     page.click(".service[data-code='A']")  # the one tap
     page.wait_for_selector("#done:not(.hidden)")
     assert page.inner_text("#d-number") == "A001"
-    assert "号窗口" in page.inner_text("#d-where") or "1" in page.inner_text("#d-where")
+    windows = next(s["windows"] for s in requests.get(live.url + "/api/services", timeout=5).json()["services"]
+                   if s["code"] == "A")
+    assert windows == [1, 2, 3, 5]  # the demo hall's windows for A
+    assert page.inner_text("#d-where") == "叫号后请到 1、2、3、5 号窗口办理"
     page.wait_for_function("document.getElementById('d-qr').naturalWidth > 0")
     page.screenshot(path=str(SHOTS / f"kiosk-ticket-{name}.png"))
 

@@ -1,18 +1,30 @@
 """The managers' dashboard in a real browser against `qrate serve`: sign in, today live
-with a pushed alert, history charts and tables, assessment, the monthly report.
-Screenshots go to docs/screenshots/manage-*.png."""
+with a pushed alert, history charts and tables, assessment, the monthly report; and the
+dates it reads (this month, yesterday, the last 30 days, last month) on the hall's clock.
+Screenshots (manage-*.png) go to the `shots` folder (conftest)."""
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
-from conftest import PASSWORD, ROOT, LiveServer, bearer
+from conftest import (PASSWORD, SHOTS, TZ, LiveServer, bearer, follow_hall_clock, month_bounds,
+                      seed_history, settled_hall_day)
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "docs" / "screenshots"
+# A Wednesday in mid-November: this month, yesterday and last month all have history.
+ORDINARY_DAY = datetime(2026, 11, 18, 10, 30, tzinfo=TZ)
+
+
+def history_hall(hall: Path, now: datetime, days: int) -> LiveServer:
+    """A live server whose hall clock starts at ``now``, with ``days`` of generated history
+    up to the day before, and a manager 9001 (not started yet)."""
+    server = LiveServer(hall, now=now)
+    seed_history(server, days)
+    server.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    return server
 
 
 @pytest.fixture
@@ -20,11 +32,7 @@ def busy_hall(hall: Path):
     """The demo hall with 45 generated days, alerts that fire at once, and a live server."""
     with (hall / "hall.toml").open("a", encoding="utf-8") as f:
         f.write("\n[alerts]\nlong_wait_min = 0\nlong_wait_count = 2\ncheck_s = 1\n")
-    yesterday = (datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=1)).date()
-    server = LiveServer(hall)
-    server.cli("seed-history", "--days", "45", "--end", yesterday.isoformat(), "--seed", "7")
-    server.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
-    server.start()
+    server = history_hall(hall, ORDINARY_DAY, 45).start()
     yield server
     server.kill()
 
@@ -46,6 +54,7 @@ def today_activity(server: LiveServer) -> None:
 
 def test_dashboard(busy_hall, page):
     server = busy_hall
+    follow_hall_clock(page, server)
     page.goto(server.url + "/manage")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.locator("#login-form").wait_for()
@@ -83,7 +92,7 @@ def test_dashboard(busy_hall, page):
     page.locator("#s-staff td", has_text="热情接待").wait_for()
     page.screenshot(path=str(SHOTS / "manage-settings.png"), full_page=True)
 
-    month = (datetime.now(ZoneInfo("Asia/Shanghai")).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    month = (server.hall_time().date().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     page.goto(server.url + f"/manage/report?month={month}")
     page.locator("text=窗口服务质量月度报告").wait_for()
     assert "工作人员考评排名" in page.inner_text("body")
@@ -95,3 +104,74 @@ def test_report_needs_a_manager(live, page):
     page.goto(live.url + "/manage/report?month=2026-01")
     page.locator("#login-form").wait_for()
     assert "/manage" in page.url
+
+
+def data_rows(page, table: str) -> int:
+    """Rows of a dashboard table, not counting its "no data" line."""
+    return page.evaluate(f"document.querySelectorAll('{table} tbody tr:not(:has(td[colspan]))').length")
+
+
+def sign_in(page, server):
+    page.goto(server.url + "/manage")
+    page.fill("input[name=user]", "9001")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#login-form button")
+    page.locator("#tabs").wait_for()
+
+
+def test_the_dashboard_reads_this_month_yesterday_and_last_month_on_the_halls_clock(hall, hall_now, page):
+    """At each instant of HALL_INSTANTS: 40 days of history up to the day before the server
+    starts; whatever the machine's date, the dashboard's defaults follow the hall's day."""
+    server = history_hall(hall, hall_now, 40).start()
+    try:
+        today = settled_hall_day(server)
+        follow_hall_clock(page, server)
+        manager = bearer(requests.post(server.url + "/api/login", json={"user": "9001", "password": PASSWORD},
+                                       timeout=5).json()["token"])
+
+        def api(path, **params):
+            r = requests.get(server.url + path, params=params, headers=manager, timeout=30)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        sign_in(page, server)
+        # history: the last 30 days up to today
+        page.click("a[data-tab=history]")
+        expect(page.locator("#range [name=to]")).to_have_value(today.isoformat())
+        assert page.input_value("#range [name=from]") == (today - timedelta(days=29)).isoformat()
+        page.wait_for_function("document.querySelectorAll('#t-windows tbody tr').length >= 5")
+
+        # assessment: yesterday's scorecard and this month's ranking
+        first, last = month_bounds(today)
+        ranking = api("/api/stats/rankings")
+        assert (ranking["from"], ranking["to"]) == (first.isoformat(), last.isoformat())
+        page.click("a[data-tab=assess]")
+        expect(page.locator("#period-label")).to_have_text(f"{first} – {last}")
+        assert page.input_value("#assess-form [name=period]") == today.strftime("%Y-%m")
+        assert page.input_value("#assess-form [name=day]") == (today - timedelta(days=1)).isoformat()
+        card = api("/api/stats/scorecard", day=(today - timedelta(days=1)).isoformat())
+        page.wait_for_function(f"document.querySelectorAll('#card-staff tbody tr:not(:has(td[colspan]))').length"
+                               f" === {len(card['staff'])}")
+        assert data_rows(page, "#rank-staff") == len(ranking["staff"])
+
+        # last month, all history: a full ranking
+        last_month = (first - timedelta(days=1)).strftime("%Y-%m")
+        lfirst, llast = month_bounds(first - timedelta(days=1))
+        previous = api("/api/stats/rankings", period=last_month)
+        assert len(previous["staff"]) >= 5
+        page.fill("#assess-form [name=period]", last_month)
+        page.click("#assess-form button")
+        expect(page.locator("#period-label")).to_have_text(f"{lfirst} – {llast}")
+        page.wait_for_function(f"document.querySelectorAll('#rank-staff tbody tr').length === {len(previous['staff'])}")
+
+        # the monthly report defaults to last month
+        page.goto(server.url + "/manage/report")
+        expect(page.locator("h2")).to_contain_text(f"{lfirst.year} 年 {lfirst.month} 月 窗口服务质量月度报告")
+        meta = page.inner_text(".meta")
+        assert f"统计期间：{lfirst} 至 {llast}" in meta and f"生成时间：{today}" in meta
+        staff_rows = page.evaluate("[...document.querySelectorAll('section')].find((s) => "
+                                   "s.querySelector('h3').textContent.includes('工作人员考评排名'))"
+                                   ".querySelectorAll('tr').length - 1")
+        assert staff_rows == len(previous["staff"])
+    finally:
+        server.kill()

@@ -1,19 +1,18 @@
 """The dashboard's follow-up (差评回访整改), notice and printing tabs in a real browser
 against `qrate serve`: a pad's rating of 1 opens a case the manager works on the tab,
 an upheld appeal takes the rating out of the figures, the notice editor saves, and a
-reprint from the print jobs list queues a job. Screenshots: docs/screenshots/manage-followup.png,
+reprint from the print jobs list queues a job. Screenshots (in the `shots` folder): manage-followup.png,
 manage-followup-overdue.png, manage-lobby.png."""
 import time
 
 import pytest
 import requests
 
-from conftest import PASSWORD, ROOT, LiveServer, bearer
+from conftest import PASSWORD, SHOTS, LiveServer, bearer
 from printer_kit import PrinterSim, set_printer, wait_for
 
 pytestmark = pytest.mark.browser
 
-SHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture

@@ -1,17 +1,15 @@
 """The touch pad in headless Chromium against a running `qrate serve`: the clerk finishes,
 the pad asks, a tap records the rating; a low rating asks for reasons; no answer records nothing."""
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import PASSWORD, LiveServer, bearer
+from conftest import PASSWORD, SHOTS, LiveServer, bearer
 from server import config
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -66,7 +64,6 @@ def test_pad_asks_after_finish_and_a_tap_on_satisfied_records_4(desk, pad):
     t = finish_one(desk)
     pad.wait_for_selector("body[data-state=ask]")
     assert pad.locator("#ask-number").inner_text() == t["number"]
-    SHOTS.mkdir(parents=True, exist_ok=True)
     pad.screenshot(path=str(SHOTS / "pad-asking.png"))
     satisfied = pad.locator("button.level[data-score='4']")
     assert satisfied.inner_text().split("\n")[0] == "满意"

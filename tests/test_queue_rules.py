@@ -2,7 +2,7 @@
 `clock`: Friday 27 November 2026, 09:00)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -65,14 +65,17 @@ def post(acc, clerk, path, **body):
     return r.get_json()
 
 
-def test_numbers_per_service_count_up_and_reset_at_the_halls_midnight(api, clock):
+def test_numbers_per_service_count_up_and_reset_at_the_halls_midnight(api, clock, hall_now):
+    """Across the midnight nearest each instant: a new year, a new month after February, April."""
+    midnight = datetime.combine((hall_now + timedelta(hours=12)).date(), time(), TZ)
+    clock.set(midnight - timedelta(hours=15))
     assert [issue(api, "A")["number"] for _ in range(3)] == ["A001", "A002", "A003"]
     assert issue(api, "B")["number"] == "B001"
-    clock.set(datetime(2026, 11, 27, 23, 59, 59, tzinfo=TZ))
+    clock.set(midnight - timedelta(seconds=1))
     assert issue(api, "A")["number"] == "A004"
-    clock.set(datetime(2026, 11, 28, 0, 0, 1, tzinfo=TZ))  # 16:00 UTC: a new hall day
+    clock.set(midnight + timedelta(seconds=1))  # 16:00 UTC: a new hall day
     t = issue(api, "A")
-    assert t["number"] == "A001" and t["day"] == "2026-11-28"
+    assert t["number"] == "A001" and t["day"] == midnight.date().isoformat()
     # yesterday's leftovers were closed at day start and are not in the live queue
     snap = api.client.get("/api/queue").get_json()
     assert [x["number"] for x in snap["tickets"]] == ["A001"]

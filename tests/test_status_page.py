@@ -4,11 +4,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import bearer
+from conftest import SHOTS, bearer
 
 pytestmark = pytest.mark.browser
 
-SHOTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 def test_status_page_follows_the_ticket_to_its_call(live, browser):
@@ -27,7 +26,6 @@ def test_status_page_follows_the_ticket_to_its_call(live, browser):
         assert page.inner_text("#ahead") == "1"
         body = page.inner_text("body")
         assert first["number"] not in body and other["number"] not in body  # nobody else's
-        SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "status-waiting-phone.png"))
 
         r = requests.post(live.url + "/api/windows/3/call-next", headers=bearer(clerk), timeout=5)
