@@ -6,10 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import Accounts
-try:  # the app factory's home once the house has moved (server/app.py)
-    from server.app import create_app
-except ImportError:  # pragma: no cover - before the move
-    from server import create_app
+from server.app import create_app
 from server.readside import lists
 from server.store import connect
 

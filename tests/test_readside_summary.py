@@ -20,14 +20,8 @@ from server import config, store
 from server.readside import Reader, screens, summary, tables
 from server.store import connect
 
-try:  # the app factory's home once the house has moved (server/app.py)
-    from server.app import create_app
-except ImportError:  # pragma: no cover - before the move
-    from server import create_app
-try:  # every migration set, in order, once storage holds them all (server/schema.py)
-    from server.schema import MIGRATION_SETS
-except ImportError:  # pragma: no cover - before the move
-    MIGRATION_SETS = store.all_migrations()
+from server.app import create_app
+from server.schema import MIGRATION_SETS
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 3, 3, 18, 0, tzinfo=TZ)

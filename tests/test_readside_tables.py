@@ -9,10 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-try:  # the app factory's home once the house has moved (server/app.py)
-    from server.app import create_app
-except ImportError:  # pragma: no cover - before the move
-    from server import create_app
+from server.app import create_app
 from server.readside import figures as F, summary, tables
 from server.store import connect
 
