@@ -2,7 +2,8 @@
 the .po a translator edits, and the committed .mo is that .po compiled.
 
 The catalog is checked the way `./dev i18n` (tools/i18n.py) builds it, but into a
-temporary folder: this test never rewrites a committed file.
+temporary folder: this test never rewrites a committed file. The catalog checks are
+`unit` (about a second: no server, no database); the page check needs the app (`api`).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def pot(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.unit
 def test_extraction_finds_the_messages(pot):
     with pot.open("rb") as f:
         ids = {m.id for m in read_po(f) if m.id}
@@ -35,6 +37,7 @@ def test_extraction_finds_the_messages(pot):
         assert msgid in ids
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("locale", i18n_tool.LOCALES)
 def test_every_message_is_translated(pot, locale):
     found = i18n_tool.problems(pot, i18n_tool.po_path(locale))
@@ -43,6 +46,7 @@ def test_every_message_is_translated(pot, locale):
                          f"{i18n_tool.po_path(locale).relative_to(ROOT)}:\n{listing}")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("locale", i18n_tool.LOCALES)
 def test_committed_mo_is_the_po_compiled(tmp_path, locale):
     fresh = tmp_path / "messages.mo"
@@ -55,6 +59,7 @@ def test_committed_mo_is_the_po_compiled(tmp_path, locale):
     assert not stale, f"{locale}: the .mo is not its .po compiled: run ./dev i18n and commit it: {stale[:20]}"
 
 
+@pytest.mark.unit
 def test_js_placeholders_are_gettext_style(pot):
     """The pages' scripts fill in %(name)s (Qrate.fmt); {name} would show as it is."""
     import re
@@ -63,6 +68,7 @@ def test_js_placeholders_are_gettext_style(pot):
     assert braces == []
 
 
+@pytest.mark.api
 def test_pages_are_translated(client):
     """Templates' _() reach the catalog: Chinese by default, English on request."""
     zh = client.get("/display").get_data(as_text=True)
