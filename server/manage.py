@@ -173,7 +173,7 @@ JS = {
 }
 
 
-# Labels of the reason tags: the pad's tags (server/ratings.py), each a message id
+# Labels of the reason tags: the pad's tags (server.engine.RATING_REASONS), each a message id
 # in the catalog; a hall's own tags show as they are.
 def reason_labels(locale: str) -> dict:
     return {tag: translate(tag, locale) for tag in RATING_REASONS}

@@ -35,7 +35,7 @@ NO_SHOW = 0.04
 RECALL = 0.05
 TRANSFER = 0.015
 RATED = 0.65
-LOW_REASONS = ["long_wait", "efficiency", "attitude", "knowledge", "other"]  # the pad's tags (server/ratings.py)
+LOW_REASONS = ["long_wait", "efficiency", "attitude", "knowledge", "other"]  # the pad's tags (server.engine.RATING_REASONS)
 
 
 def expand_hall(hall_dir: Path, windows: int) -> int:
