@@ -466,7 +466,22 @@ def build_template(system: str, clients: Clients, base: Path, dest: Path, kiosk:
         settle(server.pid, limit_s=60)  # e.g. the print spool catching up
     finally:
         server.stop()
+    done = done_today(dest, system)
+    if done != n_done:
+        raise RuntimeError(f"{system} template: {done} tickets done today, not {n_done}")
     return clerks
+
+
+def done_today(folder: Path, system: str) -> int:
+    """Tickets of today's hall day that are done, read from the stopped server's database."""
+    import sqlite3
+    path = folder / ("data/qrate.db" if system == "qrate" else "floor.db")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM tickets WHERE day = ? AND status = 'done'",
+                            [hall_today().isoformat()]).fetchone()[0]
+    finally:
+        conn.close()
 
 
 def run_combo(system, clients, template, run_dir, kiosk, clerks, mode, n_clients, ops, warm):
