@@ -365,7 +365,7 @@ def sql_counts(base: Path, work: Path, kiosk: str) -> dict:
     app = None
     try:
         sys.path.insert(0, str(ROOT))
-        from server import create_app
+        from server.app import create_app
         app = create_app({"HALL": hall, "TESTING": True})
         c = app.test_client()
         r = c.post("/api/login", json={"user": CLERKS[1], "password": PASSWORD, "window": 1})
@@ -776,7 +776,7 @@ def profile_part(template: Path, work: Path, kiosk: str, clerks: dict, cycles: i
     import pstats
     hall = copy_hall(template, work / "profile-hall")
     sys.path.insert(0, str(ROOT))
-    from server import create_app
+    from server.app import create_app
     app = create_app({"HALL": hall, "TESTING": True})
     out = {}
     try:

@@ -8,6 +8,7 @@ import socket
 import sys
 from logging.handlers import RotatingFileHandler
 
+import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 
@@ -56,15 +57,21 @@ def run(app, host: str, port: int, ready=None) -> None:
     hub = app.extensions["qrate_devices"]
     hub.start()
 
-    def stop(*_):
+    def shutdown():
         hub.stop()
         server.stop(timeout=2)
 
+    def stop(*_):
+        # Never stop in the signal handler itself: it interrupts whatever the loop was
+        # doing, perhaps holding the thread pool's queue lock that stopping needs
+        # (a SIGTERM then hung the server for good). A greenlet of its own does it.
+        gevent.spawn(shutdown)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
+            gevent.signal_handler(sig, stop)  # run from the loop, between greenlets
+        except (AttributeError, ValueError, OSError, NotImplementedError):  # pragma: no cover - Windows
             signal.signal(sig, stop)
-        except (ValueError, OSError):  # pragma: no cover - not the main thread
-            pass
     log.info("serving on %s:%s", host, server.server_port)
     if ready:
         ready(server.server_port)
