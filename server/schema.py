@@ -173,6 +173,15 @@ def m003_day_counters(db: sqlite_utils.Database) -> None:
     """)
 
 
+@core()
+def m004_queue_index(db: sqlite_utils.Database) -> None:
+    # The queue's counts (waiting per service, how many stand before a ticket) read
+    # this index alone, without visiting the rows.
+    db.executescript("""
+    CREATE INDEX tickets_queue ON tickets(day, status, service, priority, issued_ts, target_window);
+    """)
+
+
 @followup()
 def m001_followup(db: sqlite_utils.Database) -> None:
     db.executescript("""
