@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     async_mode = config.pop("ASYNC_MODE", "threading")
     start_devices = config.pop("START_DEVICES", False)
+    report_process = config.pop("REPORT_PROCESS", async_mode == "gevent")
     test_clock = from_environment()
     clock = config.pop("CLOCK", None) or test_clock
     if clock is test_clock and test_clock is not None:
@@ -74,7 +75,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
-    app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now)
+    # under `qrate serve`, reports run in a process of their own (server/readside/worker.py)
+    app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now,
+                                            own_process=report_process)
 
     web_i18n.init_app(app)
     web.register_errors(app)

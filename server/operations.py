@@ -73,6 +73,48 @@ class PressGuard:
             return True
 
 
+class LiveCounters:
+    """Today's queue as counts, kept in memory after each commit so a change needs not
+    read the day again: waiting tickets per service, tickets issued per service, each
+    window's state and the windows serving someone. Valid for the log up to ``seq``;
+    a change whose database has moved on (another process wrote) reads them afresh."""
+
+    __slots__ = ("seq", "day", "waiting", "issued", "states", "busy")
+
+    def __init__(self, seq: int, day: date, waiting: dict, issued: dict, states: dict, busy: set):
+        self.seq, self.day = seq, day
+        self.waiting, self.issued, self.states, self.busy = waiting, issued, states, busy
+
+    @classmethod
+    def read(cls, s: Store, day: date) -> "LiveCounters":
+        return cls(s.last_seq(), day, s.waiting_counts(day), s.issued_counts(day),
+                   s.window_states(), s.busy_windows(day))
+
+    def copy(self) -> "LiveCounters":
+        return LiveCounters(self.seq, self.day, dict(self.waiting), dict(self.issued),
+                            {n: dict(v) for n, v in self.states.items()}, set(self.busy))
+
+    def ticket_changed(self, before: Optional[tuple], t: Ticket) -> None:
+        """Count a ticket's move from ``before`` (status, service, window; None: just issued)."""
+        if t.day != self.day:
+            return
+        if before is None:
+            self.issued[t.service] = max(self.issued.get(t.service, 0), t.seq)
+        else:
+            status, service, window = before
+            if status == "waiting":
+                self.waiting[service] = self.waiting.get(service, 0) - 1
+            elif status == "called":
+                self.busy.discard(window)
+        if t.status == "waiting":
+            self.waiting[t.service] = self.waiting.get(t.service, 0) + 1
+        elif t.status == "called":
+            self.busy.add(t.window)
+
+    def window_changed(self, w: Window) -> None:
+        self.states[w.number] = {"number": w.number, "status": w.status, "clerk": w.clerk}
+
+
 class Operations:
     """One hall's changes and the live views they push, over its configuration and database."""
 
@@ -90,6 +132,8 @@ class Operations:
         self._recent: dict[str, deque] = {}  # recent service times per service, after commits
         self._snapshot: Optional[tuple[int, str, dict]] = None  # (seq, day, body)
         self._snapshot_lock = threading.Lock()
+        self._counters: Optional[LiveCounters] = None  # as of the last commit
+        self._live: Optional[LiveCounters] = None  # the change in progress (under the lock)
         self._hours_labels = {code: svc.hours_label() for code, svc in cfg.services.items()}
         self._windows_of = {code: [w.number for w in cfg.windows.values() if code in w.services]
                             for code in cfg.services}
@@ -146,9 +190,24 @@ class Operations:
         bodies: list[dict] = []
         with self.lock, self.store() as s:
             self._roll_day(s)
-            with s.transaction():
+            with self._transaction(s):
                 yield s, bodies
             self._push(bodies)
+
+    @contextlib.contextmanager
+    def _transaction(self, s: Store):
+        """One write transaction with the live counters it moves; they count once it commits."""
+        with s.transaction():
+            c = self._counters
+            if c is None or c.day != self.today() or c.seq != s.last_seq():
+                c = LiveCounters.read(s, self.today())
+            self._live = c.copy()
+            try:
+                yield
+            except BaseException:
+                self._live = None
+                raise
+        self._counters, self._live = self._live, None
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tz)
@@ -169,8 +228,10 @@ class Operations:
                                        known=", ".join(str(n) for n in self.cfg.windows))
 
     def window(self, s: Store, number) -> Window:
+        """The window with its state: inside a change from its live counters, else from the file."""
         self.known_window(number)
-        state = s.window_states().get(number, {})
+        live = self._live if self.lock._is_owned() else None
+        state = (live.states if live is not None else s.window_states()).get(number, {})
         return engine.replace(self.cfg.windows[number], status=state.get("status", "closed"),
                               clerk=state.get("clerk"))
 
@@ -187,13 +248,17 @@ class Operations:
 
         Returns the ticket's view as pushed, which is also the API's answer."""
         if t is not None:
+            before = (t.status, t.service, t.window)
             engine.apply(event, t)
             seq = s.append(event, t.day, t.service)
             s.update_ticket(t, seq)
+            self._live.ticket_changed(before, t)
         else:
             engine.apply(event, None, window)
             seq = s.append(event, self.today())
             s.save_window(window.number, window.status, window.clerk, seq)
+            self._live.window_changed(window)
+        self._live.seq = seq
         body = {"seq": seq, "type": event.type, "at": iso(event.at), "window": event.window,
                 **{k: v for k, v in event.data.items() if k != "window"}, **extra}
         if t is not None:
@@ -210,6 +275,7 @@ class Operations:
         """An event that changes no ticket (device, notice, case, print job): logged and pushed."""
         ev = Event(kind, self.now(), None, window, None, data)
         seq = s.append(ev, self.today())
+        self._live.seq = seq
         bodies.append({"seq": seq, "type": kind, "at": iso(ev.at), "window": window, **data})
         return seq
 
@@ -222,7 +288,7 @@ class Operations:
         if stale:
             bodies: list[dict] = []
             now = self.now()
-            with s.transaction():
+            with self._transaction(s):
                 for t in stale:
                     ev = Event("ticket.cancelled", now, t.id, t.window, None,
                                {"number": t.number, "reason": "day_end"})
@@ -256,6 +322,8 @@ class Operations:
             t.id = ev.ticket = s.insert_ticket(t, key)
             seq = s.append(ev, day, t.service)
             s.update_ticket(t, seq)
+            self._live.ticket_changed(None, t)
+            self._live.seq = seq
             inputs = self._estimate_inputs(s)
             public = self._ticket_view(s, t, inputs)
             printed = {**public, "status_url": self.status_url(key)}
@@ -351,7 +419,7 @@ class Operations:
             ev = engine.rate(t, w, now=now, score=score, already_rated=rated,
                              within_s=conf["window_minutes"] * 60, reasons=reasons,
                              comment=comment, source=source)
-            seq = s.append(ev, t.day, t.service)
+            seq = self._live.seq = s.append(ev, t.day, t.service)
             row = {"ticket": t.id, "score": int(score),
                    "reasons": json.dumps(list(reasons), ensure_ascii=False), "comment": comment,
                    "window": w.number, "clerk": t.clerk, "service": t.service,
@@ -631,7 +699,13 @@ class Operations:
             if recent is None or recent.maxlen != limit:
                 recent = self._recent[code] = deque(s.recent_service_times(code, limit), maxlen=limit)
             means[code] = fmean(recent) if recent else svc.target_service_s
-        return {"states": s.window_states(), "busy": s.busy_windows(self.today()), "means": means}
+        live = self._live if self.lock._is_owned() else None
+        if live is None:  # a reader outside any change: from the file
+            day = self.today()
+            return {"states": s.window_states(), "busy": s.busy_windows(day), "means": means,
+                    "waiting": s.waiting_counts(day), "issued": s.issued_counts(day)}
+        return {"states": live.states, "busy": live.busy, "means": means,
+                "waiting": live.waiting, "issued": live.issued}
 
     def _ticket_view(self, s: Store, t: Ticket, inputs: Optional[dict] = None) -> dict:
         svc = self.cfg.services.get(t.service)
@@ -663,9 +737,8 @@ class Operations:
                                     mean_service_s=inputs["means"].get(service))
 
     def _service_summaries(self, s: Store, inputs: dict) -> list[dict]:
-        day, now = self.today(), self.now()
-        waiting_by = s.waiting_counts(day)
-        issued_by = s.issued_counts(day)
+        now = self.now()
+        waiting_by, issued_by = inputs["waiting"], inputs["issued"]
         enforce = self.cfg.raw["hall"]["enforce_hours"]
         out = []
         for code, svc in self.cfg.services.items():

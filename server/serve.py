@@ -78,5 +78,6 @@ def run(app, host: str, port: int, ready=None) -> None:
     try:
         server.serve_forever()
     finally:
+        app.extensions["qrate_reader"].close()
         app.extensions["qrate"].close()
         sys.stdout.flush()

@@ -22,15 +22,20 @@ from typing import Callable
 from ..runtime import run_blocking
 from ..store import connect
 from . import figures, lists, screens, summary, tables
+from .worker import ReportProcess
 
 __all__ = ["Reader", "figures", "lists", "screens", "summary", "tables"]
 
 
 class Reader:
-    """Runs read-side functions for one hall: each call on a fresh connection, in a real thread."""
+    """Runs read-side functions for one hall: in a report process of its own (``qrate
+    serve``: no report holds the loop or the GIL that pushes need), else on a fresh
+    connection in a real thread."""
 
-    def __init__(self, db_path: Path | str, cfg, clock: Callable[[], datetime]):
+    def __init__(self, db_path: Path | str, cfg, clock: Callable[[], datetime],
+                 own_process: bool = False):
         self.db_path, self.cfg, self.clock = db_path, cfg, clock
+        self.process = ReportProcess(db_path, cfg) if own_process else None
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.cfg.tz)
@@ -38,6 +43,8 @@ class Reader:
     def run(self, fn, *args, **kwargs):
         """fn(db, cfg, *args, now=<the hall clock now>, **kwargs) on its own connection."""
         now = kwargs.pop("now", None) or self.now()   # read the clock here, not in the thread
+        if self.process is not None:
+            return self.process.call(fn, args, {**kwargs, "now": now})
 
         def job():
             db = connect(self.db_path)
@@ -46,6 +53,10 @@ class Reader:
             finally:
                 db.close()
         return run_blocking(job)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
 
     def warm(self) -> int:
         """Summarise dirty past days and read today once (at start, in the background)."""
