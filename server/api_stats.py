@@ -138,7 +138,7 @@ def stats_days():
        "manager", tags=("stats",))
 def stats_live():
     require("manager")
-    return reader().run(lists.live)
+    return reader().run(lists.today_now)
 
 
 @route("/stats/scorecard", "GET", "Daily scorecard (日常考评): windows and clerks against their services' targets",

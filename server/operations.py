@@ -259,16 +259,26 @@ class Operations:
             s.save_window(window.number, window.status, window.clerk, seq)
             self._live.window_changed(window)
         self._live.seq = seq
-        body = {"seq": seq, "type": event.type, "at": iso(event.at), "window": event.window,
-                **{k: v for k, v in event.data.items() if k != "window"}, **extra}
-        if t is not None:
-            inputs = self._estimate_inputs(s)
-            body["ticket"] = self._ticket_view(s, t, inputs)
-            body["services"] = self._service_summaries(s, inputs)
-        if window is not None:
-            body["window_state"] = self._window_view(s, window)
+        body = self._body(s, seq, event.type, event.at, event.window,
+                          {**{k: v for k, v in event.data.items() if k != "window"}, **extra},
+                          ticket=t, window_now=window)
         bodies.append(body)
         return body.get("ticket")
+
+    def _body(self, s: Store, seq: int, kind: str, at: datetime, window: Optional[int], data: dict,
+              *, ticket: Optional[Ticket] = None, window_now: Optional[Window] = None,
+              inputs: Optional[dict] = None, ticket_view: Optional[dict] = None) -> dict:
+        """The one shape every pushed event has (docs/contract.md): seq, type, at, window and the
+        event's fields; a ticket's event also the ticket and every service's summary, a
+        window's event the window as the snapshot shows it."""
+        body = {"seq": seq, "type": kind, "at": iso(at), "window": window, **data}
+        if ticket is not None:
+            inputs = inputs or self._estimate_inputs(s)
+            body["ticket"] = ticket_view or self._ticket_view(s, ticket, inputs)
+            body["services"] = self._service_summaries(s, inputs)
+        if window_now is not None:
+            body["window_state"] = self._window_view(s, window_now)
+        return body
 
     def _record_hall_event(self, s: Store, bodies: list, kind: str, data: dict,
                            window: Optional[int] = None) -> int:
@@ -276,7 +286,7 @@ class Operations:
         ev = Event(kind, self.now(), None, window, None, data)
         seq = s.append(ev, self.today())
         self._live.seq = seq
-        bodies.append({"seq": seq, "type": kind, "at": iso(ev.at), "window": window, **data})
+        bodies.append(self._body(s, seq, kind, ev.at, window, data))
         return seq
 
     def _roll_day(self, s: Store) -> None:
@@ -328,8 +338,8 @@ class Operations:
             public = self._ticket_view(s, t, inputs)
             printed = {**public, "status_url": self.status_url(key)}
             s.insert_print_job(t.id, "ticket", printed, iso(now))
-            bodies.append({"seq": seq, "type": ev.type, "at": iso(now), "window": None,
-                           "ticket": public, "services": self._service_summaries(s, inputs)})
+            bodies.append(self._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
+                                     ticket_view=public))
         return printed
 
     def call_next(self, window_no: int) -> Optional[dict]:
@@ -431,9 +441,9 @@ class Operations:
             if pad_sequence is not None:
                 port, pad_seq, reply = pad_sequence
                 s.save_pad_sequence(port, pad_seq, reply, time.time())
-            bodies.append({"seq": seq, "type": ev.type, "at": iso(now), "window": w.number,
-                           "ticket_id": t.id, "number": t.number, "service": t.service,
-                           "score": int(score), "source": source})
+            bodies.append(self._body(s, seq, ev.type, now, w.number, {
+                "ticket_id": t.id, "number": t.number, "service": t.service, "score": int(score),
+                "source": source}))
             return {"id": rating_id, "ticket": t.id, "number": t.number, "score": int(score),
                     "reasons": list(reasons), "comment": comment, "window": w.number,
                     "clerk": t.clerk, "service": t.service, "source": source,

@@ -121,7 +121,7 @@ def test_print_jobs_live_and_long_waits(world):
         api(world, "/api/print-jobs", status="printed")["jobs"]
     world["clock"].at += timedelta(minutes=31)
     now = world["clock"]()
-    live = lists.live(db, cfg, now=now)
+    live = lists.today_now(db, cfg, now=now)
     b = next(s for s in live["services"] if s["service"] == "B")
     assert b["waiting"] == 1 and b["longest_wait_s"] == pytest.approx(31 * 60)
     assert live["windows_open"] == 1 and live["latest_ratings"][0]["score"] == 4

@@ -151,7 +151,7 @@ def print_jobs(db, cfg, *, now: datetime, status: Optional[str] = None,
 
 # --- the hall now ------------------------------------------------------------------------------
 
-def live(db, cfg, *, now: datetime) -> dict:
+def today_now(db, cfg, *, now: datetime) -> dict:
     """Now: waiting per service and its longest wait, windows open, the latest ratings."""
     conn = _conn(db)
     today = hall_today(cfg, now)
