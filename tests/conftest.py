@@ -173,6 +173,12 @@ def free_port() -> int:
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<logger>\S+): ",
                         re.M)
 OUR_LOGGERS = re.compile(r"^(qrate|server|devices|kiosk|display)(\.|$)")
+# Known noise, reported on issue 16, to drop when it is mended: after a WebSocket session ends,
+# gevent's WSGI handler reads the client's next frame (0x81 text, 0x88 close...) as if it were
+# a new HTTP request and logs it as an ERROR of qrate.server.
+KNOWN_SERVER_NOISE = [re.compile(r"ERROR qrate\.server: <gevent\._socket3\.socket at 0x[0-9a-f]+ object, [^>]*>: "
+                                 r"\(from \('127\.0\.0\.1', \d+\)\) (Invalid HTTP method: |Expected GET "
+                                 r"method; Got command=)'\\x8[1289a]")]
 
 
 def log_problems(text: str) -> list[str]:
@@ -274,7 +280,7 @@ class LiveServer:
         self._checked += end
         text = data[:end].decode("utf-8", "replace")
         return [p for p in log_problems(text)
-                if not any(a.search(p) for a in (*self.allowed, *expected))]
+                if not any(a.search(p) for a in (*KNOWN_SERVER_NOISE, *self.allowed, *expected))]
 
     # the hall's time as the server reads it
     def hall_time(self) -> datetime:
