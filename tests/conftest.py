@@ -254,10 +254,17 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
-    def kill(self, sig=signal.SIGKILL) -> None:
+    def kill(self, sig=signal.SIGKILL, grace: float = 10) -> None:
+        """Send ``sig``; a server still running ``grace`` seconds later is killed."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(10)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                print(f"qrate serve (pid {self.proc.pid}) still ran {grace} s after signal {sig}: killed",
+                      file=sys.stderr)
+                self.proc.kill()
+                self.proc.wait(10)
         if getattr(self, "log", None):
             self.log.close()
 
