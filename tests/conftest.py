@@ -177,8 +177,8 @@ OUR_LOGGERS = re.compile(r"^(qrate|server|devices|kiosk|display)(\.|$)")
 # gevent's WSGI handler reads the client's next frame (0x81 text, 0x88 close...) as if it were
 # a new HTTP request and logs it as an ERROR of qrate.server.
 KNOWN_SERVER_NOISE = [re.compile(r"ERROR qrate\.server: <gevent\._socket3\.socket at 0x[0-9a-f]+ object, [^>]*>: "
-                                 r"\(from \('127\.0\.0\.1', \d+\)\) (Invalid HTTP method: |Expected GET "
-                                 r"method; Got command=)'\\x8[1289a]")]
+                                 r"\(from \('127\.0\.0\.1', \d+\)\) (Invalid HTTP method: |Invalid http version: "
+                                 r"|Expected GET method; Got command=)'\\x8[1289a]")]
 
 
 def log_problems(text: str) -> list[str]:
