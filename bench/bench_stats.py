@@ -44,7 +44,9 @@ def main() -> None:
 
     from zoneinfo import ZoneInfo
 
-    from server import auth, config, create_app, stats, store
+    from server import auth, config, store
+    from server.app import create_app
+    from server.readside import summary
     cfg = config.load(hall)
     db = store.connect(cfg.db_path)
     last = db.execute("SELECT max(day) FROM tickets").fetchone()[0]
@@ -107,9 +109,9 @@ def main() -> None:
     print(f"{'/api/stats/windows, 30 days up to a busy today':<44} {30:>5} {first:>9.0f} {median:>10.0f}")
     app2.extensions["qrate"].close()
     db = store.connect(cfg.db_path)
-    stats.refresh(db, tz, (end + timedelta(days=1)).isoformat())  # leave the summary as found
+    summary.refresh(db, cfg, now=now)  # leave the summary as found
     t0 = time.perf_counter()
-    built = stats.build_day(db, busiest, tz)
+    built = summary.build_day(db, busiest, tz)
     ms = (time.perf_counter() - t0) * 1000
     print(f"summarising the busiest day ({busiest}, {sum(c.issued for c in built['cells'].values()):,} "
           f"tickets) from the log: {ms:.0f} ms (paid for today and for any day changed since)")

@@ -1,14 +1,42 @@
-"""`qrate printer test` and `qrate printer-sim`."""
+"""`qrate printer test` and `qrate printer-sim` (server/cli.py adds them to `qrate`).
+
+Devices import nothing of the web or service layer: the hall is read with
+``server.config.load``.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
 
+from server import config
+from server.i18n import cli_locale, translate
+
+from .printer import (
+    Layout,
+    PrinterUrlError,
+    check_layout,
+    parse_printer_url,
+    plain_text,
+    sample_ticket,
+    ticket_bytes,
+)
+from .sim import main
+from .spool import state_message
+from .transports import PrinterError, open_printer
+
 
 @click.group()
 def printer():
     """The ticket printer. / 小票打印机。"""
+
+
+def _load_hall(hall_dir: Path):
+    """The hall's configuration (no database: the printer test never touches it)."""
+    try:
+        return config.load(hall_dir)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc))
 
 
 @printer.command("test")
@@ -17,40 +45,40 @@ def printer():
 @click.option("--url", default=None, help="A printer URL to try instead of the hall file's.")
 def printer_test(hall_dir: Path, url):
     """Print a test ticket and report the printer's status. / 打印测试小票并报告状态。"""
-    from server.cli import _load
-    from server.i18n import translate as _t
-    from .printer import (Connection, Layout, PrinterError, PrinterUrlError, check_layout,
-                          parse_printer_url, plain_text, sample_ticket, ticket_bytes)
-    from .spool import STATE_TEXT
-    cfg = _load(hall_dir)
+    locale = cli_locale()
+    cfg = _load_hall(hall_dir)
     p = cfg.raw["printer"]
     url = url or p["url"]
+    timeout = float(p.get("timeout_s", 2.0))
     try:
-        spec = parse_printer_url(url, base=cfg.folder, timeout=float(p.get("timeout_s", 2.0)))
+        spec = parse_printer_url(url, base=cfg.folder, timeout=timeout)
         layout = Layout.from_config(cfg)
     except PrinterUrlError as exc:
         raise click.ClickException(str(exc))
-    click.echo(_t("Printer %(url)s -> %(cls)s", url=url, cls=spec.describe()))
+    click.echo(translate("Printer %(url)s -> %(cls)s", locale, url=url, cls=spec.describe()))
     for line in check_layout(layout, [s.name for s in cfg.services.values()]):
         click.echo(f"  [{line['mode']}] {line['line']}")
-    conn = Connection(spec, float(p.get("timeout_s", 2.0)))
-    st = conn.status()
-    zh, en = STATE_TEXT.get(st["state"], STATE_TEXT["unknown"])
-    click.echo(_t("Status: %(state)s", state=st["state"]) + f" ({zh} / {en}) {st.get('detail', '')}".rstrip())
-    if not conn.ready(st):
-        conn.close()
-        raise click.ClickException(_t("The printer cannot print now; no test ticket was sent."))
+    device = open_printer(spec, timeout)
+    st = device.status()
+    zh, en = state_message(st["state"], "zh_CN"), state_message(st["state"], "en")
+    click.echo(translate("Status: %(state)s", locale, state=st["state"])
+               + f" ({zh} / {en}) {st.get('detail', '')}".rstrip())
+    if not device.ready(st):
+        device.close()
+        raise click.ClickException(
+            translate("The printer cannot print now; no test ticket was sent.", locale))
     base = cfg.raw["hall"]["public_url"].rstrip("/")
     ticket = sample_ticket(f"{base}/t/printer-test")
     data = ticket_bytes(ticket, layout)
     try:
-        conn.send(data, "printer-test", plain_text(ticket, layout))
+        device.send(data, "printer-test", plain_text(ticket, layout))
     except PrinterError as exc:
         raise click.ClickException(str(exc))
-    after = conn.status() if spec.two_way else st
-    conn.close()
-    click.echo(_t("Test ticket sent: %(n)s bytes (%(mode)s mode).", n=len(data), mode=layout.mode))
-    click.echo(_t("Status: %(state)s", state=after["state"]))
+    after = device.status() if device.two_way else st
+    device.close()
+    click.echo(translate("Test ticket sent: %(n)s bytes (%(mode)s mode).", locale,
+                         n=len(data), mode=layout.mode))
+    click.echo(translate("Status: %(state)s", locale, state=after["state"]))
 
 
 @click.command("printer-sim")
@@ -65,7 +93,6 @@ def printer_test(hall_dir: Path, url):
 def printer_sim(tcp, pty, baud, out_dir, paper_out):
     """A simulated ticket printer; commands on stdin: paper out|low|ok, cover open|close,
     offline, online, quit. / 模拟打印机。"""
-    from .sim import main
     if tcp is None and pty is None:
         tcp = "127.0.0.1:9100"
     if tcp is not None and ":" not in tcp:

@@ -53,10 +53,6 @@ class Frame:
     fields: tuple[str, ...]
     raw: bytes  # from '$' to the checksum digits
 
-    @property
-    def window(self) -> int:
-        return int(self.fields[0])
-
 
 def parse(raw: bytes, accept: Iterable[str] = FROM_DEVICE) -> Frame | None:
     """A whole frame '$...*HH' (without CR LF) checked in full, or None."""

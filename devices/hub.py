@@ -1,32 +1,43 @@
-"""The device hub: owns the print spool and the device threads of one app."""
+"""The device hub: owns the print spool and the serial device threads of one hall.
+
+It gets the hall's device port (docs/architecture.md, "The device port") and the
+hall's configuration, and nothing else: no Flask app, no service layer, no
+database. It listens to the port's events (``port.subscribe``) and hands each
+to the spool and the serial devices.
+"""
 from __future__ import annotations
 
 import logging
 
+from .serialpad import SerialDevices
 from .spool import Spool
 
 log = logging.getLogger("qrate.devices")
 
 
 class DeviceHub:
-    """Starts and stops every device worker; the engine never waits on them."""
+    """Starts and stops every device worker; the service layer never waits on them."""
 
-    def __init__(self, app, hall, cfg, start: bool = False):
-        self.app, self.hall, self.cfg = app, hall, cfg
-        self.spool = Spool(hall, cfg)
-        hall.after_issue.append(self.spool.enqueue_in_transaction)
-        hall.snapshot_extras.append(self.public_state)
-        from .serialpad import SerialDevices
-        self.serial = SerialDevices(hall, cfg, app.extensions.get("qrate_ratings"))
+    def __init__(self, port, cfg, start: bool = False):
+        self.port, self.cfg = port, cfg
+        self.spool = Spool(port, cfg)
+        self.serial = SerialDevices(port, cfg)
         self.started = False
+        port.subscribe(self.on_event)
         if start:
             self.start()
 
+    def on_event(self, body: dict) -> None:
+        """Called by the port after each commit; a device failure never reaches the caller."""
+        for listener in (self.spool.on_event, self.serial.on_event):
+            try:
+                listener(body)
+            except Exception:
+                log.exception("device listener failed on %s", body.get("type"))
+
     def public_state(self) -> dict:
         """Device health every screen may show (in the snapshot, so a new screen knows at once)."""
-        view = self.spool.view()
-        return {"devices": {"printer": {k: view[k] for k in
-                                        ("state", "can_print", "message", "message_en", "since")}}}
+        return {"devices": {"printer": self.spool.health()}}
 
     def start(self) -> None:
         if self.started:

@@ -23,6 +23,8 @@ from typing import Optional
 
 import click
 
+from server.i18n import cli_locale, translate
+
 from .frames import Decoder, Frame, encode
 
 
@@ -128,7 +130,11 @@ class _Socket:
 @click.option("--seq", type=int, default=1, show_default=True, help="The first pad sequence number.")
 def pad_sim(window: int, link: Optional[Path], listen: Optional[str], keypad: bool, seq: int):
     """A simulated rating pad or caller keypad driven from this terminal. / 模拟评价器或呼叫器。"""
-    from server.i18n import translate as _t
+    locale = cli_locale()
+
+    def _t(msgid: str, **params) -> str:
+        return translate(msgid, locale, **params)
+
     if (link is None) == (listen is None):
         raise click.UsageError(_t("Give exactly one of --link PATH or --listen HOST:PORT."))
     ww = f"{window:02d}"

@@ -1,5 +1,6 @@
 """Ticket printers: the printer URL, the ticket layout on a python-escpos ``Dummy``,
-and the connection that sends a ticket in one write and reads real-time status.
+and the decoding of the printer's real-time status. The connections that send a
+ticket and ask for the status are in ``devices/transports.py`` (one class each).
 
 python-escpos 3.1 traps we step around (see docs/printer-setup.md): ``text()``
 sends GB18030 only for strings with an ideograph and never ``FS &``; ``ESC !``
@@ -11,13 +12,15 @@ a native QR code and ``GS V``.
 from __future__ import annotations
 
 import functools
-import socket
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 from urllib.parse import parse_qs, unquote, urlparse
+
+import qrcode
+from escpos.printer import Dummy
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 ESC, GS, FS, DLE = b"\x1b", b"\x1d", b"\x1c", b"\x10"
 INIT = ESC + b"@"
@@ -38,10 +41,10 @@ class PrinterUrlError(ValueError):
 
 # --- the URL -----------------------------------------------------------------
 
-# scheme -> python-escpos class, as escpos/config.py maps YAML to classes.
+# scheme -> python-escpos class, as escpos/config.py maps YAML to classes
+# (devices/transports.py TRANSPORTS has our class for each scheme).
 SCHEMES = {"usb": "Usb", "serial": "Serial", "tcp": "Network", "win32": "Win32Raw",
            "file": "File", "dummy": "Dummy"}
-TWO_WAY = ("usb", "serial", "tcp")  # transports that can answer DLE EOT
 
 
 @dataclass
@@ -53,10 +56,6 @@ class PrinterSpec:
     cls_name: str
     kwargs: dict = field(default_factory=dict)
     folder: Optional[Path] = None  # file:// naming a folder: one file per ticket
-
-    @property
-    def two_way(self) -> bool:
-        return self.scheme in TWO_WAY
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
@@ -219,7 +218,6 @@ def _native_qr(data: str, size: int) -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _font(path: str, size: int):
-    from PIL import ImageFont
     candidates = [path] if path else []
     candidates += [p for p in FONT_PATHS if Path(p).exists()]
     for p in candidates:
@@ -232,7 +230,6 @@ def _font(path: str, size: int):
 
 def raster_bytes(img) -> bytes:
     """A 1-bit Pillow image as one GS v 0 block (black = printed dot)."""
-    from PIL import ImageOps
     img = img.convert("1")
     width = (img.width + 7) // 8 * 8
     if width != img.width:
@@ -244,7 +241,6 @@ def raster_bytes(img) -> bytes:
 
 def _raster_line(text: str, layout: Layout, px: int) -> bytes:
     """One line drawn with the CJK font, cropped to its width (the printer centres it)."""
-    from PIL import Image, ImageDraw
     font = _font(layout.font, px)
     left, top, right, bottom = font.getbbox(text or " ")
     width = min(layout.dots, max(8, right - min(left, 0) + 2))
@@ -254,7 +250,6 @@ def _raster_line(text: str, layout: Layout, px: int) -> bytes:
 
 
 def _image_qr(data: str, layout: Layout) -> bytes:
-    import qrcode
     qr = qrcode.QRCode(border=2, box_size=layout.qr_size,
                        error_correction=qrcode.constants.ERROR_CORRECT_M)
     qr.add_data(data)
@@ -302,7 +297,6 @@ def render_ticket(ticket: dict, printer, layout: Layout) -> None:
 
 def ticket_bytes(ticket: dict, layout: Layout) -> bytes:
     """The whole ticket as ESC/POS bytes, built on a Dummy, to be sent in one write."""
-    from escpos.printer import Dummy
     d = Dummy(profile="default")
     render_ticket(ticket, d, layout)
     return d.output
@@ -319,11 +313,8 @@ def plain_text(ticket: dict, layout: Layout) -> str:
 
 # --- real-time status (DLE EOT) ------------------------------------------------
 
-STATES = ("online", "paper_near_end", "paper_out", "cover_open", "offline", "error", "unknown")
-NOT_READY = ("paper_out", "cover_open", "offline", "error")
-
-
-def _status_byte(reply: bytes) -> Optional[int]:
+def status_byte(reply: bytes) -> Optional[int]:
+    """The first byte of a reply that can be a DLE EOT answer, or None."""
     # Every DLE EOT reply byte has bits 1 and 4 set and bits 0 and 7 clear.
     for b in reply:
         if b & 0x93 == 0x12:
@@ -348,214 +339,6 @@ def decode_status(printer_b: Optional[int], offline_b: Optional[int],
     if flags["offline"]:
         return {"state": "offline", "flags": flags}
     return {"state": "paper_near_end" if flags["paper_near_end"] else "online", "flags": flags}
-
-
-def _original_socket():
-    """The standard library's socket class even under gevent: device I/O runs in real threads."""
-    try:
-        from gevent import monkey
-        if monkey.is_module_patched("socket"):
-            return monkey.get_original("socket", "socket")
-    except ImportError:  # pragma: no cover
-        pass
-    return socket.socket
-
-
-class PrinterError(OSError):
-    """The printer could not take the ticket now; the job stays in the spool."""
-
-
-class Connection:
-    """One printer, kept open between jobs; reopened after a failure.
-
-    Blocking: call it from a real OS thread (``server.runtime.run_blocking``)."""
-
-    def __init__(self, spec: PrinterSpec, timeout: float = 2.0):
-        self.spec, self.timeout = spec, timeout
-        self.device: Any = None
-        self.answered = False  # this printer has answered DLE EOT before
-        self.silent = False  # it has been asked and never answered
-
-    # opening
-    def _make(self):
-        import escpos.printer as ep
-        cls = getattr(ep, self.spec.cls_name)
-        if self.spec.scheme == "tcp":
-            return _network_printer(self.spec, self.timeout)
-        if self.spec.scheme == "serial":
-            return _serial_printer(self.spec)
-        if self.spec.scheme in ("usb", "win32") and not cls.is_usable():
-            need = "pyusb and libusb" if self.spec.scheme == "usb" else "pywin32"
-            raise PrinterError(f"{self.spec.scheme}:// printers need {need} installed")
-        if self.spec.scheme == "dummy":
-            return cls()
-        if self.spec.scheme == "file" and self.spec.folder is not None:
-            return None  # one file per job, opened in send
-        return cls(**self.spec.kwargs)
-
-    def open(self):
-        if self.device is None:
-            try:
-                dev = self._make()
-                if dev is not None and self.spec.scheme not in ("dummy",):
-                    dev.open()
-            except PrinterError:
-                raise
-            except Exception as exc:  # python-escpos raises its own DeviceNotFoundError
-                raise PrinterError(f"cannot open {self.spec.url}: {exc}") from exc
-            self.device = dev
-        return self.device
-
-    def close(self) -> None:
-        dev, self.device = self.device, None
-        if dev is not None:
-            try:
-                dev.close()
-            except Exception:
-                pass
-
-    # status
-    def _ask(self, n: int) -> Optional[int]:
-        dev = self.device
-        serial_port = dev.device if self.spec.scheme == "serial" else None
-        if serial_port is not None:
-            serial_port.reset_input_buffer()  # a late answer to an earlier question
-        dev._raw(DLE + b"\x04" + bytes([n]))
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            try:
-                # python-escpos reads 16 bytes, which on serial waits out the whole timeout
-                reply = serial_port.read(1) if serial_port is not None else dev._read()
-            except socket.timeout:
-                return None
-            except Exception as exc:  # pyusb's USBTimeoutError: no answer, not unplugged
-                if "timeout" in type(exc).__name__.lower():
-                    return None
-                raise
-            if reply is None:
-                return None
-            if isinstance(reply, int):  # pragma: no cover - some transports
-                reply = bytes([reply])
-            if not reply:
-                if self.spec.scheme == "tcp":
-                    raise PrinterError("the printer closed the connection")
-                return None
-            b = _status_byte(bytes(reply))
-            if b is not None:
-                return b
-        return None
-
-    def status(self) -> dict:
-        """Online, paper near end, paper out, cover open, offline or unknown; never blocks long."""
-        if not self.spec.two_way:
-            if self.spec.scheme == "file":
-                try:
-                    self.open()
-                except PrinterError as exc:
-                    return {"state": "offline", "detail": str(exc)}
-            if self.spec.scheme == "dummy" or self.spec.folder is not None:
-                return {"state": "online", "detail": "simulated printer"}
-            return {"state": "unknown", "detail": "one-way connection: no status"}
-        try:
-            self.open()
-            first = self._ask(1)
-            if first is None and self.silent:
-                answers = (None, None, None)  # a one-way cable: one question is enough
-            else:
-                answers = (first, self._ask(2), self._ask(4))
-        except PrinterError as exc:
-            self.close()
-            return {"state": "offline", "detail": str(exc)}
-        except Exception as exc:
-            self.close()
-            return {"state": "offline", "detail": f"{type(exc).__name__}: {exc}"}
-        st = decode_status(*answers)
-        if st["state"] == "unknown":
-            # Silent: a printer that never answers is printed to blindly; one that used
-            # to answer and now does not is treated as not ready, so no job is lost.
-            st["was_answering"] = self.answered
-            if self.answered:
-                self.close()
-            else:
-                self.silent = True
-        else:
-            self.answered = True
-        return st
-
-    def ready(self, st: dict) -> bool:
-        if st["state"] in NOT_READY:
-            return False
-        if st["state"] == "unknown" and st.get("was_answering"):
-            return False
-        return True
-
-    # printing
-    def send(self, data: bytes, name: str = "ticket", text: str = "") -> None:
-        """Write one job's bytes in a single write; raises PrinterError when it cannot."""
-        if self.spec.scheme == "file" and self.spec.folder is not None:
-            try:
-                self.spec.folder.mkdir(parents=True, exist_ok=True)
-                (self.spec.folder / f"{name}.bin").write_bytes(data)
-                if text:
-                    (self.spec.folder / f"{name}.txt").write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise PrinterError(f"cannot write to {self.spec.folder}: {exc}") from exc
-            return
-        try:
-            dev = self.open()
-            dev._raw(data)
-            if hasattr(dev, "flush") and self.spec.scheme == "file":
-                dev.flush()
-            if self.spec.scheme == "serial":
-                dev.device.flush()  # wait until the bytes are on the wire
-        except PrinterError:
-            self.close()
-            raise
-        except Exception as exc:
-            self.close()
-            raise PrinterError(f"printing to {self.spec.url} failed: {exc}") from exc
-
-
-class _ClosesOnce:
-    """close() that forgets the device even when closing it fails (a pulled cable)."""
-
-    def close(self) -> None:
-        if self._device:
-            try:
-                self._device.close()
-            finally:
-                self._device = False
-
-
-def _network_printer(spec: PrinterSpec, timeout: float):
-    from escpos.printer import Network
-
-    class ShortNetwork(_ClosesOnce, Network):
-        """python-escpos's Network with a short timeout and a real (unpatched) socket."""
-
-        def open(self, raise_not_found: bool = True) -> None:
-            sock = _original_socket()(socket.AF_INET, socket.SOCK_STREAM)
-            sock.settimeout(self.timeout)
-            try:
-                sock.connect((self.host, self.port))
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError as exc:
-                sock.close()
-                raise PrinterError(f"cannot reach the printer at {self.host}:{self.port}: {exc}")
-            self.device = sock
-
-    return ShortNetwork(**spec.kwargs)
-
-
-def _serial_printer(spec: PrinterSpec):
-    from escpos.printer import Serial
-
-    class ShortSerial(_ClosesOnce, Serial):
-        pass
-
-    kw = dict(spec.kwargs)
-    return ShortSerial(devfile=kw["devfile"], baudrate=kw["baudrate"], timeout=kw["timeout"],
-                       dsrdtr=kw["dsrdtr"])
 
 
 def sample_ticket(status_url: str) -> dict:

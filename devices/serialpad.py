@@ -11,6 +11,11 @@ Under ``qrate serve`` the standard library is monkey-patched by gevent, so
 these "threads" are greenlets and pyserial's select-based reads and writes
 are cooperative: a reader waiting on a quiet port costs nothing and never
 holds the loop (docs/serial-protocol.md, "Threads and gevent").
+
+Everything the pads and keypads do in the hall goes through the device port
+(``rating_due``, ``rate``, ``pad_sequence``, ``save_pad_sequence``,
+``window_state``, ``call_next`` ...); they learn of finishes and ratings from
+the events the port pushes after each commit.
 """
 from __future__ import annotations
 
@@ -18,16 +23,16 @@ import logging
 import queue
 import threading
 import time
-from datetime import datetime
 from typing import Optional
 
 import serial
 import serial.threaded
 
+from server.engine import QueueError
+
 from .frames import Decoder, Frame, encode
 
 log = logging.getLogger("qrate.serial")
-KEY_ACTIONS = {"NEXT", "RECALL", "NOSHOW", "FINISH", "PAUSE"}
 
 
 class FrameProtocol(serial.threaded.Protocol):
@@ -161,7 +166,7 @@ class SerialPort:
             f + decoder.frames, d + decoder.dropped, n + decoder.noise
 
     def handle(self, frame: Frame) -> None:
-        self.stats["last_frame_at"] = datetime.now().astimezone().isoformat()
+        self.stats["last_frame_at"] = self.devices.device_port.now().isoformat()
         if frame.kind == "RATE" and self.pad is not None:
             self.devices.rate(self, frame)
         elif frame.kind == "KEY" and self.keypad is not None:
@@ -177,8 +182,8 @@ class SerialPort:
 class SerialDevices:
     """Every serial port of the hall: readers, the pad questions and the keypad actions."""
 
-    def __init__(self, hall, cfg, ratings=None):
-        self.hall, self.cfg, self.ratings = hall, cfg, ratings  # ratings: server.ratings.Ratings
+    def __init__(self, device_port, cfg):
+        self.device_port, self.cfg = device_port, cfg  # the hall's device port (not a serial port)
         section = cfg.raw.get("serial", {})
         self.baudrate = int(section.get("baudrate", 9600))
         by_url: dict[str, dict] = {}
@@ -195,15 +200,6 @@ class SerialDevices:
         if self.started or not self.ports:
             return
         self.started = True
-        previous = self.hall.notify
-
-        def notify(payload: dict) -> None:
-            previous(payload)
-            try:
-                self.on_event(payload)
-            except Exception:
-                log.exception("serial notify failed")
-        self.hall.notify = notify
         for port in self.ports:
             port.start()
 
@@ -215,21 +211,19 @@ class SerialDevices:
         return [p.health() for p in self.ports]
 
     # -- pads ----------------------------------------------------------------
-    def _ratings(self):
-        return self.ratings
-
     def _ask(self, port: SerialPort, ticket: int, number: str, seconds: float) -> None:
         port.asking = {"ticket": ticket, "number": number, "until": time.monotonic() + seconds}
         port.send(encode("ASK", f"{port.pad:02d}", number))
 
     def on_event(self, payload: dict) -> None:
-        """A change in the hall: light up or clear the pad of that window."""
+        """A change in the hall (pushed after its commit): light up or clear that window's pad."""
+        if not self.started:
+            return
         port = self.pads.get(payload.get("window"))
         if port is None:
             return
         if payload["type"] == "ticket.finished":
-            r = self._ratings()
-            seconds = float(r.conf["prompt_seconds"]) if r else 60.0
+            seconds = float(self.device_port.settings()["prompt_seconds"])
             self._ask(port, payload["ticket"]["id"], payload["ticket"]["number"], seconds)
         elif payload["type"] == "rating.created" and port.asking and port.asking["number"] == payload.get("number"):
             port.asking = None
@@ -237,60 +231,62 @@ class SerialDevices:
 
     def resume_pad(self, port: SerialPort) -> None:
         """A pad (re)connected: ask again if a rating is still due, else idle."""
-        r = self._ratings()
-        pending = r.pending(port.pad) if r else None
-        if pending:
-            self._ask(port, pending["ticket"], pending["number"], pending["expires_in_s"])
+        due = self.device_port.rating_due(port.pad)
+        if due:
+            self._ask(port, due["ticket"], due["number"], due["expires_in_s"])
         else:
             port.asking = None
             port.send(encode("IDLE", f"{port.pad:02d}"))
 
-    def _reply(self, port: SerialPort, seq: str, reply: bytes) -> None:
+    def _answer(self, port: SerialPort, seq: str, reply: bytes) -> None:
+        """Remember the answer to this sequence (for a resend) and send it."""
         port.last_seq = (seq, reply, time.monotonic())
-        try:
-            with self.hall.lock, self.hall.store() as s, s.db.atomic():
-                s.db.execute("INSERT INTO pad_sequences (port, seq, reply, ts) VALUES (?, ?, ?, ?) "
-                             "ON CONFLICT(port) DO UPDATE SET seq = excluded.seq, reply = excluded.reply, "
-                             "ts = excluded.ts", [port.url, seq, reply.decode("ascii"), time.time()])
-        except Exception:
-            log.exception("could not store the pad sequence")
         port.send(reply)
 
+    def _refuse(self, port: SerialPort, seq: str, reply: bytes) -> None:
+        """A NAK: stored through the port (so a resend after a restart gets it too), then sent."""
+        port.stats["refused"] += 1
+        try:
+            self.device_port.save_pad_sequence(port.url, seq, reply.decode("ascii"))
+        except Exception:
+            log.exception("could not store the pad sequence")
+        self._answer(port, seq, reply)
+
     def _last_seq(self, port: SerialPort) -> Optional[tuple[str, bytes, float]]:
+        """(seq, reply, age in seconds) of the last RATE this port answered, or None."""
         if port.last_seq is not None:
             seq, reply, at = port.last_seq
-            return seq, reply, time.time() - (time.monotonic() - at)
-        with self.hall.store() as s:
-            row = s.db.execute("SELECT seq, reply, ts FROM pad_sequences WHERE port = ?", [port.url]).fetchone()
-        return (row[0], row[1].encode("ascii"), row[2]) if row else None
+            return seq, reply, time.monotonic() - at
+        stored = self.device_port.pad_sequence(port.url)
+        if not stored:
+            return None
+        seq, reply, ts = stored  # ts: the POSIX time it was saved (wall clock)
+        return seq, reply.encode("ascii"), time.time() - ts
 
     def rate(self, port: SerialPort, frame: Frame) -> None:
         """$RATE,WW,S,QQQQ: rate the ticket this pad was asked about; a resent QQQQ is acked again."""
         window, score, seq = int(frame.fields[0]), int(frame.fields[1]), frame.fields[2]
         last = self._last_seq(port)
-        keep_s = float(self.cfg.raw["ratings"]["window_minutes"]) * 60
-        if last is not None and last[0] == seq and time.time() - last[2] < keep_s:
+        keep_s = float(self.device_port.settings()["rating_window_s"])
+        if last is not None and last[0] == seq and last[2] < keep_s:
             port.stats["resent"] += 1
             port.send(last[1])
             return
         if window != port.pad:
-            port.stats["refused"] += 1
-            return self._reply(port, seq, encode("NAK", seq, "WINDOW"))
-        r = self._ratings()
-        pending = r.pending(port.pad) if r else None
-        if pending is None:
-            port.stats["refused"] += 1
-            return self._reply(port, seq, encode("NAK", seq, "NOASK"))
-        from server.engine import QueueError
+            return self._refuse(port, seq, encode("NAK", seq, "WINDOW"))
+        due = self.device_port.rating_due(port.pad)
+        if due is None:
+            return self._refuse(port, seq, encode("NAK", seq, "NOASK"))
+        ack = encode("ACK", seq)
         asked, port.asking = port.asking, None  # so the rating's own push sends no IDLE before our ACK
         try:
-            self.hall.rate(pending["ticket"], port.pad, score, (), "", source="serial", device=port.name)
+            self.device_port.rate(due["ticket"], port.pad, score, source="serial", device=port.name,
+                           pad_sequence=(port.url, seq, ack.decode("ascii")))
         except QueueError as exc:
             port.asking = asked
-            port.stats["refused"] += 1
-            return self._reply(port, seq, encode("NAK", seq, exc.code.upper()[:16]))
+            return self._refuse(port, seq, encode("NAK", seq, exc.code.upper()[:16]))
         port.stats["ratings"] += 1
-        self._reply(port, seq, encode("ACK", seq))
+        self._answer(port, seq, ack)
         port.send(encode("IDLE", f"{port.pad:02d}"))
 
     # -- keypads -------------------------------------------------------------
@@ -302,28 +298,26 @@ class SerialDevices:
             port.stats["refused"] += 1
             port.send(encode("ERR", ww, "WINDOW"))
             return
-        from server.engine import QueueError
-        h = self.hall
+        p = self.device_port
         try:
-            with h.store() as s:
-                current = s.current_at(window)
-                status = h.window(s, window).status
+            state = p.window_state(window)
+            current, status = state["current"], state["status"]
             if action == "NEXT":
-                t = h.call_next(window)
+                t = p.call_next(window)
                 number = t["number"] if t else "----"
             elif action == "PAUSE":
                 if status == "closed":  # nobody signed in: the keypad does not open the window
                     port.send(encode("ERR", ww, "WINDOW_CLOSED"))
                     return
-                (h.pause if status == "open" else h.resume)(window)
-                number = current.number if current else "----"
+                (p.pause if status == "open" else p.resume)(window)
+                number = current["number"] if current else "----"
             else:
                 if current is None:
                     port.send(encode("ERR", ww, "NO_TICKET"))
                     return
-                getattr(h, {"RECALL": "recall", "NOSHOW": "no_show", "FINISH": "finish"}[action])(
-                    current.id, window)
-                number = current.number if action == "RECALL" else "----"
+                {"RECALL": p.recall, "NOSHOW": p.no_show, "FINISH": p.finish}[action](
+                    current["id"], window)
+                number = current["number"] if action == "RECALL" else "----"
         except QueueError as exc:
             port.send(encode("ERR", ww, exc.code.upper()[:16]))
             return

@@ -1,49 +1,81 @@
-"""The persistent print spool: a job row is written in the same transaction as
-the ticket, and a worker prints pending jobs, retrying with backoff.
+"""The print spool: a worker that prints the hall's pending print jobs, retrying
+with backoff.
+
+The service layer queues a job (with the ticket's view as its payload) in the
+same transaction as the ticket, so the job exists iff the ticket does; the
+spool only reads due jobs and reports how each went, through the device port
+(``due_print_jobs``, ``print_job_printed``, ``print_job_failed``,
+``release_print_jobs``). It prints from the payload stored with the job and
+never reads the hall's tables. Its worker is woken by the port's events
+(``ticket.issued``, a reprint's ``print.changed``), i.e. after the commit.
 
 Issuing a ticket never waits for the printer. The worker asks the printer for
 its real-time status (DLE EOT) before it sends, so a job is never sent to a
 printer that says it is out of paper, and a job is marked printed only after
 its bytes were written in one piece: no job is lost and none is printed twice
-(the one exception: the process dies between the write and the mark).
-Printer I/O runs in real OS threads (``server.runtime.run_blocking``).
+(the one exception: the process dies between the write and the mark). A job
+whose ticket cannot be rendered (e.g. raster mode without a CJK font) is
+recorded as failed with its error and retried with backoff; the jobs after it
+still print. Printer I/O runs in real OS threads (``server.runtime.run_blocking``).
 """
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from datetime import datetime, timezone
 from typing import Optional
 
+from server.engine import N_
+from server.i18n import translate
 from server.runtime import run_blocking
 
-from .printer import (Connection, Layout, PrinterError, PrinterSpec, PrinterUrlError,
-                      check_layout, parse_printer_url, plain_text, ticket_bytes)
+from .printer import (
+    Layout,
+    PrinterSpec,
+    PrinterUrlError,
+    check_layout,
+    parse_printer_url,
+    plain_text,
+    ticket_bytes,
+)
+from .transports import PrinterError, PrinterTransport, open_printer
 
 log = logging.getLogger("qrate.printer")
 
-# What the kiosk and the managers are told, per state (zh first, then English).
-STATE_TEXT = {
-    "online": ("打印机正常", "Printer ready"),
-    "paper_near_end": ("打印纸即将用完", "Paper is running low"),
-    "paper_out": ("打印机缺纸", "The printer is out of paper"),
-    "cover_open": ("打印机盖未关", "The printer cover is open"),
-    "offline": ("打印机未连接", "The printer is not connected"),
-    "error": ("打印机故障", "The printer reports an error"),
-    "unknown": ("打印机状态未知", "Printer status unknown"),
+# What the kiosk and the managers are told, per state: catalog message ids,
+# shown in Chinese (`message`) and English (`message_en`).
+STATE_MESSAGES = {
+    "online": N_("Printer ready"),
+    "paper_near_end": N_("Paper is running low"),
+    "paper_out": N_("The printer is out of paper"),
+    "cover_open": N_("The printer cover is open"),
+    "offline": N_("The printer is not connected"),
+    "error": N_("The printer reports an error"),
+    "unknown": N_("Printer status unknown"),
 }
 
 
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+def state_message(state: str, locale: str) -> str:
+    """The printer state as the kiosk (zh_CN) or an English screen says it."""
+    return translate(STATE_MESSAGES.get(state, STATE_MESSAGES["unknown"]), locale)
+
+
+def wakes_spool(body: dict) -> bool:
+    """Does this pushed event bring a new print job? (a ticket, or a reprint queued)."""
+    kind = body.get("type")
+    if kind == "ticket.issued":
+        return True
+    if kind == "print.changed":
+        job = body.get("job") or body
+        return (job.get("kind") == "reprint" and job.get("status", "pending") == "pending"
+                and not job.get("attempts"))
+    return False
 
 
 class Spool:
-    """The print queue of one hall and the worker that drains it."""
+    """The worker that drains one hall's print queue, and the printer's health."""
 
-    def __init__(self, hall, cfg):
-        self.hall, self.cfg = hall, cfg
+    def __init__(self, port, cfg):
+        self.port, self.cfg = port, cfg
         p = cfg.raw["printer"]
         self.url = p["url"]
         self.config_error = ""
@@ -55,10 +87,10 @@ class Spool:
         self.poll_s = float(p.get("poll_s", 5.0))
         self.retry_max_s = float(p.get("retry_max_s", 30.0))
         self.spec: Optional[PrinterSpec] = None
-        self.conn: Optional[Connection] = None
+        self.printer: Optional[PrinterTransport] = None
         try:
             self.spec = parse_printer_url(self.url, base=cfg.folder, timeout=self.timeout)
-            self.conn = Connection(self.spec, self.timeout)
+            self.printer = open_printer(self.spec, self.timeout)
         except PrinterUrlError as exc:
             self.config_error = str(exc)
         self.lines = check_layout(self.layout, [s.name for s in cfg.services.values()])
@@ -69,36 +101,14 @@ class Spool:
         self._thread = None
         self._failures = 0
 
-    # -- jobs ----------------------------------------------------------------
-    def enqueue_in_transaction(self, store, ticket) -> None:
-        """Called inside the issue transaction: the job exists iff the ticket does."""
-        store.db.execute("INSERT INTO print_jobs (ticket, created_at) VALUES (?, ?)",
-                         [ticket.id, _now_iso()])
-        self._wake.set()
-
-    def reprint(self, ticket_id: int) -> dict:
-        """Queue the ticket again (a manager's request); returns the job."""
-        with self.hall.store() as s:
-            self.hall.ticket(s, ticket_id)  # UnknownTicket when there is none
-            with s.db.atomic():
-                job_id = s.db.execute(
-                    "INSERT INTO print_jobs (ticket, kind, created_at) VALUES (?, 'reprint', ?)",
-                    [ticket_id, _now_iso()]).lastrowid
-        self._wake.set()
-        return self.job(job_id)
-
-    def job(self, job_id: int) -> dict:
-        with self.hall.store() as s:
-            row = s.db.execute("SELECT id, ticket, kind, status, attempts, last_error, created_at, "
-                               "printed_at FROM print_jobs WHERE id = ?", [job_id]).fetchone()
-        keys = ("id", "ticket", "kind", "status", "attempts", "last_error", "created_at",
-                "printed_at")
-        return dict(zip(keys, row)) if row else {}
+    # -- events --------------------------------------------------------------
+    def on_event(self, body: dict) -> None:
+        """A pushed event (after its commit): wake the worker when a job was queued."""
+        if wakes_spool(body):
+            self._wake.set()
 
     def pending(self) -> int:
-        with self.hall.store() as s:
-            return s.db.execute("SELECT count(*) FROM print_jobs WHERE status = 'pending'"
-                                ).fetchone()[0]
+        return self.port.pending_print_jobs()
 
     # -- the worker ----------------------------------------------------------
     def start(self) -> None:
@@ -109,9 +119,9 @@ class Spool:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self.conn is not None:
+        if self.printer is not None:
             try:
-                run_blocking(self.conn.close)
+                run_blocking(self.printer.close)
             except Exception:  # pragma: no cover
                 pass
 
@@ -138,86 +148,88 @@ class Spool:
             return min(self.retry_max_s, 0.5 * 2 ** min(self._failures, 10))
         self._failures = 0
         printed = self.drain_once()
-        if printed and self.pending_due():
-            return 0
-        return self.poll_s if not self.pending_due() else 1.0
+        if not self.pending_due():
+            return self.poll_s
+        return 0 if printed else 1.0
 
     def check(self) -> dict:
         """Ask the printer how it is (in a real thread); alert on a change."""
-        if self.conn is None:
+        if self.printer is None:
             st = {"state": "error", "detail": self.config_error}
         else:
-            st = run_blocking(self.conn.status)
+            st = run_blocking(self.printer.status)
         self._set_state(st)
         return self.state
 
     def ready(self, st: dict) -> bool:
-        return self.conn is not None and self.conn.ready(st)
+        return self.printer is not None and self.printer.ready(st)
 
     def pending_due(self) -> bool:
-        with self.hall.store() as s:
-            return bool(s.db.execute(
-                "SELECT 1 FROM print_jobs WHERE status = 'pending' AND next_try_ts <= ? LIMIT 1",
-                [time.time()]).fetchone())
+        return bool(self.port.due_print_jobs(limit=1))
 
-    def render(self, ticket_id: int) -> tuple[dict, bytes]:
-        with self.hall.store() as s:
-            t = self.hall.ticket(s, ticket_id)
-            view = self.hall.ticket_view(s, t, with_key=True)
-        return view, ticket_bytes(view, self.layout)
+    def render(self, job: dict) -> tuple[str, bytes, str]:
+        """A job's file name, bytes and readable text, from the ticket payload stored with it."""
+        ticket = job.get("payload")
+        if not ticket:
+            raise ValueError("the print job has no ticket payload")
+        name = f"{ticket['day']}-{ticket['number']}"
+        if job["kind"] != "ticket":
+            name += f"-{job['kind']}-{job['id']}"
+        return name, ticket_bytes(ticket, self.layout), plain_text(ticket, self.layout)
+
+    def retry_in(self, job: dict) -> float:
+        """Backoff before a failed job is tried again: 1 s, 2 s, 4 s … up to retry_max_s."""
+        return min(self.retry_max_s, 2 ** int(job.get("attempts") or 0))
 
     def drain_once(self) -> int:
-        """Print what is due; returns how many jobs were printed."""
+        """Print what is due, oldest first; returns how many jobs were printed.
+
+        A job that cannot be rendered is recorded as failed (its error in
+        last_error, tried again after the backoff) and the next job goes on;
+        a printer failure stops the batch (the later jobs would fail too)."""
         printed = 0
-        with self.hall.store() as s:
-            jobs = list(s.db.query(
-                "SELECT id, ticket, kind, attempts FROM print_jobs WHERE status = 'pending' "
-                "AND next_try_ts <= ? ORDER BY id LIMIT 20", [time.time()]))
-        for job in jobs:
+        for job in self.port.due_print_jobs(limit=20):
             if self._stop.is_set():
                 break
-            view, data = self.render(job["ticket"])
-            name = f"{view['day']}-{view['number']}"
-            if job["kind"] != "ticket":
-                name += f"-{job['kind']}-{job['id']}"
             try:
-                run_blocking(self.conn.send, data, name, plain_text(view, self.layout))
+                name, data, text = self.render(job)
+            except Exception as exc:  # one bad ticket never blocks the others
+                error = f"cannot render the ticket: {type(exc).__name__}: {exc}"[:200]
+                log.warning("print job %s (ticket %s): %s", job["id"], job["ticket"], error)
+                self.port.print_job_failed(job["id"], error, self.retry_in(job))
+                continue
+            try:
+                run_blocking(self.printer.send, data, name, text)
             except (PrinterError, OSError) as exc:
-                delay = min(self.retry_max_s, 2 ** job["attempts"])
-                with self.hall.store() as s, s.db.atomic():
-                    s.db.execute("UPDATE print_jobs SET attempts = attempts + 1, "
-                                 "next_try_ts = ?, last_error = ? WHERE id = ?",
-                                 [time.time() + delay, str(exc)[:200], job["id"]])
+                self.port.print_job_failed(job["id"], str(exc)[:200], self.retry_in(job))
                 self._set_state({"state": "offline", "detail": str(exc)[:200]})
                 break
-            with self.hall.store() as s, s.db.atomic():
-                s.db.execute("UPDATE print_jobs SET status = 'printed', printed_at = ?, "
-                             "attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                             [_now_iso(), job["id"]])
+            self.port.print_job_printed(job["id"])
             printed += 1
             self.printed += 1
         if printed:
-            # A job that waited for an earlier failure may go now.
-            with self.hall.store() as s, s.db.atomic():
-                s.db.execute("UPDATE print_jobs SET next_try_ts = 0 WHERE status = 'pending'")
+            self.port.release_print_jobs()  # a job that waited for an earlier failure may go now
         return printed
 
     # -- health --------------------------------------------------------------
-    def view(self) -> dict:
-        """The printer's health as the kiosk, the managers and the API see it."""
+    def health(self) -> dict:
+        """What every screen may show (the snapshot's devices.printer); reads no database."""
         st = self.state["state"]
-        zh, en = STATE_TEXT.get(st, STATE_TEXT["unknown"])
-        can_print = self.ready(self.state)
-        return {"device": "printer", "kind": "printer", "scheme": self.spec.scheme if self.spec else None,
-                "state": st, "can_print": bool(can_print), "message": zh, "message_en": en,
+        return {"state": st, "can_print": bool(self.ready(self.state)),
+                "message": state_message(st, "zh_CN"), "message_en": state_message(st, "en"),
+                "since": self.state.get("since")}
+
+    def view(self) -> dict:
+        """The printer's health as the managers and the API see it (GET /api/printer)."""
+        return {"device": "printer", "kind": "printer",
+                "scheme": self.spec.scheme if self.spec else None, **self.health(),
                 "detail": self.state.get("detail", ""), "checked_at": self.state.get("checked_at"),
-                "since": self.state.get("since"), "pending": self.pending(),
-                "mode": self.layout.mode,
+                "pending": self.pending(), "mode": self.layout.mode,
                 "raster_lines": [x["line"] for x in self.lines if x["mode"] == "raster"]}
 
     def _set_state(self, st: dict) -> None:
         previous = self.state.get("state")
-        now = datetime.now(self.hall.tz).isoformat()
+        now = self.port.now().isoformat()
         since = self.state.get("since") if previous == st["state"] else now
         self.state = {**st, "checked_at": now, "since": since}
         if previous != st["state"] and (previous != "unknown" or st["state"] != "unknown"):
@@ -226,16 +238,8 @@ class Spool:
             self._announce()
 
     def _announce(self) -> None:
-        """A `device.changed` event: appended to the log (its seq) and pushed to everyone."""
-        from server.engine import Event
-        body = self.view()
+        """A `device.changed` event through the port: logged with its seq, pushed to everyone."""
         try:
-            with self.hall.change() as (s, events):
-                ev = Event("device.changed", self.hall.now(), None, None, None,
-                           {k: body[k] for k in ("device", "kind", "state", "can_print",
-                                                 "message", "message_en", "detail", "since")})
-                seq = s.append(ev, self.hall.today())
-                events.append({"seq": seq, "type": "device.changed", "at": ev.at.isoformat(),
-                               "window": None, **body})
+            self.port.printer_changed(self.view())
         except Exception:  # an alert must never stop the spool
             log.exception("could not record device.changed")

@@ -3,32 +3,25 @@
 Thin pages: their JavaScript takes the Socket.IO snapshot and events and
 reads /api; the voice calls come from /api/voice/call/... (server/voice.py).
 """
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, request
 
-from server.i18n import request_locale
+from server.pages import render_page
+from server.readside import pages
+from server.web import ops
 
 bp = Blueprint("display", __name__, url_prefix="/display", template_folder="templates",
                static_folder="static")
 
 
-def _common() -> dict:
-    cfg = current_app.extensions["qrate_config"]
-    lang = request_locale()
-    name = cfg.raw["hall"]["name_en"] if lang == "en" else cfg.name
-    return {"lang": lang, "hall_name": name, "tz": cfg.raw["hall"]["timezone"]}
-
-
 @bp.get("")
 def lobby():
     # ?voice=0 for a second lobby screen that must not talk over the first
-    return render_template("display/lobby.html", voice_on=request.args.get("voice") != "0",
-                           **_common())
+    return render_page("display/lobby.html", voice_on=request.args.get("voice") != "0")
 
 
 @bp.get("/window/<int:number>")
 def window_screen(number: int):
-    cfg = current_app.extensions["qrate_config"]
-    if number not in cfg.windows:
+    window = pages.window(ops().cfg, number)
+    if window is None:
         abort(404)
-    return render_template("display/window.html", number=number, window=cfg.windows[number],
-                           **_common())
+    return render_page("display/window.html", number=number, window=window)

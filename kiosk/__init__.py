@@ -1,5 +1,14 @@
 """The citizen's touch surfaces: the ticket kiosk, the rating pad and the ticket status page."""
-from flask import Blueprint, Response, abort, current_app, render_template, request, session
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, request, session
+
+from server.i18n import normalise
+from server.pages import render_page
+from server.readside import pages
+from server.web import ops
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static")
@@ -9,7 +18,6 @@ status_bp = Blueprint("status", __name__, url_prefix="/t", template_folder="temp
 def _locale() -> str:
     # The kiosk is the hall's: Chinese unless a citizen taps English (?lang=en), whatever
     # language the kiosk's browser was installed with.
-    from server.i18n import normalise
     return normalise(request.args.get("lang") or "zh")
 
 
@@ -20,20 +28,16 @@ def kiosk_page():
     if token and len(token) < 200:
         session["token"] = token
         session.permanent = True
-    cfg = current_app.extensions["qrate_config"]
-    return render_template("kiosk/kiosk.html", lang=_locale(), hall=cfg.raw["hall"],
-                           return_s=int(cfg.raw.get("kiosk", {}).get("return_s", 20)))
+    frame = pages.kiosk(ops().cfg, ops().notice())
+    return render_page("kiosk/kiosk.html", locale=_locale(), notice=frame["hall"]["notice"],
+                       return_s=frame["return_s"])
 
 
 @bp.get("/qr.svg")
 def qr_svg():
     """The QR code of a ticket's status URL, as SVG (only this hall's status URLs)."""
-    import io
-
-    import qrcode
-    import qrcode.image.svg
     data = request.args.get("data", "")
-    base = current_app.extensions["qrate"].status_url("")
+    base = ops().status_url("")
     if not data.startswith(base) or len(data) > len(base) + 64:
         abort(404)
     img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
@@ -45,5 +49,4 @@ def qr_svg():
 
 @status_bp.get("/<key>")
 def status_page(key: str):
-    cfg = current_app.extensions["qrate_config"]
-    return render_template("kiosk/status.html", key=key, lang=_locale(), hall=cfg.raw["hall"])
+    return render_page("kiosk/status.html", locale=_locale(), key=key)

@@ -7,11 +7,13 @@ listens on Socket.IO and posts /api/ratings; no rules live here.
 from __future__ import annotations
 
 from html import escape
-from pathlib import Path
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, session
+from flask import Blueprint, Response, redirect, request, send_file, session
 
 from server import auth
+from server.pages import render_page
+from server.readside import pages
+from server.web import ops
 
 bp = Blueprint("pad", __name__, url_prefix="/pad", template_folder="templates",
                static_folder="static/pad", static_url_path="/static")
@@ -21,7 +23,7 @@ def _pad_principal():
     raw = session.get("token")
     if not raw:
         return None
-    with current_app.extensions["qrate"].store() as s:
+    with ops().store() as s:
         p = auth.resolve(s.db, raw)
     return p if p is not None and p.role == "pad" and p.window is not None else None
 
@@ -36,36 +38,20 @@ def pad_page():
         return redirect("/pad" + (f"?lang={lang}" if lang in ("en", "zh_CN", "zh-CN") else ""))
     p = _pad_principal()
     if p is None:
-        return render_template("kiosk/pad_unbound.html", en=_english()), 401
-    return render_template("kiosk/pad.html", window=p.window, device=p.name, en=_english())
-
-
-def _english() -> bool:
-    from server.i18n import request_locale
-    return request_locale() == "en"
+        return render_page("kiosk/pad_unbound.html"), 401
+    return render_page("kiosk/pad.html", window=p.window, device=p.name)
 
 
 @bp.get("/photo/<employee_no>")
 def photo(employee_no: str):
     """The clerk's photo from the hall folder, or a drawn placeholder with the surname."""
-    cfg = current_app.extensions["qrate_config"]
-    staff = cfg.staff.get(employee_no)
-    if staff and staff.photo:
-        path = (cfg.folder / staff.photo).resolve()
-        if path.is_file() and cfg.folder.resolve() in path.parents:
-            return send_file(path, max_age=300)
-    initial = escape((staff.name if staff else employee_no)[:1])
+    path, initial = pages.staff_photo(ops().cfg, employee_no)
+    if path is not None:
+        return send_file(path, max_age=300)
+    initial = escape(initial)
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 150" width="120" height="150">'
            f'<rect width="120" height="150" rx="10" fill="#d7e6f5"/>'
            f'<circle cx="60" cy="55" r="30" fill="#a9c4e0"/><rect x="22" y="92" width="76" height="48" rx="24" fill="#a9c4e0"/>'
            f'<text x="60" y="66" font-size="32" text-anchor="middle" fill="#1f4e79" '
            f'font-family="Noto Sans CJK SC, sans-serif">{initial}</text></svg>')
     return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=300"})
-
-
-@bp.context_processor
-def _catalog():
-    # Flask-Babel parses "zh_CN" as zh_Hans_CN and then finds no catalog under
-    # translations/zh_CN, so its `_` returns English; use the catalog the API uses.
-    from server.i18n import translate
-    return {"_": translate, "gettext": translate}

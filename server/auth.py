@@ -14,6 +14,7 @@ from typing import Optional
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import store
 from .engine import N_, QueueError
 
 USER_ROLES = ("clerk", "manager")
@@ -58,18 +59,13 @@ def token_hash(raw: str) -> str:
 def add_user(db, employee_no: str, role: str, password: str, name: str = "") -> None:
     if role not in USER_ROLES:
         raise ValueError(role)
-    if db.execute("SELECT 1 FROM users WHERE employee_no = ?", [employee_no]).fetchone():
+    if store.user_exists(db, employee_no):
         raise UserExists(employee_no=employee_no)
-    with db.atomic():
-        db.execute("INSERT INTO users (employee_no, name, role, password_hash, created_at) "
-                   "VALUES (?, ?, ?, ?, ?)",
-                   [employee_no, name or employee_no, role, generate_password_hash(password),
-                    _now()])
+    store.insert_user(db, employee_no, name or employee_no, role, generate_password_hash(password), _now())
 
 
 def check_login(db, employee_no: str, password: str) -> dict:
-    row = db.execute("SELECT employee_no, name, role, password_hash FROM users "
-                     "WHERE employee_no = ? AND active = 1", [employee_no]).fetchone()
+    row = store.user_for_login(db, employee_no)
     if row is None or not check_password_hash(row[3], password):
         raise BadLogin()
     return {"employee_no": row[0], "name": row[1], "role": row[2]}
@@ -77,10 +73,7 @@ def check_login(db, employee_no: str, password: str) -> dict:
 
 def new_token(db, kind: str, subject: str, role: str, window: Optional[int]) -> str:
     raw = secrets.token_urlsafe(32)
-    with db.atomic():
-        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)",
-                   [token_hash(raw), kind, subject, role, window, _now()])
+    store.insert_token(db, token_hash(raw), kind, subject, role, window, _now())
     return raw
 
 
@@ -88,17 +81,10 @@ def add_device(db, name: str, kind: str, window: Optional[int]) -> tuple[int, st
     """Register a device; returns its id and its token (shown once)."""
     if kind not in DEVICE_KINDS:
         raise ValueError(kind)
-    if db.execute("SELECT 1 FROM devices WHERE name = ?", [name]).fetchone():
+    if store.device_exists(db, name):
         raise DeviceExists(name=name)
-    with db.atomic():
-        device_id = db.execute(
-            "INSERT INTO devices (name, kind, window, created_at) VALUES (?, ?, ?, ?)",
-            [name, kind, window, _now()]).lastrowid
-        raw = secrets.token_urlsafe(32)
-        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at) "
-                   "VALUES (?, 'device', ?, ?, ?, ?)",
-                   [token_hash(raw), str(device_id), kind, window, _now()])
-    return device_id, raw
+    raw = secrets.token_urlsafe(32)
+    return store.insert_device(db, name, kind, window, token_hash(raw), _now()), raw
 
 
 def resolve(db, raw: Optional[str]) -> Optional[Principal]:
@@ -106,26 +92,12 @@ def resolve(db, raw: Optional[str]) -> Optional[Principal]:
     if not raw or len(raw) > 200:
         return None
     h = token_hash(raw)
-    row = db.execute("SELECT kind, subject, role, window FROM tokens "
-                     "WHERE hash = ? AND revoked = 0", [h]).fetchone()
-    if row is None:
+    owner = store.token_owner(db, h)
+    if owner is None:
         return None
-    kind, subject, role, window = row
-    if kind == "user":
-        user = db.execute("SELECT name FROM users WHERE employee_no = ? AND active = 1",
-                          [subject]).fetchone()
-        if user is None:
-            return None
-        name = user[0]
-    else:
-        dev = db.execute("SELECT name FROM devices WHERE id = ? AND revoked = 0",
-                         [int(subject)]).fetchone()
-        if dev is None:
-            return None
-        name = dev[0]
+    kind, subject, role, window, name = owner
     return Principal(kind, subject, role, window, name, h)
 
 
 def revoke(db, token_hash_: str) -> None:
-    with db.atomic():
-        db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", [token_hash_])
+    store.revoke_token(db, token_hash_)

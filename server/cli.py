@@ -1,12 +1,25 @@
 """The qrate command line. Output is in zh-CN (QRATE_LANG=en for English)."""
 from __future__ import annotations
 
+import shutil
 import sys
+import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
 
+from devices.cli import printer as printer_group
+from devices.cli import printer_sim
+from devices.padsim import pad_sim
+
+from . import auth, config, seed, store
+from .app import create_app
 from .i18n import translate as _t
+from .operations import Operations
+from .readside import summary
+from .serve import run
+from .voice import Voice, clip_table, duration_s
 
 
 def _hall_option(fn):
@@ -16,7 +29,6 @@ def _hall_option(fn):
 
 
 def _load(hall_dir: Path):
-    from . import config, store
     try:
         cfg = config.load(hall_dir)
     except config.ConfigError as exc:
@@ -26,8 +38,7 @@ def _load(hall_dir: Path):
 
 
 def _db(cfg):
-    from .store import connect
-    return connect(cfg.db_path)
+    return store.connect(cfg.db_path)
 
 
 @click.group()
@@ -38,11 +49,12 @@ def cli():
 
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="The demo hall (5 services, 10 windows, 9 staff).")
 @click.option("--always-open", is_flag=True, help="Ignore opening hours (for demos at any hour).")
 @click.option("--port", type=int, default=None, help="Port written into hall.toml.")
-def init(directory: Path, always_open: bool, port):
-    """Write a demo hall folder DIRECTORY/hall.toml. / 生成示例大厅配置。"""
-    from . import config
+def init(directory: Path, demo: bool, always_open: bool, port):
+    """Write a hall folder DIRECTORY/hall.toml (the demo hall until the real-hall template exists).
+    / 生成大厅配置。"""
     try:
         path = config.write_demo(directory, always_open, port)
     except FileExistsError as exc:
@@ -58,8 +70,6 @@ def init(directory: Path, always_open: bool, port):
 def serve(hall_dir: Path, host, port):
     """Run the hall server. / 启动大厅服务器。"""
     cfg = _load(hall_dir)
-    from . import create_app
-    from .serve import run
     app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent"})
     host = host or cfg.raw["server"]["host"]
     port = port if port is not None else cfg.raw["server"]["port"]
@@ -94,10 +104,9 @@ def _read_password() -> str:
 @_hall_option
 def user_add(employee_no: str, role: str, name: str, hall_dir: Path):
     """Add a clerk or manager; the password is typed twice. / 添加工作人员。"""
-    from . import auth
     cfg = _load(hall_dir)
     db = _db(cfg)
-    if db.execute("SELECT 1 FROM users WHERE employee_no = ?", [employee_no]).fetchone():
+    if store.user_exists(db, employee_no):
         raise click.ClickException(_t("Employee number %(employee_no)s already has an account.",
                                       employee_no=employee_no))
     password = _read_password()
@@ -124,7 +133,6 @@ def device():
 @_hall_option
 def device_add(name: str, kind: str, window, hall_dir: Path):
     """Register a device; its token is printed alone on the last line. / 登记设备。"""
-    from . import auth
     cfg = _load(hall_dir)
     if kind in ("pad", "keypad") and window is None:
         raise click.ClickException(_t("A %(kind)s belongs to a window: add --window N.", kind=kind))
@@ -146,13 +154,12 @@ def device_add(name: str, kind: str, window, hall_dir: Path):
 @click.option("--port", type=int, default=5000)
 def demo(directory: Path, host: str, port: int):
     """Create (once) and run a demo hall with accounts and devices. / 启动演示大厅。"""
-    from . import auth, config
     if not (directory / "hall.toml").exists():
         config.write_demo(directory, always_open=True, port=port)
     cfg = _load(directory)
     db = _db(cfg)
     links = []
-    if not db.execute("SELECT 1 FROM users").fetchone():
+    if not store.any_user(db):
         for no, staff in cfg.staff.items():
             auth.add_user(db, no, staff.role, "demo1234", staff.name)
         tokens = {"kiosk": auth.add_device(db, "demo-kiosk", "kiosk", None)[1],
@@ -169,20 +176,99 @@ def demo(directory: Path, host: str, port: int):
     if links_file.exists():
         click.echo(_t("Device pages (also in %(path)s):", path=str(links_file)))
         click.echo(links_file.read_text(encoding="utf-8").strip())
-    from . import create_app
-    from .serve import run
     app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
     run(app, host, port, lambda bound: click.echo(
         _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
 
 
-from devices.padsim import pad_sim  # noqa: E402
-cli.add_command(pad_sim)
-from devices.cli import printer as _printer_cli, printer_sim as _printer_sim_cli  # noqa: E402
+# --- voice calls ------------------------------------------------------------------
 
-cli.add_command(_printer_cli)
-cli.add_command(_printer_sim_cli)
-from .voice import cli_group as _voice_cli  # noqa: E402
-cli.add_command(_voice_cli())
-from .seed import seed_history  # noqa: E402
-cli.add_command(seed_history)
+@cli.group("voice")
+def voice():
+    """Voice calls: clips and test calls. / 语音叫号：语音片段与试听。"""
+
+
+@voice.command("prepare")
+@_hall_option
+def voice_prepare(hall_dir):
+    """Generate the default clips now (espeak-ng). / 生成默认语音片段。"""
+    cfg = _load(hall_dir)
+    v = Voice(cfg.data_folder)
+    made = v.prepare()
+    click.echo(_t("%(made)s clips made in %(folder)s; your own recordings go in %(custom)s",
+                  made=made, folder=str(v.default), custom=str(v.custom)))
+
+
+@voice.command("list")
+@_hall_option
+def voice_list(hall_dir):
+    """List every clip, what it says and where it comes from. / 列出语音片段。"""
+    cfg = _load(hall_dir)
+    v = Voice(cfg.data_folder)
+    for name, (_, _, says) in sorted(clip_table().items()):
+        own = list(v.custom.glob(f"{name}.*")) if v.custom.exists() else []
+        click.echo(f"{name}\t{says}\t{own[0] if own else _t('default')}")
+
+
+@voice.command("say")
+@_hall_option
+@click.argument("number")
+@click.argument("window", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--lang", multiple=True, default=["zh"], help="zh and/or en")
+def voice_say(hall_dir, number, window, out, lang):
+    """Write one call to a WAV file, to listen to it. / 生成一次叫号音频。"""
+    cfg = _load(hall_dir)
+    v = Voice(cfg.data_folder, lang)
+    shutil.copyfile(v.call(number, window), out)
+    seconds = "%.1f" % duration_s(out)
+    click.echo(_t("%(out)s (%(seconds)s s)", out=str(out), seconds=seconds))
+
+
+# --- a realistic past ----------------------------------------------------------------
+
+@cli.command("seed-history")
+@_hall_option
+@click.option("--days", type=click.IntRange(1, 3 * 366), default=365, show_default=True)
+@click.option("--end", "end", default=None, help="Last day, YYYY-MM-DD (default: yesterday).")
+@click.option("--windows", type=click.IntRange(1, 999), default=None,
+              help="Add windows (and clerks) to hall.toml up to this many first, e.g. 40.")
+@click.option("--seed", "seed_", type=int, default=1, show_default=True,
+              help="Random seed (same seed, same history).")
+def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
+    """Generate a realistic past (tickets, calls, ratings) for the figures. / 生成历史数据。"""
+    if windows:
+        seed.expand_hall(hall_dir, windows)
+    cfg = _load(hall_dir)
+    ops = Operations(cfg)
+    today = ops.today()
+    last = date.fromisoformat(end) if end else today - timedelta(days=1)
+    first = last - timedelta(days=days - 1)
+    with ops.store() as s:
+        if s.has_tickets_between(first, last):
+            raise click.ClickException(_t("The hall already has tickets between %(first)s and %(last)s; "
+                                          "seed an empty hall or other days.",
+                                          first=first.isoformat(), last=last.isoformat()))
+        max_ids = s.max_ids()
+    gen, batches = seed.history(cfg, max_ids, first, last, seed_)
+    started = time.monotonic()
+    ops.import_history(batches)
+    loaded = time.monotonic() - started
+    started = time.monotonic()
+    db = store.connect(cfg.db_path)
+    try:
+        summarised = summary.refresh(db, cfg, now=ops.now())
+    finally:
+        db.close()
+        ops.close()
+    loaded_s, summary_s = "%.1f" % loaded, "%.1f" % (time.monotonic() - started)
+    click.echo(_t("%(tickets)s tickets, %(events)s events and %(ratings)s ratings written for "
+                  "%(first)s..%(last)s in %(seconds)s s; %(days)s days summarised in %(summary)s s.",
+                  tickets=gen.counts["tickets"], events=gen.counts["events"],
+                  ratings=gen.counts["ratings"], first=first.isoformat(), last=last.isoformat(),
+                  seconds=loaded_s, days=summarised, summary=summary_s))
+
+
+cli.add_command(pad_sim)
+cli.add_command(printer_group)
+cli.add_command(printer_sim)

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .engine import Service, Slot, Window
+from .engine import N_, Service, Slot, Window
+from .i18n import translate
 
 DEFAULTS: dict[str, Any] = {
     "hall": {"name": "qrate", "name_en": "qrate", "timezone": "Asia/Shanghai",
@@ -20,7 +21,15 @@ DEFAULTS: dict[str, Any] = {
     "data": {"folder": "data"},
     "printer": {"url": "dummy://", "mode": "text"},
     "queue": {"no_show_after_recalls": 2, "recent_services": 20},
-    "ratings": {"window_minutes": 10},
+    "ratings": {"window_minutes": 10, "prompt_seconds": 60, "presses_per_minute": 12,
+                "press_burst": 3,
+                "reasons": ["attitude", "efficiency", "knowledge", "long_wait", "other"],
+                "flags": {"min_ratings": 30, "short_service_s": 60, "burst_count": 5,
+                          "burst_minutes": 10}},
+    "followup": {"owner": "", "owners": {}, "callback": "1wd", "verify": "3wd",
+                 "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
+    "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
+    "assessment": {"min_count": 5},
     "services": [],
     "windows": [],
     "staff": [],
@@ -101,9 +110,6 @@ class HallConfig:
     def db_path(self) -> Path:
         return self.data_folder / "qrate.db"
 
-    def section(self, name: str) -> dict:
-        return self.raw.get(name, {})
-
 
 def load(folder: Path | str, overrides: Optional[dict] = None) -> HallConfig:
     """Read DIR/hall.toml over the defaults, then the overrides; check it all."""
@@ -171,7 +177,7 @@ def build(folder: Path, data: dict) -> HallConfig:
         order = w.get("order", "fifo")
         if order not in ("fifo", "ranked"):
             raise ConfigError(f"{where}: order must be 'fifo' or 'ranked'")
-        cfg.windows[number] = Window(number=number, name=w.get("name", f"{number}号窗口"),
+        cfg.windows[number] = Window(number=number, name=w.get("name") or translate(N_("Window %(n)s"), "zh_CN", n=number),
                                      services=services, order=order)
         cfg.window_devices[number] = {"pad": w.get("pad"), "keypad": w.get("keypad")}
     for s in data["staff"]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Iterable, Optional
 
 
@@ -104,6 +104,41 @@ class NotRateable(QueueError):
     message = N_("Ticket %(number)s cannot be rated here: %(why)s.")
 
 
+class NotLatest(QueueError):
+    code = "not_latest"
+    message = N_("Ticket %(number)s is not the last one finished at window %(window)s; only that one can be rated now.")
+
+
+class RateLimited(QueueError):
+    code, status = "rate_limited", 429
+    message = N_("Too many ratings from this pad; wait a moment and try again.")
+
+
+class UnknownReason(QueueError):
+    code, status = "unknown_reason", 422
+    message = N_("Reason '%(reason)s' is not one of: %(known)s.")
+
+
+class UnknownCase(QueueError):
+    code, status = "unknown_case", 404
+    message = N_("Case %(case)s does not exist.")
+
+
+class CaseStepRefused(QueueError):
+    code = "case_step_refused"
+    message = N_("Case %(case)s: %(why)s.")
+
+
+class OtherWindow(QueueError):
+    code, status = "other_window", 403
+    message = N_("You act for window %(mine)s, not window %(window)s.")
+
+
+class BadPriorityKind(QueueError):
+    code, status = "bad_priority_kind", 422
+    message = N_("Priority kind '%(kind)s' is not one of: %(known)s.")
+
+
 class SameService(QueueError):
     code = "same_target"
     message = N_("Ticket %(number)s is already in that queue.")
@@ -111,11 +146,14 @@ class SameService(QueueError):
 
 # --- configuration ----------------------------------------------------------
 
-STATUSES = ("waiting", "called", "parked", "done", "no_show", "cancelled")
 # State names appear inside messages; listed here so the catalog carries them.
 STATE_WORDS = (N_("waiting"), N_("called"), N_("parked"), N_("done"), N_("no_show"),
                N_("cancelled"), N_("open"), N_("paused"), N_("closed"))
 PRIORITY_KINDS = ("elderly", "disabled", "appointment", "other")
+RATING_REASONS = ("attitude", "efficiency", "knowledge", "long_wait", "other")
+# The pad's reason tags appear on pages and in reports; listed so the catalog carries them.
+REASON_WORDS = (N_("attitude"), N_("efficiency"), N_("knowledge"), N_("long_wait"), N_("other"))
+CASE_STEPS = ("callback", "verify", "rectify", "reply")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """One i18n mechanism for pages, API messages and the CLI: gettext catalogs.
 
 Message ids are English; ``server/translations/zh_CN`` holds the Chinese.
-Pages use Flask-Babel (``_()`` in templates); API errors and the CLI call
-``translate`` here, which reads the same catalog. zh_CN is the default.
+Pages, API errors and the CLI all call ``translate`` here. This module imports
+no Flask: the web layer (server.web_i18n) installs the request's locale with
+``set_locale_resolver``. zh_CN is the default.
 """
 from __future__ import annotations
 
@@ -35,16 +36,21 @@ def normalise(locale: Optional[str]) -> str:
     return DEFAULT_LOCALE
 
 
-def request_locale() -> str:
-    """The locale of the current request: ?lang=, the cookie, then Accept-Language."""
-    from flask import has_request_context, request
-    if not has_request_context():
-        return cli_locale()
-    chosen = request.args.get("lang") or request.cookies.get("lang")
-    if chosen:
-        return normalise(chosen)
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-    return normalise(best) if best else DEFAULT_LOCALE
+_locale_resolvers: list = []
+
+
+def set_locale_resolver(resolver) -> None:
+    """The web layer tells us how to find the current request's locale (None outside a request)."""
+    _locale_resolvers[:] = [resolver]
+
+
+def current_locale() -> str:
+    """The locale of the current request if there is one (the web layer's resolver), else the CLI's."""
+    for resolver in _locale_resolvers:
+        found = resolver()
+        if found:
+            return found
+    return cli_locale()
 
 
 def cli_locale() -> str:
@@ -54,7 +60,7 @@ def cli_locale() -> str:
 
 def translate(msgid: str, locale: Optional[str] = None, **params) -> str:
     """Translate a message id and fill in %(name)s parameters (themselves translated)."""
-    locale = locale or request_locale()
+    locale = locale or current_locale()
     cat = catalog(locale)
     if "name_en" in params:  # a thing with a name in each language, e.g. a service
         name_en = params.pop("name_en")
@@ -72,27 +78,3 @@ def translate(msgid: str, locale: Optional[str] = None, **params) -> str:
     return text
 
 
-def _gettext(msgid: str, **params) -> str:
-    return translate(msgid, **params)
-
-
-def _ngettext(singular: str, plural: str, num: int, **params) -> str:
-    params.setdefault("num", num)
-    return translate(singular if num == 1 else plural, **params)
-
-
-def init_app(app) -> None:
-    """Flask-Babel for locale selection and formatting; templates' _() reads our catalog.
-
-    Babel parses zh_CN as zh_Hans_CN and would look for a catalog folder of that
-    name, so the template callables go through ``translate`` instead.
-    """
-    from flask_babel import Babel
-    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
-    Babel(app, locale_selector=request_locale)
-    app.jinja_env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
-
-    @app.context_processor
-    def locale_context():
-        return {"locale": request_locale(), "html_lang": "en" if request_locale() == "en" else "zh-CN"}

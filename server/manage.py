@@ -1,47 +1,40 @@
 """The managers' side: the dashboard at /manage, the monthly report, live alerts.
 
 The blueprint holds no figures of its own: its pages read /api/stats/... and
-listen on Socket.IO; the report renders the same rows server-side. Alerts go to
-the Socket.IO `managers` room as `alert` when the hall drifts from its promises
-(more than N citizens of one service waiting longer than M minutes).
+listen on Socket.IO; the report renders the same rows server-side, from the read
+side. Alerts go to the Socket.IO `managers` room as `alert` when the hall drifts
+from its promises (more than N citizens of one service waiting longer than M
+minutes).
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+import logging
+from datetime import timedelta
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 
-from . import auth, stats
-from .api import ApiError, need, route
-from .engine import N_
+from .engine import N_, RATING_REASONS
 from .i18n import translate
-from .runtime import run_blocking
-from .store import connect
+from .manage_followup import JS as FOLLOWUP_JS
+from .pages import render_page
+from .readside import lists, tables
+from .web import ApiError, Routes, ops, principal, reader, require
+from .web_i18n import request_locale
 
 bp = Blueprint("manage", __name__, url_prefix="/manage", template_folder="templates",
                static_folder="static/manage", static_url_path="/static")
-
-ALERT_DEFAULTS = {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30}
-
-
-def _hall():
-    return current_app.extensions["qrate"]
+routes = Routes()
+log = logging.getLogger("qrate.manage")
 
 
 def _manager_or_none():
-    from .api import principal
     p = principal()
     return p if p is not None and p.role == "manager" else None
 
 
 @bp.get("")
 def dashboard():
-    from .i18n import request_locale
-    locale = request_locale()
-    # Our own `_`: Flask-Babel resolves zh_CN to zh_Hans_CN and finds no catalog (see docs/stats.md).
-    return render_template("manage/dashboard.html", hall_name=_hall().cfg.name,
-                           strings=js_strings(), lang="en" if locale == "en" else "zh-CN",
-                           _=lambda text, **kw: translate(text, locale, **kw))
+    return render_page("manage/dashboard.html", strings=js_strings(request_locale()))
 
 
 @bp.get("/report")
@@ -49,64 +42,28 @@ def report():
     """The monthly report (月度报告), printable, in Chinese."""
     if _manager_or_none() is None:
         return redirect(url_for("manage.dashboard", next=request.full_path))
-    h = _hall()
+    h = ops()
     month = request.args.get("month") or (h.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     try:
-        start, end = stats.period_range(month)
-        if month.count("-") != 1:
-            raise ValueError(month)
+        data = reader().run(tables.monthly_report, month=month)
     except (ValueError, TypeError):
         raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
-    cfg, now = h.cfg, h.now()
-    today = now.date().isoformat()
-
-    def job():
-        db = connect(cfg.db_path)
-        try:
-            summary = stats.load(db, start, end, cfg.tz, today, now)
-            kw = dict(today=today, now=now, summary=summary)
-            return {dim: stats.figures(db, cfg, dim, start, end, **kw)
-                    for dim in ("window", "staff", "service", "hour", "day")} | {
-                "pairs": stats.pairs(db, cfg, start, end, **kw)}
-        finally:
-            db.close()
-    data = run_blocking(job)
-    data["window"] = stats.judge(data["window"])
-    data["staff"] = stats.judge(data["staff"])
-    hall_row = _hall_total(data["day"])
-    reasons: dict = {}
-    for row in data["service"]:
-        for r in row["low_reasons"]:
-            reasons[r["reason"]] = reasons.get(r["reason"], 0) + r["count"]
     labels = reason_labels("zh_CN")
-    low = sorted(((labels.get(k, k), n) for k, n in reasons.items()), key=lambda x: -x[1])
-    return render_template("manage/report.html", hall_name=cfg.name, month=month, start=start,
-                           end=end, data=data, total=hall_row, services=cfg.services, low=low,
-                           generated=now.strftime("%Y-%m-%d %H:%M"))
+    low = [(labels.get(r["reason"], r["reason"]), r["count"]) for r in data["low_reasons"]]
+    return render_page("manage/report.html", locale="zh_CN", month=month,
+                       start=data["from"], end=data["to"], data=data, total=data["total"],
+                       services=h.cfg.services, low=low,
+                       generated=h.now().strftime("%Y-%m-%d %H:%M"))
 
 
-def _hall_total(day_rows: list[dict]) -> dict:
-    served = sum(r["served"] for r in day_rows)
-    ratings = sum(r["ratings"] for r in day_rows)
-    levels = {str(i): sum(r["levels"][str(i)] for r in day_rows) for i in range(1, 6)}
-    issued = sum(r["issued"] for r in day_rows)
-    no_show = sum(r["no_show"] for r in day_rows)
-    return {"issued": issued, "served": served, "no_show": no_show, "ratings": ratings,
-            "good_rate": (levels["3"] + levels["4"] + levels["5"]) / ratings if ratings else None,
-            "satisfied_rate": (levels["4"] + levels["5"]) / ratings if ratings else None,
-            "participation": ratings / served if served else None,
-            "no_show_rate": no_show / (served + no_show) if served + no_show else None}
-
-
-@route("/manage/settings", "GET", "The hall's services with targets, windows, staff commitments and notice (read-only)",
-       "manager", tags=("manage",))
+@routes.route("/manage/settings", "GET",
+              "The hall's services with targets, windows, staff commitments and notice (read-only)",
+              "manager", tags=("manage",))
 def settings():
-    need("manager")
-    cfg = _hall().cfg
-    from .screens import current_notice
-    with _hall().store() as s:  # the notice a manager set on the dashboard, else hall.toml's
-        notice = current_notice(s.db, cfg.raw["hall"].get("notice", ""))
-    return {"hall": {"name": cfg.name, "notice": notice},
+    require("manager")
+    h = ops()
+    cfg = h.cfg
+    return {"hall": {"name": cfg.name, "notice": h.notice()},
             "services": [{"code": s.code, "name": s.name, "name_en": s.name_en,
                           "target_wait_s": s.target_wait_s, "target_service_s": s.target_service_s,
                           "target_good_rate": s.target_good_rate, "hours": s.hours_label(),
@@ -115,76 +72,68 @@ def settings():
                         for w in cfg.windows.values()],
             "staff": [{"employee_no": s.employee_no, "name": s.name, "role": s.role,
                        "commitment": s.commitment} for s in cfg.staff.values()],
-            "alerts": alert_settings(cfg)}
+            "alerts": dict(cfg.raw["alerts"])}
 
 
 # --- live alerts -----------------------------------------------------------------
 
-def alert_settings(cfg) -> dict:
-    return {**ALERT_DEFAULTS, **cfg.raw.get("alerts", {})}
+ALERT_TEXT = N_("%(count)s citizens have waited over %(minutes)s minutes for %(service)s: "
+                "open another window for it.")
 
 
-def check_alerts(app) -> list[dict]:
-    """Compare the queue with the promises; emit `alert` to managers when a service drifts."""
-    hall, sio = app.extensions["qrate"], app.extensions["qrate_socketio"]
-    cfg = hall.cfg
-    conf = alert_settings(cfg)
-    now = hall.now()
-    with hall.store() as s:
-        counts = stats.long_waits(s.db, cfg, now, int(conf["long_wait_min"] * 60))
-    active: dict = app.extensions.setdefault("qrate_alerts", {})
-    sent = []
-    for code in cfg.services:
-        n = counts.get(code, 0)
-        over = n > conf["long_wait_count"]
-        if over and not active.get(code):
-            name = cfg.services[code].name
-            windows = [w.number for w in cfg.windows.values() if code in w.services]
-            params = dict(count=n, service=name, minutes=conf["long_wait_min"])
-            body = {"type": "long_wait", "active": True, "service": code, "count": n,
-                    "over_min": conf["long_wait_min"], "at": now.isoformat(), "windows": windows,
-                    "message": translate(N_("%(count)s citizens have waited over %(minutes)s minutes "
-                                            "for %(service)s: open another window for it."),
-                                         "zh_CN", **params),
-                    "message_en": translate(N_("%(count)s citizens have waited over %(minutes)s minutes "
-                                               "for %(service)s: open another window for it."),
-                                            "en", **params)}
-            sio.emit("alert", body, to="managers")
+class Alerts:
+    """Compares the queue with the promises; emits `alert` to managers when a service drifts."""
+
+    def __init__(self, ops_, reader_, sio):
+        self.ops, self.reader, self.sio = ops_, reader_, sio
+        self.active: dict[str, bool] = {}
+
+    def check(self) -> list[dict]:
+        cfg = self.ops.cfg
+        conf = cfg.raw["alerts"]
+        now = self.ops.now()
+        counts = self.reader.run(lists.long_waits, over_s=int(conf["long_wait_min"] * 60))
+        sent = []
+        for code in cfg.services:
+            n = counts.get(code, 0)
+            over = n > conf["long_wait_count"]
+            if over and not self.active.get(code):
+                params = dict(count=n, service=cfg.services[code].name, minutes=conf["long_wait_min"])
+                body = {"type": "long_wait", "active": True, "service": code, "count": n,
+                        "over_min": conf["long_wait_min"], "at": now.isoformat(),
+                        "windows": [w.number for w in cfg.windows.values() if code in w.services],
+                        "message": translate(ALERT_TEXT, "zh_CN", **params),
+                        "message_en": translate(ALERT_TEXT, "en", **params)}
+            elif not over and self.active.get(code):
+                body = {"type": "long_wait", "active": False, "service": code, "count": n,
+                        "at": now.isoformat()}
+            else:
+                continue
+            self.active[code] = over
+            self.sio.emit("alert", body, to="managers")
             sent.append(body)
-        elif not over and active.get(code):
-            body = {"type": "long_wait", "active": False, "service": code, "count": n,
-                    "at": now.isoformat()}
-            sio.emit("alert", body, to="managers")
-            sent.append(body)
-        active[code] = over
-    return sent
+        return sent
+
+    def run_forever(self) -> None:
+        while True:
+            self.sio.sleep(self.ops.cfg.raw["alerts"]["check_s"])
+            try:
+                self.check()
+            except Exception:  # never let the loop die; the next round tries again
+                log.exception("alert check failed")
 
 
-def _alert_loop(app) -> None:
-    sio = app.extensions["qrate_socketio"]
-    while True:
-        sio.sleep(alert_settings(app.extensions["qrate"].cfg)["check_s"])
-        try:
-            with app.app_context():
-                check_alerts(app)
-        except Exception:  # never let the loop die; the next round tries again
-            app.logger.exception("alert check failed")
+def start_background(app, sio) -> None:
+    """Under `qrate serve`: the alert loop, and the stats summary warmed up once."""
+    sio.start_background_task(app.extensions["qrate_alerts"].run_forever)
+    sio.start_background_task(_warm, app.extensions["qrate_reader"])
 
 
-def _warm_stats(app) -> None:
-    from .runtime import run_blocking
-    h = app.extensions["qrate"]
+def _warm(reader_) -> None:
     try:
-        run_blocking(stats.warm, h.cfg.db_path, h.tz, h.now())
+        reader_.warm()
     except Exception:  # a cold first query is slower, nothing worse
-        app.logger.exception("stats warm-up failed")
-
-
-def init_app(app, sio) -> None:
-    app.register_blueprint(bp)
-    if sio.async_mode == "gevent":
-        sio.start_background_task(_alert_loop, app)
-        sio.start_background_task(_warm_stats, app)
+        log.exception("stats warm-up failed")
 
 
 # --- strings for the page's JavaScript --------------------------------------------
@@ -220,22 +169,16 @@ JS = {
     "target_wait": N_("Target wait"), "target_service": N_("Target service time"),
     "target_good": N_("Target good-rating rate"), "trend_of_pair": N_("Trend of the pair (daily score)"),
     "open_s": N_("Open"), "idle_s": N_("Idle"), "low_reasons": N_("Top reasons for low ratings"),
+    "times_in_minutes": N_("Times in minutes"),
 }
 
 
-# Labels of the reason tags: the pad's tags (server/ratings.py), each a message id
+# Labels of the reason tags: the pad's tags (server.engine.RATING_REASONS), each a message id
 # in the catalog; a hall's own tags show as they are.
 def reason_labels(locale: str) -> dict:
-    from .ratings import REASONS
-    return {tag: translate(tag, locale) for tag in REASONS}
+    return {tag: translate(tag, locale) for tag in RATING_REASONS}
 
 
-def js_strings() -> dict:
-    from .i18n import request_locale
-    locale = request_locale()
-    return {k: translate(v, locale) for k, v in JS.items()} | {"reasons": reason_labels(locale)}
-
-
-# The follow-up, notice and printing tabs (server/manage_followup.py) bring their own strings.
-from .manage_followup import JS as _FOLLOWUP_JS  # noqa: E402
-JS.update(_FOLLOWUP_JS)
+def js_strings(locale: str) -> dict:
+    strings = {**JS, **FOLLOWUP_JS}  # the follow-up, notice and printing tabs bring their own
+    return {k: translate(v, locale) for k, v in strings.items()} | {"reasons": reason_labels(locale)}

@@ -3,7 +3,7 @@
 The tabs themselves are static/manage/followup.js and two sections of
 templates/manage/dashboard.html; they only call existing APIs (/api/cases...,
 /api/ratings/flags, /api/notice, /api/printer, /api/print-jobs, reprint).
-Merged into manage.JS so the page gets them in window.T.
+Merged with manage.JS so the page gets them in window.QRATE.T.
 """
 from .engine import N_
 

@@ -1,5 +1,5 @@
-"""A small route registry: each API view declares its body, auth and answers,
-and the OpenAPI 3 document at /api/openapi.json is generated from it."""
+"""The OpenAPI 3 document at /api/openapi.json, generated from the routes' declarations
+(each API view declares its body, who may call it and its answers: server.web.Routes)."""
 from __future__ import annotations
 
 import re
@@ -23,8 +23,6 @@ class RouteDoc:
     query: tuple = ()  # (name, description)
 
 
-REGISTRY: list[RouteDoc] = []
-
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -45,7 +43,8 @@ ERROR_CODES = {400: "Malformed request", 401: "No valid token", 403: "Wrong role
                422: "Invalid fields"}
 
 
-def document(title: str, version: str, prefix: str = "/api") -> dict:
+def document(docs: list[RouteDoc], title: str, version: str, prefix: str = "/api") -> dict:
+    """The OpenAPI 3 document of the given routes."""
     components: dict = {"Error": {
         "type": "object", "required": ["error"],
         "properties": {"error": {"type": "object", "required": ["code", "message"],
@@ -54,7 +53,7 @@ def document(title: str, version: str, prefix: str = "/api") -> dict:
                                                 "message_en": {"type": "string"},
                                                 "details": {}}}}}}
     paths: dict = {}
-    for r in REGISTRY:
+    for r in docs:
         path = prefix + openapi_path(r.rule)
         op: dict = {"summary": r.summary, "description": f"Who may call: {r.auth}.",
                     "tags": list(r.tags) or ["hall"],

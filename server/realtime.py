@@ -1,8 +1,12 @@
 """Socket.IO: a snapshot on connect, then every change as an `event` with its sequence number.
 
-Rooms: `lobby` (everyone), `window:N` (a clerk, pad or keypad of window N),
-`managers`. Every `event` goes to everyone, so each client sees a gap-free
-sequence; a client that sees a gap asks for `snapshot` again.
+Every `event` goes to every client, so each client sees a gap-free sequence. The
+snapshot is built outside the write lock and carries the seq it was read at: a
+client drops every event at or below it, and asks for `snapshot` again when it
+sees a gap (docs/contract.md). Rooms carry the targeted messages: `lobby` (every
+client) gets `notice` when the managers' notice line changes, `window:N` (the
+clerk, pad and keypad of window N) gets `window` with each event at that window,
+`managers` gets `alert` (server/manage.py).
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from flask_socketio import SocketIO, emit, join_room
 from . import auth
 
 
-def init_app(app, hall, async_mode: str) -> SocketIO:
+def init_app(app, ops, async_mode: str) -> SocketIO:
     # cors_allowed_origins None: browsers may connect only from the hall server's own pages.
     sio = SocketIO(app, async_mode=async_mode, cors_allowed_origins=app.config.get("CORS_ORIGINS"),
                    ping_interval=10, ping_timeout=10, json=app.json)
@@ -24,14 +28,8 @@ def init_app(app, hall, async_mode: str) -> SocketIO:
         raw = raw or request.args.get("token") or session.get("token")
         if not isinstance(raw, str):
             return None
-        with hall.store() as s:
+        with ops.store() as s:
             return auth.resolve(s.db, raw)
-
-    def send_snapshot():
-        # Under the write lock: no event can be pushed between the snapshot's
-        # read and its delivery, so the next event this client sees is seq + 1.
-        with hall.lock:
-            emit("snapshot", hall.snapshot())
 
     @sio.on("connect")
     def on_connect(auth_data=None):
@@ -42,14 +40,19 @@ def init_app(app, hall, async_mode: str) -> SocketIO:
                 join_room("managers")
             if p.window is not None:
                 join_room(f"window:{p.window}")
-        send_snapshot()
+        emit("snapshot", ops.snapshot())
 
     @sio.on("snapshot")
     def on_snapshot(_data=None):
-        send_snapshot()
+        emit("snapshot", ops.snapshot())
 
-    def notify(payload: dict) -> None:
-        sio.emit("event", payload)
+    def push(body: dict) -> None:
+        sio.emit("event", body)
+        if body["type"] == "notice.changed":
+            sio.emit("notice", {"text": body["text"], "at": body["at"], "by": body["by"]},
+                     to="lobby")
+        if body.get("window") is not None:
+            sio.emit("window", body, to=f"window:{body['window']}")
 
-    hall.notify = notify
+    ops.subscribe(push)
     return sio

@@ -7,8 +7,9 @@ some citizens do not come, a few are transferred to general enquiries, and
 about two in three rate the service (worse after a long wait or with a weaker
 clerk). Rows have exactly the shapes the service layer writes (tickets,
 ticket_events with the same data fields, ratings, windows_state), so the
-figures come from the same code as in a live hall. Bulk inserts, one
-transaction per day.
+figures come from the same code as in a live hall. The generator writes
+nothing itself: each day's rows go through the service layer
+(``Operations.import_history``), one transaction per day.
 """
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ import heapq
 import json
 import math
 import random
-import time as clock
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Iterator
 
-import click
+from . import config
 
 # Arrivals per hour relative to the day's mean, and per weekday (ISO 1..7).
 HOUR_SHAPE = {8: 0.7, 9: 1.5, 10: 1.6, 11: 1.2, 12: 0.35, 13: 0.6, 14: 1.3, 15: 1.2, 16: 0.9,
@@ -34,12 +35,11 @@ NO_SHOW = 0.04
 RECALL = 0.05
 TRANSFER = 0.015
 RATED = 0.65
-LOW_REASONS = ["long_wait", "efficiency", "attitude", "knowledge", "other"]  # the pad's tags (server/ratings.py)
+LOW_REASONS = ["long_wait", "efficiency", "attitude", "knowledge", "other"]  # the pad's tags (server.engine.RATING_REASONS)
 
 
 def expand_hall(hall_dir: Path, windows: int) -> int:
     """Append windows (and their clerks) to hall.toml until it has ``windows``; returns how many added."""
-    from . import config
     cfg = config.load(hall_dir)
     have = sorted(cfg.windows)
     if len(have) >= windows:
@@ -62,10 +62,10 @@ def expand_hall(hall_dir: Path, windows: int) -> int:
 
 
 class Generator:
-    """Writes days of history for one hall into its database."""
+    """Makes days of history for one hall, continuing after its existing ids."""
 
-    def __init__(self, cfg, db, seed: int = 1):
-        self.cfg, self.conn = cfg, db.conn
+    def __init__(self, cfg, max_ids: tuple[int, int, int], seed: int = 1):
+        self.cfg = cfg
         self.rng = random.Random(seed)
         self.windows = sorted(cfg.windows)
         self.pools: dict[str, list[int]] = {}
@@ -83,9 +83,7 @@ class Generator:
             self.speed[c] = 1.6   # a few slow clerks
         for c in clerks[9::11]:
             self.care[c] = 0.35   # and a few with many poor ratings
-        self.ticket_id = (self.conn.execute("SELECT coalesce(max(id), 0) FROM tickets").fetchone()[0])
-        self.seq = self.conn.execute("SELECT coalesce(max(seq), 0) FROM ticket_events").fetchone()[0]
-        self.rating_id = self.conn.execute("SELECT coalesce(max(id), 0) FROM ratings").fetchone()[0]
+        self.ticket_id, self.seq, self.rating_id = max_ids
         self.counts = {"tickets": 0, "events": 0, "ratings": 0}
 
     @staticmethod
@@ -109,7 +107,8 @@ class Generator:
         return out
 
     # -- one day --------------------------------------------------------------
-    def day(self, d: date) -> None:
+    def day(self, d: date) -> dict:
+        """One day's rows: {"tickets", "events", "ratings", "closed_windows"} (see Store.load_history)."""
         cfg, rng = self.cfg, self.rng
         tz = cfg.tz
         midnight = datetime.combine(d, time(), tz)
@@ -251,7 +250,7 @@ class Generator:
                            f'{{"status": "open", "clerk": "{clerk}", "reason": "sign_in", "was": "closed"}}'))
             out = max(17 * 3600 + 35 * 60, last_free.get(n, 0) + 30)
             events.append((out, 9, "window.changed", None, n, None, None,
-                           f'{{"status": "closed", "clerk": null, "reason": "sign_out", "was": "open"}}'))
+                           '{"status": "closed", "clerk": null, "reason": "sign_out", "was": "open"}'))
         # By time; sign-ins first and day-end last in their second; otherwise the
         # (stable) order of generation, which is causal for each ticket.
         events.sort(key=lambda e: (e[0], e[1] if e[1] in (-1, 9) else 0))
@@ -263,35 +262,18 @@ class Generator:
                          service, data))
             if ticket is not None:
                 last_seq[ticket] = self.seq
-        conn = self.conn
-        with conn:
-            conn.executemany(
-                "INSERT INTO tickets (id, day, service, seq, number, priority, priority_kind, status, "
-                "issued_at, issued_ts, leg_at, target_window, window, clerk, called_at, finished_at, "
-                "recalls, calls, transfers, note, issue_service, key, last_seq) VALUES "
-                "(?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)",
-                [(t["id"], day_iso, t["service"], t["seq"], t["number"], t["status"],
-                  iso(t["issued"]), base_ts + t["issued"], iso(t["leg"]), t["window"], t["clerk"],
-                  iso(t["called"]) if t["called"] is not None else None,
-                  iso(t["finished"]) if t["finished"] is not None else None,
-                  t["recalls"], t["calls"], t["transfers"], t["issue_service"],
-                  f"s{t['id']:x}{self.rng.getrandbits(64):016x}", last_seq.get(t["id"], 0))
-                 for t in tickets.values()])
-            conn.executemany(
-                "INSERT INTO ticket_events (seq, type, at, ts, day, ticket, window, clerk, service, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            conn.executemany(
-                "INSERT INTO ratings (id, ticket, score, reasons, comment, window, clerk, service, day, "
-                "source, device, created_at, ts, excluded) VALUES "
-                "(?, ?, ?, ?, '', ?, ?, ?, ?, 'touch', NULL, ?, ?, 0)", ratings)
-            for n in open_windows:
-                conn.execute("INSERT INTO windows_state (number, status, clerk, last_seq) "
-                             "VALUES (?, 'closed', NULL, ?) ON CONFLICT(number) DO UPDATE SET "
-                             "status = 'closed', clerk = NULL, last_seq = excluded.last_seq",
-                             [n, self.seq])
+        ticket_rows = [(t["id"], day_iso, t["service"], t["seq"], t["number"], t["status"],
+                        iso(t["issued"]), base_ts + t["issued"], iso(t["leg"]), t["window"], t["clerk"],
+                        iso(t["called"]) if t["called"] is not None else None,
+                        iso(t["finished"]) if t["finished"] is not None else None,
+                        t["recalls"], t["calls"], t["transfers"], t["issue_service"],
+                        f"s{t['id']:x}{self.rng.getrandbits(64):016x}", last_seq.get(t["id"], 0))
+                       for t in tickets.values()]
         self.counts["tickets"] += len(tickets)
         self.counts["events"] += len(rows)
         self.counts["ratings"] += len(ratings)
+        return {"tickets": ticket_rows, "events": rows, "ratings": ratings,
+                "closed_windows": {n: self.seq for n in open_windows}}
 
     def rate(self, t, window, clerk, code, sec, waited_long, events, ratings, iso, base_ts) -> None:
         rng = self.rng
@@ -321,48 +303,16 @@ class Generator:
                         iso(sec), base_ts + sec))
 
 
-@click.command("seed-history")
-@click.option("--hall", "hall_dir", default=".", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="The hall folder.")
-@click.option("--days", type=click.IntRange(1, 3 * 366), default=365, show_default=True)
-@click.option("--end", "end", default=None, help="Last day, YYYY-MM-DD (default: yesterday).")
-@click.option("--windows", type=click.IntRange(1, 999), default=None,
-              help="Add windows (and clerks) to hall.toml up to this many first, e.g. 40.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same history).")
-def seed_history(hall_dir: Path, days: int, end, windows, seed: int):
-    """Generate a realistic past (tickets, calls, ratings) for the figures. / 生成历史数据。"""
-    from . import config, stats, store
-    from .i18n import translate as _t
-    if windows:
-        expand_hall(hall_dir, windows)
-    try:
-        cfg = config.load(hall_dir)
-    except config.ConfigError as exc:
-        raise click.ClickException(str(exc))
-    store.open_and_migrate(cfg.db_path)
-    today = datetime.now(cfg.tz).date()
-    last = date.fromisoformat(end) if end else today - timedelta(days=1)
-    first = last - timedelta(days=days - 1)
-    db = store.connect(cfg.db_path)
-    if db.execute("SELECT 1 FROM tickets WHERE day BETWEEN ? AND ? LIMIT 1",
-                  [first.isoformat(), last.isoformat()]).fetchone():
-        raise click.ClickException(_t("The hall already has tickets between %(first)s and %(last)s; "
-                                      "seed an empty hall or other days.",
-                                      first=first.isoformat(), last=last.isoformat()))
-    db.execute("PRAGMA synchronous=OFF")  # a bulk load: rerun it if the machine dies meanwhile
-    gen = Generator(cfg, db, seed)
-    started = clock.monotonic()
-    d = first
-    while d <= last:
-        gen.day(d)
-        d += timedelta(days=1)
-    loaded = clock.monotonic() - started
-    started = clock.monotonic()
-    summarised = stats.refresh(db, cfg.tz, today.isoformat())
-    db.close()
-    click.echo(_t("%(tickets)s tickets, %(events)s events and %(ratings)s ratings written for "
-                  "%(first)s..%(last)s in %(seconds)s s; %(days)s days summarised in %(summary)s s.",
-                  tickets=gen.counts["tickets"], events=gen.counts["events"],
-                  ratings=gen.counts["ratings"], first=first.isoformat(), last=last.isoformat(),
-                  seconds=f"{loaded:.1f}", days=summarised,
-                  summary=f"{clock.monotonic() - started:.1f}"))
+
+
+def history(cfg, max_ids: tuple[int, int, int], first: date, last: date,
+            seed: int = 1) -> tuple[Generator, Iterator[dict]]:
+    """The generator (for its counts) and its days first..last, made one at a time."""
+    gen = Generator(cfg, max_ids, seed)
+
+    def days():
+        d = first
+        while d <= last:
+            yield gen.day(d)
+            d += timedelta(days=1)
+    return gen, days()

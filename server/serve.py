@@ -6,12 +6,17 @@ import logging
 import signal
 import socket
 import sys
+from logging.handlers import RotatingFileHandler
 
+import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 
 class NoDelayHandler(WSGIHandler):
-    """gevent leaves Nagle on; every small push and keep-alive answer would wait ~40 ms."""
+    """gevent leaves Nagle on; every small push and keep-alive answer would wait ~40 ms.
+
+    A WebSocket ends its connection: without that, the client's closing frame is read
+    as the next HTTP request and logged as "Invalid HTTP method"."""
 
     def handle(self):
         try:
@@ -20,10 +25,16 @@ class NoDelayHandler(WSGIHandler):
             pass
         return super().handle()
 
+    def handle_one_response(self):
+        try:
+            return super().handle_one_response()
+        finally:
+            if (self.environ or {}).get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
+
 
 def setup_logging(folder) -> None:
     """Log to DATA/logs/qrate.log (rotated, 10 x 5 MB) and to stderr."""
-    from logging.handlers import RotatingFileHandler
     logs = folder / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -46,15 +57,21 @@ def run(app, host: str, port: int, ready=None) -> None:
     hub = app.extensions["qrate_devices"]
     hub.start()
 
-    def stop(*_):
+    def shutdown():
         hub.stop()
         server.stop(timeout=2)
 
+    def stop(*_):
+        # Never stop in the signal handler itself: it interrupts whatever the loop was
+        # doing, perhaps holding the thread pool's queue lock that stopping needs
+        # (a SIGTERM then hung the server for good). A greenlet of its own does it.
+        gevent.spawn(shutdown)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
+            gevent.signal_handler(sig, stop)  # run from the loop, between greenlets
+        except (AttributeError, ValueError, OSError, NotImplementedError):  # pragma: no cover - Windows
             signal.signal(sig, stop)
-        except (ValueError, OSError):  # pragma: no cover - not the main thread
-            pass
     log.info("serving on %s:%s", host, server.server_port)
     if ready:
         ready(server.server_port)

@@ -6,145 +6,17 @@ log (``ticket_events``) are written in one transaction per change. A
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Optional
 
 import sqlite_utils
-from sqlite_utils import Migrations
 
 from .engine import Event, Ticket
-
-migrations = Migrations("qrate")
-
-
-@migrations()
-def m001_core(db: sqlite_utils.Database) -> None:
-    db.executescript("""
-    CREATE TABLE tickets (
-        id INTEGER PRIMARY KEY,
-        day TEXT NOT NULL,
-        service TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        number TEXT NOT NULL,
-        priority INTEGER NOT NULL DEFAULT 0,
-        priority_kind TEXT,
-        status TEXT NOT NULL,
-        issued_at TEXT NOT NULL,
-        issued_ts REAL NOT NULL,
-        leg_at TEXT NOT NULL,
-        target_window INTEGER,
-        window INTEGER,
-        clerk TEXT,
-        called_at TEXT,
-        finished_at TEXT,
-        recalls INTEGER NOT NULL DEFAULT 0,
-        calls INTEGER NOT NULL DEFAULT 0,
-        transfers INTEGER NOT NULL DEFAULT 0,
-        note TEXT NOT NULL DEFAULT '',
-        issue_service TEXT NOT NULL,
-        key TEXT NOT NULL,
-        last_seq INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE UNIQUE INDEX tickets_number ON tickets(day, issue_service, seq);
-    CREATE INDEX tickets_status ON tickets(day, status);
-    CREATE UNIQUE INDEX tickets_key ON tickets(key);
-
-    CREATE TABLE ticket_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        type TEXT NOT NULL,
-        at TEXT NOT NULL,
-        ts REAL NOT NULL,
-        day TEXT NOT NULL,
-        ticket INTEGER,
-        window INTEGER,
-        clerk TEXT,
-        service TEXT,
-        data TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX ticket_events_ticket ON ticket_events(ticket);
-    CREATE INDEX ticket_events_type ON ticket_events(type, service, seq);
-    CREATE INDEX ticket_events_day ON ticket_events(day, type);
-    CREATE TRIGGER ticket_events_no_update BEFORE UPDATE ON ticket_events
-        BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;
-    CREATE TRIGGER ticket_events_no_delete BEFORE DELETE ON ticket_events
-        BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;
-
-    CREATE TABLE windows_state (
-        number INTEGER PRIMARY KEY,
-        status TEXT NOT NULL DEFAULT 'closed',
-        clerk TEXT,
-        last_seq INTEGER NOT NULL DEFAULT 0
-    );
-
-    CREATE TABLE users (
-        employee_no TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        role TEXT NOT NULL,
-        password_hash TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        active INTEGER NOT NULL DEFAULT 1
-    );
-
-    CREATE TABLE devices (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        window INTEGER,
-        created_at TEXT NOT NULL,
-        revoked INTEGER NOT NULL DEFAULT 0
-    );
-
-    CREATE TABLE tokens (
-        hash TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        role TEXT NOT NULL,
-        window INTEGER,
-        created_at TEXT NOT NULL,
-        revoked INTEGER NOT NULL DEFAULT 0
-    );
-
-    CREATE TABLE ratings (
-        id INTEGER PRIMARY KEY,
-        ticket INTEGER NOT NULL UNIQUE REFERENCES tickets(id),
-        score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
-        reasons TEXT NOT NULL DEFAULT '[]',
-        comment TEXT NOT NULL DEFAULT '',
-        window INTEGER,
-        clerk TEXT,
-        service TEXT,
-        day TEXT NOT NULL,
-        source TEXT NOT NULL,
-        device TEXT,
-        created_at TEXT NOT NULL,
-        ts REAL NOT NULL,
-        excluded INTEGER NOT NULL DEFAULT 0,
-        exclude_reason TEXT
-    );
-    CREATE INDEX ratings_day ON ratings(day);
-
-    CREATE TABLE print_jobs (
-        id INTEGER PRIMARY KEY,
-        ticket INTEGER REFERENCES tickets(id),
-        kind TEXT NOT NULL DEFAULT 'ticket',
-        status TEXT NOT NULL DEFAULT 'pending',
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_try_ts REAL NOT NULL DEFAULT 0,
-        last_error TEXT,
-        created_at TEXT NOT NULL,
-        printed_at TEXT
-    );
-    CREATE INDEX print_jobs_status ON print_jobs(status, next_try_ts);
-
-    CREATE TABLE settings (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    """)
+from .schema import MIGRATION_SETS
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
@@ -158,27 +30,13 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     return db
 
 
-# Each feature keeps its own Migrations set in its own module (named here), so
-# features add tables without touching the core's history. Applied in this order.
-MIGRATION_MODULES: tuple[str, ...] = ("server.store", "server.ratings", "server.stats")
-
-
-def all_migrations() -> list[Migrations]:
-    import importlib
-    sets = []
-    for name in MIGRATION_MODULES:
-        module = importlib.import_module(name)
-        sets.append(module.migrations)
-    return sets
-
-
 def open_and_migrate(path: Path | str) -> None:
     """Create or upgrade the data file in place (run once at start)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = connect(path)
     try:
         db.enable_wal()
-        for migration_set in all_migrations():
+        for migration_set in MIGRATION_SETS:
             migration_set.apply(db)
     finally:
         db.close()
@@ -190,6 +48,31 @@ class Store:
     def __init__(self, db: sqlite_utils.Database, tz):
         self.db = db
         self.tz = tz
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """One write transaction, taking SQLite's write lock at its start (BEGIN IMMEDIATE).
+
+        A deferred BEGIN would take it at the first write, and fail with "database is
+        locked" if another connection wrote after this one's first read."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    @contextlib.contextmanager
+    def reading(self):
+        """One read transaction: every read inside sees the same snapshot of the file."""
+        conn = self.db.conn
+        conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            conn.rollback()
 
     # -- time helpers
     def _dt(self, text: Optional[str]) -> Optional[datetime]:
@@ -219,17 +102,17 @@ class Store:
                 "recalls": t.recalls, "calls": t.calls, "transfers": t.transfers, "note": t.note}
 
     def ticket(self, ticket_id: int) -> Optional[Ticket]:
-        rows = list(self.db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
+        rows = list(self._query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
         return self.ticket_from_row(rows[0]) if rows else None
 
     def ticket_by_key(self, key: str) -> Optional[Ticket]:
-        rows = list(self.db.query("SELECT * FROM tickets WHERE key = ?", [key]))
+        rows = list(self._query("SELECT * FROM tickets WHERE key = ?", [key]))
         return self.ticket_from_row(rows[0]) if rows else None
 
     def tickets(self, day: date, statuses: Iterable[str]) -> list[Ticket]:
         statuses = list(statuses)
         marks = ",".join("?" * len(statuses))
-        return [self.ticket_from_row(r) for r in self.db.query(
+        return [self.ticket_from_row(r) for r in self._query(
             f"SELECT * FROM tickets WHERE day = ? AND status IN ({marks}) ORDER BY issued_ts, id",
             [day.isoformat(), *statuses])]
 
@@ -237,7 +120,7 @@ class Store:
         """Waiting tickets a window may call: its services' queues and those sent to it."""
         services = list(services)
         marks = ",".join("?" * len(services)) or "NULL"
-        return [self.ticket_from_row(r) for r in self.db.query(
+        return [self.ticket_from_row(r) for r in self._query(
             f"SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND "
             f"((service IN ({marks}) AND target_window IS NULL) OR target_window = ?)",
             [day.isoformat(), *services, window])]
@@ -245,10 +128,48 @@ class Store:
     def current_at(self, window: int, day: Optional[date] = None) -> Optional[Ticket]:
         """The ticket a window is serving now (earlier days are closed at day start)."""
         day = day or datetime.now(self.tz).date()
-        rows = list(self.db.query(
+        rows = list(self._query(
             "SELECT * FROM tickets WHERE day = ? AND status = 'called' AND window = ? "
             "ORDER BY called_at DESC", [day.isoformat(), window]))
         return self.ticket_from_row(rows[0]) if rows else None
+
+    def open_before(self, day: date) -> list[Ticket]:
+        """Tickets earlier days left waiting, called or parked (closed at the day's start)."""
+        return [self.ticket_from_row(r) for r in self._query(
+            "SELECT * FROM tickets WHERE day < ? AND status IN ('waiting', 'called', 'parked')",
+            [day.isoformat()])]
+
+    def waiting_counts(self, day: date) -> dict[str, int]:
+        """Waiting tickets per service (the status index: cost follows the queue, not the day)."""
+        return dict(self.db.execute(
+            "SELECT service, count(*) FROM tickets WHERE day = ? AND status = 'waiting' "
+            "GROUP BY service", [day.isoformat()]).fetchall())
+
+    def issued_counts(self, day: date) -> dict[str, int]:
+        """Tickets issued today per service (the counters kept with each issue)."""
+        return dict(self.db.execute("SELECT service, issued FROM day_counters WHERE day = ?",
+                                    [day.isoformat()]).fetchall())
+
+    def busy_windows(self, day: date) -> set[int]:
+        return {r[0] for r in self.db.execute(
+            "SELECT window FROM tickets WHERE day = ? AND status = 'called'", [day.isoformat()])}
+
+    def ahead_of(self, t: Ticket) -> int:
+        """Waiting tickets of the same queue that stand before this one."""
+        ts = t.issued_at.timestamp()
+        return self.db.execute(
+            "SELECT count(*) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ? "
+            "AND target_window IS ? AND id != ? AND (priority > ? OR (priority = ? AND "
+            "(issued_ts < ? OR (issued_ts = ? AND id < ?))))",
+            [t.day.isoformat(), t.service, t.target_window, t.id, int(t.priority),
+             int(t.priority), ts, ts, t.id]).fetchone()[0]
+
+    def latest_finished(self, window: int, day: date) -> Optional[int]:
+        """The ticket last finished at a window today (the one its pad may rate)."""
+        row = self.db.execute(
+            "SELECT id FROM tickets WHERE day = ? AND window = ? AND status = 'done' "
+            "ORDER BY finished_at DESC, id DESC LIMIT 1", [day.isoformat(), window]).fetchone()
+        return row[0] if row else None
 
     def issued_count(self, day: date, service: str) -> int:
         row = self.db.execute("SELECT max(seq) FROM tickets WHERE day = ? AND issue_service = ?",
@@ -267,7 +188,13 @@ class Store:
         cur = self.db.execute(
             f"INSERT INTO tickets ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             list(row.values()))
+        self._count_issued(t.day.isoformat(), t.service, t.seq)
         return cur.lastrowid
+
+    def _count_issued(self, day: str, service: str, seq: int) -> None:
+        self.db.execute("INSERT INTO day_counters (day, service, issued) VALUES (?, ?, ?) "
+                        "ON CONFLICT(day, service) DO UPDATE SET issued = max(issued, excluded.issued)",
+                        [day, service, seq])
 
     def update_ticket(self, t: Ticket, seq: int) -> None:
         row = self.ticket_row(t)
@@ -287,7 +214,7 @@ class Store:
         return event.seq
 
     def events(self, after: int = 0) -> Iterable[Event]:
-        for r in self.db.query("SELECT * FROM ticket_events WHERE seq > ? ORDER BY seq", [after]):
+        for r in self._query("SELECT * FROM ticket_events WHERE seq > ? ORDER BY seq", [after]):
             yield Event(type=r["type"], at=datetime.fromisoformat(r["at"]), ticket=r["ticket"],
                         window=r["window"], clerk=r["clerk"], data=json.loads(r["data"]),
                         seq=r["seq"])
@@ -301,16 +228,20 @@ class Store:
             "ORDER BY seq DESC LIMIT ?", [service, limit]).fetchall()]
 
     def latest_calls(self, day: date, limit: int = 10) -> list[dict]:
-        rows = self.db.execute(
-            "SELECT seq, type, at, ticket, window, data FROM ticket_events "
-            "WHERE day = ? AND type IN ('ticket.called', 'ticket.recalled') "
-            "ORDER BY seq DESC LIMIT ?", [day.isoformat(), limit]).fetchall()
+        """The day's latest calls and recalls, newest first (one indexed seek per type)."""
+        rows = []
+        for kind in ("ticket.called", "ticket.recalled"):
+            rows += self.db.execute(
+                "SELECT seq, type, at, ticket, window, data FROM ticket_events "
+                "WHERE day = ? AND type = ? ORDER BY seq DESC LIMIT ?",
+                [day.isoformat(), kind, limit]).fetchall()
+        rows.sort(key=lambda r: -r[0])
         return [{"seq": r[0], "type": r[1], "at": r[2], "ticket": r[3], "window": r[4],
-                 "number": json.loads(r[5])["number"]} for r in rows]
+                 "number": json.loads(r[5])["number"]} for r in rows[:limit]]
 
     # -- windows
     def window_states(self) -> dict[int, dict]:
-        return {r["number"]: r for r in self.db.query("SELECT * FROM windows_state")}
+        return {r["number"]: r for r in self._query("SELECT * FROM windows_state")}
 
     def save_window(self, number: int, status: str, clerk: Optional[str], seq: int) -> None:
         self.db.execute(
@@ -318,3 +249,184 @@ class Store:
             "ON CONFLICT(number) DO UPDATE SET status = excluded.status, clerk = excluded.clerk, "
             "last_seq = excluded.last_seq", [number, status, clerk, seq])
 
+
+    # -- ratings and their follow-up cases
+    def is_rated(self, ticket_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM ratings WHERE ticket = ?", [ticket_id]).fetchone() is not None
+
+    def insert_rating(self, row: dict) -> int:
+        return self._insert("ratings", row)
+
+    def exclude_rating(self, rating_id: int, reason: str) -> None:
+        self.db.execute("UPDATE ratings SET excluded = 1, exclude_reason = ? WHERE id = ?",
+                        [reason, rating_id])
+
+    def insert_case(self, row: dict) -> int:
+        return self._insert("rating_cases", row)
+
+    def case_row(self, case_id: int) -> Optional[dict]:
+        rows = list(self._query("SELECT * FROM rating_cases WHERE id = ?", [case_id]))
+        return rows[0] if rows else None
+
+    def update_case(self, case_id: int, changes: dict, only_open: bool = False) -> None:
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        self.db.execute(f"UPDATE rating_cases SET {sets} WHERE id = ?"
+                        + (" AND status != 'closed'" if only_open else ""),
+                        [*changes.values(), case_id])
+
+    def add_case_note(self, case_id: int, author: str, step: str, text: str, at: datetime) -> None:
+        self.db.execute('INSERT INTO case_notes ("case", at, ts, author, step, text) '
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        [case_id, at.isoformat(), at.timestamp(), author, step, text])
+
+    # -- serial pads: the last sequence number each port sent, and our answer
+    def pad_sequence(self, port: str) -> Optional[tuple[str, str, float]]:
+        row = self.db.execute("SELECT seq, reply, ts FROM pad_sequences WHERE port = ?",
+                              [port]).fetchone()
+        return (row[0], row[1], row[2]) if row else None
+
+    def save_pad_sequence(self, port: str, seq: str, reply: str, ts: float) -> None:
+        self.db.execute("INSERT INTO pad_sequences (port, seq, reply, ts) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(port) DO UPDATE SET seq = excluded.seq, reply = excluded.reply, "
+                        "ts = excluded.ts", [port, seq, reply, ts])
+
+    # -- settings (the managers' notice line)
+    def setting(self, key: str) -> Optional[str]:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def put_setting(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+    # -- the print spool
+    def insert_print_job(self, ticket_id: int, kind: str, payload: dict, created_at: str) -> int:
+        return self._insert("print_jobs", {"ticket": ticket_id, "kind": kind, "created_at": created_at,
+                                           "payload": json.dumps(payload, ensure_ascii=False)})
+
+    def due_print_jobs(self, now_ts: float, limit: int = 20) -> list[dict]:
+        rows = list(self._query(
+            "SELECT id, ticket, kind, attempts, payload FROM print_jobs WHERE status = 'pending' "
+            "AND next_try_ts <= ? ORDER BY id LIMIT ?", [now_ts, limit]))
+        for row in rows:
+            row["payload"] = json.loads(row["payload"]) if row["payload"] else None
+        return rows
+
+    def print_job(self, job_id: int) -> Optional[dict]:
+        rows = list(self._query(
+            "SELECT id, ticket, kind, status, attempts, last_error, created_at, printed_at "
+            "FROM print_jobs WHERE id = ?", [job_id]))
+        return rows[0] if rows else None
+
+    def print_job_printed(self, job_id: int, at: str) -> None:
+        self.db.execute("UPDATE print_jobs SET status = 'printed', printed_at = ?, "
+                        "attempts = attempts + 1, last_error = NULL WHERE id = ?", [at, job_id])
+
+    def print_job_failed(self, job_id: int, error: str, next_try_ts: float) -> None:
+        self.db.execute("UPDATE print_jobs SET attempts = attempts + 1, next_try_ts = ?, "
+                        "last_error = ? WHERE id = ?", [next_try_ts, error[:200], job_id])
+
+    def release_print_jobs(self) -> None:
+        self.db.execute("UPDATE print_jobs SET next_try_ts = 0 WHERE status = 'pending' "
+                        "AND next_try_ts > 0")
+
+    def pending_print_jobs(self) -> int:
+        return self.db.execute("SELECT count(*) FROM print_jobs WHERE status = 'pending'").fetchone()[0]
+
+    # -- a past, loaded in bulk (qrate seed-history)
+    def has_tickets_between(self, first: date, last: date) -> bool:
+        return self.db.execute("SELECT 1 FROM tickets WHERE day BETWEEN ? AND ? LIMIT 1",
+                               [first.isoformat(), last.isoformat()]).fetchone() is not None
+
+    def max_ids(self) -> tuple[int, int, int]:
+        """The largest ticket id, event seq and rating id so far."""
+        return (self.db.execute("SELECT coalesce(max(id), 0) FROM tickets").fetchone()[0],
+                self.db.execute("SELECT coalesce(max(seq), 0) FROM ticket_events").fetchone()[0],
+                self.db.execute("SELECT coalesce(max(id), 0) FROM ratings").fetchone()[0])
+
+    def load_history(self, tickets: list[tuple], events: list[tuple], ratings: list[tuple],
+                     closed_windows: dict[int, int]) -> None:
+        """One day's generated rows, in the shapes the service layer writes."""
+        conn = self.db.conn
+        conn.executemany(
+            "INSERT INTO tickets (id, day, service, seq, number, priority, priority_kind, status, "
+            "issued_at, issued_ts, leg_at, target_window, window, clerk, called_at, finished_at, "
+            "recalls, calls, transfers, note, issue_service, key, last_seq) VALUES "
+            "(?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)", tickets)
+        conn.executemany(
+            "INSERT INTO ticket_events (seq, type, at, ts, day, ticket, window, clerk, service, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", events)
+        conn.executemany(
+            "INSERT INTO ratings (id, ticket, score, reasons, comment, window, clerk, service, day, "
+            "source, device, created_at, ts, excluded) VALUES "
+            "(?, ?, ?, ?, '', ?, ?, ?, ?, 'touch', NULL, ?, ?, 0)", ratings)
+        for number, seq in closed_windows.items():
+            self.save_window(number, "closed", None, seq)
+        for day, service, seq in {(t[1], t[16], t[3]) for t in tickets}:
+            self._count_issued(day, service, seq)
+
+    def _query(self, sql: str, args=()) -> list[dict]:
+        """Rows as dicts. Plain execute: sqlite-utils' query() wraps each read in a savepoint."""
+        cur = self.db.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+    def _insert(self, table: str, row: dict) -> int:
+        cols = ", ".join(f'"{k}"' for k in row)
+        return self.db.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})",
+                               list(row.values())).lastrowid
+
+
+# --- accounts: users, devices and their tokens (rules and hashing: server/auth.py)
+
+def user_exists(db, employee_no: str) -> bool:
+    return db.execute("SELECT 1 FROM users WHERE employee_no = ?", [employee_no]).fetchone() is not None
+
+
+def any_user(db) -> bool:
+    return db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+
+def insert_user(db, employee_no: str, name: str, role: str, password_hash: str, at: str) -> None:
+    with db.atomic():
+        db.execute("INSERT INTO users (employee_no, name, role, password_hash, created_at) "
+                   "VALUES (?, ?, ?, ?, ?)", [employee_no, name, role, password_hash, at])
+
+
+def user_for_login(db, employee_no: str) -> Optional[tuple]:
+    return db.execute("SELECT employee_no, name, role, password_hash FROM users "
+                      "WHERE employee_no = ? AND active = 1", [employee_no]).fetchone()
+
+
+def insert_token(db, token_hash: str, kind: str, subject: str, role: str, window, at: str) -> None:
+    with db.atomic():
+        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", [token_hash, kind, subject, role, window, at])
+
+
+def device_exists(db, name: str) -> bool:
+    return db.execute("SELECT 1 FROM devices WHERE name = ?", [name]).fetchone() is not None
+
+
+def insert_device(db, name: str, kind: str, window, token_hash: str, at: str) -> int:
+    with db.atomic():
+        device_id = db.execute("INSERT INTO devices (name, kind, window, created_at) "
+                               "VALUES (?, ?, ?, ?)", [name, kind, window, at]).lastrowid
+        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at) "
+                   "VALUES (?, 'device', ?, ?, ?, ?)", [token_hash, str(device_id), kind, window, at])
+    return device_id
+
+
+def token_owner(db, token_hash: str) -> Optional[tuple[str, str, str, Optional[int], str]]:
+    """(kind, subject, role, window, name) of a live token whose user or device is active, or None."""
+    return db.execute(
+        "SELECT t.kind, t.subject, t.role, t.window, coalesce(u.name, d.name) FROM tokens t "
+        "LEFT JOIN users u ON t.kind = 'user' AND u.employee_no = t.subject AND u.active = 1 "
+        "LEFT JOIN devices d ON t.kind = 'device' AND d.id = CAST(t.subject AS INTEGER) "
+        "AND d.revoked = 0 WHERE t.hash = ? AND t.revoked = 0 "
+        "AND (u.employee_no IS NOT NULL OR d.id IS NOT NULL)", [token_hash]).fetchone()
+
+
+def revoke_token(db, token_hash: str) -> None:
+    with db.atomic():
+        db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", [token_hash])

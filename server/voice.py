@@ -18,6 +18,8 @@ See docs/voice.md.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 import shutil
 import subprocess
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Optional
 
 RATE, CHANNELS, BITS = 22050, 1, 16
+log = logging.getLogger("qrate.voice")
 ZH_VOICE = "cmn-latn-pinyin"
 EN_VOICE = "en"
 
@@ -234,7 +237,6 @@ class Voice:
 
 def _tmp(path: Path, tag: str = "") -> Path:
     """A private temporary name beside path (two builders never share one)."""
-    import os
     return path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}{tag}.tmp.wav")
 
 
@@ -251,107 +253,27 @@ def duration_s(path: Path) -> float:
     return float(out.stdout.strip())
 
 
-# --- wiring: app, API route, CLI --------------------------------------------
+# --- at start ----------------------------------------------------------------
 
-def for_app(app) -> Voice:
-    v = app.extensions.get("qrate_voice")
-    if v is None:
-        cfg = app.extensions["qrate_config"]
-        langs = cfg.raw.get("voice", {}).get("languages", ["zh"])
-        v = Voice(cfg.data_folder, [x for x in langs if x in ("zh", "en")] or ["zh"])
-        app.extensions["qrate_voice"] = v
-    return v
+def for_hall(cfg) -> Voice:
+    """The hall's voice: the languages of [voice] languages (zh, en) over its data folder."""
+    langs = cfg.raw.get("voice", {}).get("languages", ["zh"])
+    return Voice(cfg.data_folder, [x for x in langs if x in ("zh", "en")] or ["zh"])
 
 
-def prepare_in_background(app) -> Optional[threading.Thread]:
+def prepare_in_background(v: Voice) -> Optional[threading.Thread]:
     """At the first start, generate the default clips without holding up the server."""
-    v = for_app(app)
     missing = [n for n in list(clip_table()) + ["chime", "silence"]
                if not (v.default / f"{n}.wav").exists()]
     if not missing:
         return None
-    th = threading.Thread(target=_prepare_quietly, args=(app, v), name="voice-prepare",
-                          daemon=True)
+    th = threading.Thread(target=_prepare_quietly, args=(v,), name="voice-prepare", daemon=True)
     th.start()
     return th
 
 
-def _prepare_quietly(app, v: Voice) -> None:
+def _prepare_quietly(v: Voice) -> None:
     try:
         v.prepare()
     except Exception:  # noqa: BLE001 - a missing espeak-ng must not stop the hall
-        app.logger.exception("could not generate the default voice clips")
-
-
-def register_routes() -> None:
-    from flask import Response, current_app
-
-    from .api import ApiError, route
-    from .engine import N_
-
-    @route("/voice/call/<number>/<int:window>.wav", "GET",
-           "The spoken call (chime, Mandarin, English if configured) as WAV", "anyone",
-           tags=("voice",))
-    def voice_call(number: str, window: int):
-        v = for_app(current_app)
-        if window not in current_app.extensions["qrate"].cfg.windows:
-            raise ApiError(404, "unknown_window", N_("Window %(window)s does not exist."),
-                           window=window)
-        try:
-            # sox and espeak-ng run as child processes; under gevent the wait for
-            # them is cooperative (gevent's subprocess), so no thread is needed
-            path = v.call(number, window)
-        except BadCall:
-            raise ApiError(422, "bad_number", N_("'%(number)s' is not a ticket number like A023."),
-                           number=number[:12])
-        except (RuntimeError, subprocess.SubprocessError, OSError):
-            current_app.logger.exception("voice call failed")
-            raise ApiError(503, "voice_unavailable",
-                           N_("The voice call could not be made; see the server log."))
-        # read whole (a call is ~300 kB): no file handle outlives the request
-        return Response(path.read_bytes(), mimetype="audio/wav",
-                        headers={"Cache-Control": "no-cache"})
-
-
-def cli_group():
-    import click
-
-    from .cli import _hall_option, _load
-
-    @click.group("voice")
-    def voice():
-        """Voice calls: clips and test calls. / 语音叫号：语音片段与试听。"""
-
-    @voice.command("prepare")
-    @_hall_option
-    def prepare_cmd(hall_dir):
-        """Generate the default clips now (espeak-ng). / 生成默认语音片段。"""
-        cfg = _load(hall_dir)
-        v = Voice(cfg.data_folder)
-        made = v.prepare()
-        click.echo(f"{made} clips made in {v.default}; your own recordings go in {v.custom}")
-
-    @voice.command("list")
-    @_hall_option
-    def list_cmd(hall_dir):
-        """List every clip, what it says and where it comes from. / 列出语音片段。"""
-        cfg = _load(hall_dir)
-        v = Voice(cfg.data_folder)
-        for name, (_, _, says) in sorted(clip_table().items()):
-            own = list(v.custom.glob(f"{name}.*")) if v.custom.exists() else []
-            click.echo(f"{name}\t{says}\t{own[0] if own else 'default'}")
-
-    @voice.command("say")
-    @_hall_option
-    @click.argument("number")
-    @click.argument("window", type=int)
-    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-    @click.option("--lang", multiple=True, default=["zh"], help="zh and/or en")
-    def say_cmd(hall_dir, number, window, out, lang):
-        """Write one call to a WAV file, to listen to it. / 生成一次叫号音频。"""
-        cfg = _load(hall_dir)
-        v = Voice(cfg.data_folder, lang)
-        shutil.copyfile(v.call(number, window), out)
-        click.echo(f"{out} ({duration_s(out):.1f} s)")
-
-    return voice
+        log.exception("could not generate the default voice clips")

@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from server import auth, config, create_app
+from server import auth, config
+from server.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "secret-pw"

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from conftest import ROOT, PASSWORD, bearer
-from server import create_app
+from server.app import create_app
 
 pytestmark = pytest.mark.api
 

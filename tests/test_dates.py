@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 import requests
@@ -218,9 +218,7 @@ def test_the_day_rolls_over_at_the_halls_midnight(tmp_path):
         time.sleep(0.5)
         seqs = listener.seqs()
         expected = list(range(listener.snapshot_seq + 1, max(seqs) + 1))
-        if seqs != expected:
-            pytest.xfail(f"issue 16: day-end cancellations are written but not pushed (seq {seqs}, "
-                         f"expected {expected}); make this an assert once they are")
+        assert seqs == expected, "day-end cancellations are pushed like every change"
     finally:
         if listener:
             listener.sio.disconnect()

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import Accounts
-from server import create_app
+from server.app import create_app
 from server.workdays import WorkCalendar, deadline
 
 TZ = ZoneInfo("Asia/Shanghai")

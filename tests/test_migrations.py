@@ -5,7 +5,8 @@ import sqlite3
 
 import pytest
 
-from server import config, create_app, store
+from server import config, schema, store
+from server.app import create_app
 
 pytestmark = pytest.mark.api
 
@@ -15,9 +16,9 @@ def test_an_old_data_file_is_upgraded_in_place(hall):
     cfg.data_folder.mkdir(parents=True, exist_ok=True)
     db = store.connect(cfg.db_path)
     db.enable_wal()
-    first = store.migrations._migrations[0].name
+    first = schema.core._migrations[0].name
     # the data file of the first release: only the first core migration
-    store.migrations.apply(db, stop_before=[m.name for m in store.migrations._migrations[1:]] or None)
+    schema.core.apply(db, stop_before=[m.name for m in schema.core._migrations[1:]] or None)
     db.execute("INSERT INTO users (employee_no, name, role, password_hash, created_at) "
                "VALUES ('1001', '王丽', 'clerk', 'x', '2026-01-01')")
     db.conn.commit()
@@ -26,7 +27,7 @@ def test_an_old_data_file_is_upgraded_in_place(hall):
     app.extensions["qrate"].close()
     conn = sqlite3.connect(cfg.db_path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
-    expected = [m.name for s in store.all_migrations() for m in s._migrations]
+    expected = [m.name for s in schema.MIGRATION_SETS for m in s._migrations]
     assert applied[0] == first and sorted(applied) == sorted(expected)
     assert conn.execute("SELECT name FROM users WHERE employee_no = '1001'").fetchone() == ("王丽",)
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 # is gone, but for what the page shows in both languages on purpose (BOTH).
 PAGES = {
     "/kiosk": (["请点击您要办理的业务", "社会保障", "等候 0 人", "优先通道"],
-               ["Tap the service you need", "Social Security", "0 waiting", "Priority window"]),
+               ["Tap the service you need", "Social Security", "Waiting: 0", "Priority window"]),
     "/display": (["正在呼叫", "当前排队", "社会保障", "0 人等候", "承诺等候不超过 20 分钟", "阳光政务", "已连接"],
                  ["Now calling", "Waiting now", "Social Security", "0 waiting", "Promise: wait at most 20 min",
                   "Connected"]),

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from devices.printer import Connection, Layout, parse_printer_url, ticket_bytes
+from devices.printer import Layout, parse_printer_url, ticket_bytes
+from devices.transports import open_printer
 from printer_kit import Emupos, chinese_lines, decode_qr, emupos_tokens, wait_for
 
 pytestmark = pytest.mark.device
@@ -50,7 +51,7 @@ def test_emupos_parser_reads_number_and_chinese_service():
 def test_printed_receipt_has_number_and_qr_to_status_url(emupos, transport):
     before = len(emupos.receipts())
     url = emupos.tcp_url if transport == "tcp" else emupos.serial_url
-    conn = Connection(parse_printer_url(url), timeout=2)
+    conn = open_printer(parse_printer_url(url), timeout=2)
     try:
         assert conn.status()["state"] == "online"
         conn.send(ticket_bytes(TICKET, LAYOUT))
@@ -68,7 +69,7 @@ def test_raster_mode_receipt_decodes_too(emupos):
     layout = Layout(hall_name="䶮记政务大厅", mode="raster")  # 䶮 is outside GB2312
     data = ticket_bytes(TICKET, layout)
     assert 8_000 < len(data) < 20_000
-    conn = Connection(parse_printer_url(emupos.tcp_url), timeout=2)
+    conn = open_printer(parse_printer_url(emupos.tcp_url), timeout=2)
     try:
         conn.send(data)
     finally:
@@ -83,7 +84,7 @@ def test_raster_mode_receipt_decodes_too(emupos):
                                          ("paper-near-end", "paper_near_end")])
 def test_status_reads_faults(emupos, transport, fault, state):
     url = emupos.tcp_url if transport == "tcp" else emupos.serial_url
-    conn = Connection(parse_printer_url(url), timeout=2)
+    conn = open_printer(parse_printer_url(url), timeout=2)
     try:
         emupos.fault(fault)
         st = conn.status()

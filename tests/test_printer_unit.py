@@ -100,9 +100,9 @@ def test_dle_eot_answers(answers, state):
 
 
 def test_silent_printer_is_unknown_not_paper_ok(tmp_path):
-    from devices.printer import Connection
+    from devices.transports import open_printer
     spec = parse_printer_url("tcp://127.0.0.1:9")  # nothing listens: offline, quickly
-    conn = Connection(spec, timeout=0.5)
+    conn = open_printer(spec, timeout=0.5)
     st = conn.status()
     assert st["state"] == "offline" and not conn.ready(st)
 
@@ -162,7 +162,7 @@ def test_a_printer_that_never_answers_is_printed_to_blindly(tmp_path):
     import socket as so
     import threading
 
-    from devices.printer import Connection
+    from devices.transports import open_printer
     srv = so.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
@@ -175,7 +175,7 @@ def test_a_printer_that_never_answers_is_printed_to_blindly(tmp_path):
                 got.extend(data)
     th = threading.Thread(target=sink, daemon=True)
     th.start()
-    conn = Connection(parse_printer_url(f"tcp://127.0.0.1:{srv.getsockname()[1]}"), timeout=0.2)
+    conn = open_printer(parse_printer_url(f"tcp://127.0.0.1:{srv.getsockname()[1]}"), timeout=0.2)
     st = conn.status()
     assert st["state"] == "unknown" and conn.ready(st)
     conn.send(ticket_bytes(TICKET, Layout()))
@@ -186,9 +186,9 @@ def test_a_printer_that_never_answers_is_printed_to_blindly(tmp_path):
 
 
 def test_printer_sim_on_a_pty_answers_status_and_prints(tmp_path):
-    from devices.printer import Connection
+    from devices.transports import open_printer
     sim = PrinterSim(tmp_path / "sim", tcp=False, pty=tmp_path / "ttyPRN", baud=19200).start()
-    conn = Connection(parse_printer_url(sim.url), timeout=1)
+    conn = open_printer(parse_printer_url(sim.url), timeout=1)
     try:
         assert conn.status()["state"] == "online"
         conn.send(ticket_bytes(TICKET, Layout(hall_name="幸福区政务服务中心")))
@@ -210,7 +210,7 @@ def test_device_changed_is_logged_with_a_seq_and_replays(app, client, accounts):
     spool = app.extensions["qrate_devices"].spool
     pushed = []
     hall = app.extensions["qrate"]
-    hall.notify = pushed.append
+    hall.subscribe(pushed.append)  # the pushes every listener gets after the commit
     spool._set_state({"state": "paper_out"})
     assert pushed[-1]["type"] == "device.changed" and pushed[-1]["state"] == "paper_out"
     assert pushed[-1]["message"] == "打印机缺纸" and pushed[-1]["can_print"] is False

@@ -20,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from conftest import FakeClock
 from server import config, engine, store
 from server.engine import QueueError
-from server.hall import Hall
+from server.operations import Operations
 
 pytestmark = pytest.mark.api
 
@@ -35,14 +35,14 @@ def seven_seconds_a_read() -> FakeClock:
     return FakeClock(datetime(2026, 11, 27, 9, 0, tzinfo=TZ), step=timedelta(seconds=7))
 
 
-def make_hall(folder: Path, clock) -> Hall:
+def make_hall(folder: Path, clock) -> Operations:
     config.write_demo(folder, always_open=True)
     cfg = config.load(folder)
     store.open_and_migrate(cfg.db_path)
-    return Hall(cfg, clock=clock)
+    return Operations(cfg, clock=clock)
 
 
-def replay(h: Hall) -> tuple[dict, dict]:
+def replay(h: Operations) -> tuple[dict, dict]:
     """Fold the whole event log into tickets and windows, as the engine does."""
     tickets: dict[int, engine.Ticket] = {}
     windows = {n: engine.replace(w, status="closed", clerk=None) for n, w in h.cfg.windows.items()}
@@ -61,7 +61,7 @@ def replay(h: Hall) -> tuple[dict, dict]:
     return tickets, windows
 
 
-def stored(h: Hall) -> tuple[dict, dict]:
+def stored(h: Operations) -> tuple[dict, dict]:
     with h.store() as s:
         tickets = {r["id"]: s.ticket_from_row(r) for r in s.db.query("SELECT * FROM tickets")}
         windows = s.window_states()
@@ -73,7 +73,7 @@ FIELDS = ("day", "service", "seq", "number", "priority", "priority_kind", "statu
           "calls", "transfers", "note")
 
 
-def assert_replay_matches(h: Hall) -> None:
+def assert_replay_matches(h: Operations) -> None:
     replayed, replayed_windows = replay(h)
     actual, actual_windows = stored(h)
     assert replayed.keys() == actual.keys()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server import create_app
+from server.app import create_app
 
 pytestmark = pytest.mark.api
 

@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import Accounts
-from server import create_app
+from server.app import create_app
 
 pytestmark = pytest.mark.api
 

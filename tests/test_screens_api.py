@@ -5,7 +5,7 @@ from datetime import datetime
 
 import pytest
 
-from server import create_app
+from server.app import create_app
 from conftest import TZ, Accounts
 
 pytestmark = pytest.mark.api
@@ -102,6 +102,6 @@ def test_the_pages_are_served_in_chinese_with_english_on_request(client):
     assert "正在呼叫" in client.get("/display").get_data(as_text=True)
     assert "窗口叫号控制台" in client.get("/console").get_data(as_text=True)
     assert client.get("/display/window/99").status_code == 404
-    for static in ("/display/static/socket.io.min.js", "/console/static/console.js"):
+    for static in ("/static/vendor/socket.io.min.js", "/console/static/console.js"):
         with client.get(static) as r:
             assert r.status_code == 200

@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import expect
 
 from server import config
-from server.hall import Hall
+from server.operations import Operations
 from tests.conftest import PASSWORD, LiveServer, bearer
 
 pytestmark = pytest.mark.browser
@@ -144,7 +144,7 @@ def test_a_server_restart_leaves_every_page_showing_the_true_state(hall, browser
             expect(p.locator("html")).to_have_class(re.compile(r"\boffline\b"), timeout=8_000)
             expect(p.locator("#offline")).to_be_visible()
         # the truth moves on while the screens cannot see it
-        h = Hall(config.load(hall))
+        h = Operations(config.load(hall))
         h.finish(a1["id"], 5)
         h.call_next(5)
         h.close()

@@ -3,13 +3,15 @@ replaying its event log through the engine rebuilds its tickets exactly, every
 event carries the engine's data fields, and the figures come out of it."""
 import json
 import subprocess
+from datetime import datetime
 import sys
 from collections import defaultdict
 
 import pytest
 
 from conftest import ROOT
-from server import config, engine, stats, store
+from server import config, engine, store
+from server.readside import tables
 from server.store import Store
 
 pytestmark = pytest.mark.api
@@ -64,7 +66,8 @@ def test_seeded_history_replays_and_gives_figures(hall):
     rated = {e.ticket: e.data["score"] for e in events if e.type == "rating.created"}
     assert dict(db.execute("SELECT ticket, score FROM ratings").fetchall()) == rated
     # and the figures: served equals the finished tickets, waits the called events
-    rows = stats.figures(db, cfg, "day", "2026-03-02", "2026-03-04", today="2026-03-10")
+    rows = tables.figures(db, cfg, dim="day", start="2026-03-02", end="2026-03-04",
+                          now=datetime(2026, 3, 10, 12, 0, tzinfo=cfg.tz))
     served = defaultdict(int)
     for t in tickets.values():
         if t.status == "done":

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import Accounts
-from server import create_app
+from server.app import create_app
+from server.readside import figures, summary, tables
 
 pytestmark = pytest.mark.api
 
@@ -254,9 +255,9 @@ def test_only_managers_and_good_dates(world):
 def test_scorecard_rankings_and_pairs(world):
     card = get(world, "/api/stats/scorecard", day="2026-03-02")
     w = by(card["windows"], "window")
-    # window 3: service index (300/480 + 600/480 + 120/480)/3 = 0.7083 -> full marks there;
-    # only 3 ratings (< 5) so the good rate is not judged; no wait over target
-    assert w[3]["score"] == 100.0 and w[3]["flags"] == []
+    # window 3: 3 served and 3 ratings, fewer than the hall's 5 ([assessment] min_count):
+    # too little to score, so no score at all (never a perfect one)
+    assert w[3]["score"] is None and w[3]["flags"] == []
     assert w[3]["rank"] is None          # 3 served: too few to be ranked (MIN_SERVED = 5)
     ranks = get(world, "/api/stats/rankings", period="2026-Q1")
     assert ranks["from"] == "2026-01-01" and ranks["to"] == "2026-03-31"
@@ -264,16 +265,17 @@ def test_scorecard_rankings_and_pairs(world):
 
 
 def test_month_rollup_gives_the_same_figures_and_follows_changes(world):
-    from server import stats
     world["clock"].set(datetime(2026, 4, 2, 9, 0, tzinfo=TZ))   # March is a whole past month
     q = {"from": "2026-03-01", "to": "2026-03-31"}
     h = world["hall"]
 
     def by_cells(dim):
+        now = h.now()
         with h.store() as s:
-            summary = stats.load(s.db, "2026-03-01", "2026-03-31", h.tz, "2026-04-02", grain="cells")
-            return stats.figures(s.db, h.cfg, dim, "2026-03-01", "2026-03-31", today="2026-04-02",
-                                 summary=summary)
+            cells = summary.summary_rows(s.db, h.cfg, now=now, start="2026-03-01", end="2026-03-31",
+                                         grain="cells")
+            return tables.figures(s.db, h.cfg, now=now, dim=dim, start="2026-03-01",
+                                  end="2026-03-31", summary=cells)
 
     first = get(world, "/api/stats/windows", **q)["rows"]          # stores March's dirty days
     assert get(world, "/api/stats/windows", **q)["rows"] == first   # rolls March up
@@ -281,11 +283,11 @@ def test_month_rollup_gives_the_same_figures_and_follows_changes(world):
         assert s.db.execute("SELECT month FROM stats_month_done").fetchall() == [("2026-03",)]
     again = get(world, "/api/stats/windows", **q)["rows"]          # read from the roll-up
     assert again == first
-    assert [stats.judge([r])[0] | {"rank": None} for r in by_cells("window")] == \
+    assert [figures.judge([r], figures.min_count(h.cfg))[0] | {"rank": None} for r in by_cells("window")] == \
         [r | {"rank": None} for r in again]
     for what, dim in (("hours", "hour"), ("services", "service"), ("staff", "staff")):
         assert get(world, f"/api/stats/{what}", **q)["rows"] == \
-            (stats.judge(by_cells(dim)) if dim == "staff" else by_cells(dim))
+            (figures.judge(by_cells(dim), figures.min_count(h.cfg)) if dim == "staff" else by_cells(dim))
     assert get(world, "/api/stats/days", **q)["rows"] == by_cells("day")
     # an upheld appeal on 2 March drops the roll-up; the figures follow
     with h.store() as s, s.db.atomic():
@@ -310,6 +312,5 @@ def test_today_follows_each_new_event(world):
     assert after["issued"] == 2 and after["served"] == 2
     assert after["wait_s"] == {"mean": 360.0, "p50": 120.0, "p90": 600.0, "max": 600.0}
     assert after["service_s"] == {"mean": 390.0, "p50": 180.0, "p90": 600.0, "max": 600.0}
-    from server import stats
-    stats._LIVE.clear()                              # the same figures from scratch
+    summary.clear_cache()                            # the same figures from scratch
     assert get(world, "/api/stats/days", **q)["rows"] == [after]

@@ -12,13 +12,17 @@
   }
   addEventListener("resize", fit);
   fit();
-  QrateLive.clock($("clock"));
+  Qrate.clock($("clock"));  // the hall's time, whatever time zone the screen's PC was set to
+  Qrate.token = Qrate.deviceToken();
 
-  function fmt(tpl, vals) {
-    return tpl.replace(/%\((\w+)\)s/g, function (_, k) { return vals[k]; }).replace("%%", "%");
-  }
+  var fmt = Qrate.fmt;
   function windowLabel(n) { return fmt(T.windowN, { n: n }); }
-  function pct(x) { return Math.round(x * 1000) / 10; }
+  // a rate as the number in "%(p)s%%": one decimal, as everywhere else
+  function pct(x) { return Qrate.num(100 * x, 1); }
+  function waitText(s) {
+    var m = Qrate.wholeMinutes(s);
+    return m === null ? Qrate.DASH : m < 1 ? T.lt1min : fmt(T.minutes, { n: m });
+  }
 
   var board = null;   // /api/display/board: promise kept today, satisfaction this month
   var live;
@@ -72,8 +76,7 @@
       var li = document.createElement("li");
       li.style.minHeight = rowH + "px";
       if (!s.open) li.classList.add("closed");
-      var est = s.estimated_wait_s === null || s.estimated_wait_s === undefined
-        ? T.noEstimate : QrateLive.fmtMinutes(s.estimated_wait_s, T);
+      var est = Qrate.isNull(s.estimated_wait_s) ? T.noEstimate : waitText(s.estimated_wait_s);
       var k = kept[s.code];
       var promise = fmt(T.promise, { n: Math.round(s.target_wait_s / 60) }) + " · " +
         (k && k.kept_rate !== null ? fmt(T.kept, { p: pct(k.kept_rate) }) : T.keptNone);
@@ -123,7 +126,7 @@
     who.children[1].textContent = windowLabel(p.window) + " · " + p.name +
       (p.status === "paused" ? " (" + T.paused + ")" : "");
     el.children[1].textContent = p.commitment;
-    who.children[2].textContent = p.month && p.month.ratings
+    who.children[2].textContent = p.month && p.month.ratings && !Qrate.isNull(p.month.satisfied_rate)
       ? fmt(T.satisfied, { p: pct(p.month.satisfied_rate), n: p.month.ratings }) : T.noRatings;
   }
   setInterval(rotatePanel, 8000);
@@ -143,7 +146,7 @@
   var boardTimer = null;
   function loadBoard() {
     boardTimer = null;
-    fetch("/api/display/board").then(function (r) { return r.ok ? r.json() : null; })
+    Qrate.api("/api/display/board")
       .then(function (b) { if (b) { board = b; if (live.state) renderServices(live.state); } })
       .catch(function () {});
   }
@@ -202,7 +205,7 @@
   }
 
   /* --- live state ------------------------------------------------------ */
-  live = new QrateLive({
+  live = QrateLive.shared({
     onStatus: function (online) {
       $("conn-text").textContent = online ? T.online : T.offline;
     },
@@ -236,5 +239,4 @@
     },
     onNotice: renderNotice,
   });
-  window.qrateLive = live;
 })();

@@ -8,6 +8,7 @@
   addEventListener("resize", fit);
   fit();
   var shown = null;
+  Qrate.token = Qrate.deviceToken();
 
   function render(st) {
     var w = st.windows[N];
@@ -35,7 +36,7 @@
     shown = callKey;
   }
 
-  new QrateLive({
+  QrateLive.shared({
     onStatus: function (online) { $("conn-text").textContent = online ? T.online : T.offline; },
     onSnapshot: function (st) { render(st); },
     onEvent: function (ev, st) {

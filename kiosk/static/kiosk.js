@@ -1,37 +1,21 @@
 // The ticket kiosk: services from the live snapshot, one tap to a ticket.
 (function () {
   "use strict";
-  var Q = window.QRATE, T = Q.t;
-  var KEY = "qrate.kiosk.token";
-  var url = new URL(location.href);
-  var token = url.searchParams.get("token");
-  if (token) {  // opened once with ?token=...; keep it and take it out of the address bar
-    try { localStorage.setItem(KEY, token); } catch (e) {}
-    url.searchParams.delete("token");
-    history.replaceState(null, "", url.pathname + url.search);
-  } else {
-    try { token = localStorage.getItem(KEY); } catch (e) {}
-  }
+  var Q = window.QRATE, T = Q.T, fmt = Qrate.fmt;
+  // opened once with ?token=...; kept (and taken out of the address bar) under this key
+  Qrate.token = Qrate.deviceToken("qrate.kiosk.token");
 
   var $ = function (id) { return document.getElementById(id); };
-  var services = [], lastSeq = null, printer = null, priority = null, busy = false;
-  var connected = false, offlineTimer = null, returnTimer = null;
+  var services = [], printer = null, priority = null, busy = false;
+  var connected = false, returnTimer = null;
 
-  function fmt(s, params) {
-    return s.replace(/\{(\w+)\}/g, function (_, k) { return params[k]; });
-  }
   function waitText(sec) {
-    if (sec === null || sec === undefined) return T.waitUnknown;
+    if (Qrate.isNull(sec)) return T.waitUnknown;
     if (sec === 0) return T.waitNone;
-    return fmt(T.waitMin, {n: Math.max(1, Math.round(sec / 60))});
+    return fmt(T.waitMin, {n: Math.max(1, Qrate.wholeMinutes(sec))});
   }
   function names(s) {
     return Q.lang === "en" ? [s.name_en, s.name] : [s.name, s.name_en];
-  }
-  function headers() {
-    var h = {"Content-Type": "application/json"};
-    if (token) h.Authorization = "Bearer " + token;
-    return h;
   }
   function show(id) {
     ["start", "done", "error"].forEach(function (s) { $(s).classList.toggle("hidden", s !== id); });
@@ -74,8 +58,7 @@
   }
 
   function loadPrinter() {
-    fetch("/api/printer", {headers: headers(), credentials: "same-origin"})
-      .then(function (r) { return r.ok ? r.json() : null; })
+    Qrate.api("/api/printer")
       .then(function (p) { if (p) { printer = p; renderPrinter(); } })
       .catch(function () {});
   }
@@ -104,16 +87,13 @@
     busy = true;
     var body = {service: s.code, priority: !!priority};
     if (priority) body.priority_kind = priority;
-    fetch("/api/tickets", {method: "POST", headers: headers(), credentials: "same-origin",
-                           body: JSON.stringify(body)})
-      .then(function (r) { return r.json().then(function (j) { return [r.status, j]; }); })
-      .then(function (res) {
+    Qrate.api("/api/tickets", {method: "POST", body: body})
+      .then(function (t) { busy = false; done(t, s); })
+      .catch(function (err) {
         busy = false;
-        if (res[0] === 201) { done(res[1], s); }
-        else if (res[0] === 401 || res[0] === 403) { fail(T.noToken); }
-        else { fail(res[1].error ? (Q.lang === "en" ? res[1].error.message_en : res[1].error.message) : T.failed); }
-      })
-      .catch(function () { busy = false; fail(T.failed); });
+        if (err.status === 401 || err.status === 403) fail(T.noToken);
+        else fail(err.code ? err.message : T.failed);  // the server's reason, else "ask the staff"
+      });
   }
 
   function countdown(id, onEnd) {
@@ -159,46 +139,27 @@
   $("d-ok").addEventListener("click", home);
   $("e-ok").addEventListener("click", home);
 
-  function tick() {
-    // The hall's time, whatever time zone the kiosk PC was set to.
-    var text;
-    try {
-      text = new Date().toLocaleTimeString("en-GB", {timeZone: Q.tz, hour: "2-digit", minute: "2-digit", hour12: false});
-    } catch (e) {
-      var d = new Date(), p = function (x) { return (x < 10 ? "0" : "") + x; };
-      text = p(d.getHours()) + ":" + p(d.getMinutes());
-    }
-    $("clock").textContent = text;
-  }
-  setInterval(tick, 5000); tick();
+  Qrate.clock($("clock"));  // the hall's time, whatever time zone the kiosk PC was set to
 
-  // Live state: a snapshot on connect, then events in sequence; a gap asks for a new snapshot.
-  var socket = io({transports: ["websocket", "polling"], auth: token ? {token: token} : {},
-                   reconnectionDelay: 500, reconnectionDelayMax: 3000});
-  socket.on("connect", function () {
-    clearTimeout(offlineTimer);
-    $("offline-banner").classList.add("hidden");
-    loadPrinter();
-  });
-  socket.on("disconnect", function () {
-    // Never show a count the server may no longer hold: blank them after a moment.
-    offlineTimer = setTimeout(function () {
-      connected = false;
-      $("offline-banner").classList.remove("hidden");
-      renderServices();
-    }, 2000);
-  });
-  socket.on("snapshot", function (snap) {
-    connected = true;
-    lastSeq = snap.seq;
-    services = snap.services;
-    if (!$("start").classList.contains("hidden")) renderServices();
-  });
-  socket.on("event", function (e) {
-    if (lastSeq !== null && e.seq !== lastSeq + 1) { socket.emit("snapshot"); return; }
-    lastSeq = e.seq;
-    if (e.services) { services = e.services; if (!busy) renderServices(); }
-    if (e.type === "device.changed" && e.kind === "printer") { printer = e; renderPrinter(); }
+  // Live state: a snapshot on connect, then events in sequence (common/live.js).
+  new QrateLive({
+    // never show a count the server may no longer hold: blank them after a moment offline
+    offlineDelayMs: 2000,
+    onStatus: function (online) {
+      connected = online;
+      $("offline-banner").classList.toggle("hidden", online);
+      if (!online) renderServices();
+    },
+    onSnapshot: function (st) {
+      connected = true;
+      services = st.services;
+      loadPrinter();
+      if (!$("start").classList.contains("hidden")) renderServices();
+    },
+    onEvent: function (e, st) {
+      if (e.services) { services = st.services; if (!busy) renderServices(); }
+      if (e.type === "device.changed" && e.kind === "printer") { printer = e; renderPrinter(); }
+    },
   });
   if (Q.lang === "en") {  // back to Chinese when an English session is left idle
     var idle = null;

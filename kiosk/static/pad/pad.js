@@ -2,10 +2,10 @@
    this window asks for a rating; no answer before the timer runs out records nothing. */
 (function () {
   "use strict";
-  const W = window.PAD.window, T = window.PAD.texts;
+  const W = window.QRATE.window, T = window.QRATE.T;
   const $ = (id) => document.getElementById(id);
   const screens = ["idle", "ask", "reasons", "thanks"];
-  let state = null, asking = null, score = null, timer = null, lastSeq = null, promptSeconds = 60;
+  let state = null, asking = null, score = null, timer = null, promptSeconds = 60;
   window.__asks = [];  // {ticket, number, at}: when each question was painted (bench)
 
   function show(name) {
@@ -32,16 +32,13 @@
     show("idle");
   }
 
-  function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%"; }
-
   function render(st) {
     promptSeconds = st.prompt_seconds;
     $("window-name").textContent = st.window.name;
     if (st.clerk) {
       $("clerk-name").textContent = st.clerk.name;
       $("clerk-no").textContent = st.clerk.employee_no;
-      const en = document.documentElement.lang === "en";
-      $("commitment").textContent = (en && st.clerk.commitment_en) || st.clerk.commitment || "—";
+      $("commitment").textContent = (Qrate.en && st.clerk.commitment_en) || st.clerk.commitment || "—";
       if ($("photo").getAttribute("src") !== st.clerk.photo_url) $("photo").src = st.clerk.photo_url;
       $("photo").hidden = false;
     } else {
@@ -52,10 +49,10 @@
     }
     $("closed-note").hidden = st.window.status === "open";
     const s = st.satisfaction;
-    $("sat-rate").textContent = pct(s.satisfied_rate);
-    $("good-rate").textContent = pct(s.good_rate);
-    $("mean-score").textContent = s.mean_score === null ? "—" : s.mean_score.toFixed(2);
-    $("sat-count").textContent = s.ratings ? T.percent_of.replace("%(n)s", s.ratings) : T.no_ratings;
+    $("sat-rate").textContent = Qrate.pct(s.satisfied_rate);
+    $("good-rate").textContent = Qrate.pct(s.good_rate);
+    $("mean-score").textContent = Qrate.num(s.mean_score, 2);
+    $("sat-count").textContent = s.ratings ? Qrate.fmt(T.percent_of, {n: s.ratings}) : T.no_ratings;
     const tags = $("reason-tags");
     if (!tags.childElementCount) {
       for (const r of st.reasons) {
@@ -70,9 +67,8 @@
   }
 
   async function refresh() {
-    const r = await fetch("/api/pad/state", {credentials: "same-origin"});
-    if (!r.ok) return;
-    const st = await r.json();
+    let st;
+    try { st = await Qrate.api("/api/pad/state"); } catch (e) { return; }
     render(st);
     if (st.pending && (!asking || asking.ticket !== st.pending.ticket)) {
       ask(st.pending.ticket, st.pending.number, st.pending.expires_in_s);
@@ -101,11 +97,9 @@
     clearTimeout(timer);
     let ok = false, message = T.refused;
     try {
-      const r = await fetch("/api/ratings", {method: "POST", credentials: "same-origin",
-        headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-      ok = r.status === 201;
-      if (!ok) { try { message = (await r.json()).error.message; } catch (e) { /* keep the default */ } }
-    } catch (e) { /* offline: nothing recorded, say so */ }
+      await Qrate.api("/api/ratings", {method: "POST", body});
+      ok = true;
+    } catch (e) { if (e.code) message = e.message; /* offline: nothing recorded, say so */ }
     $("thanks").classList.toggle("failed", !ok);
     $("thanks-title").hidden = !ok;
     $("thanks-text").textContent = ok ? $("thanks-text").dataset.ok : message;
@@ -132,22 +126,20 @@
   });
   $("comment").addEventListener("input", () => startTimer(promptSeconds, "timer-bar2"));
 
-  const socket = io({transports: ["websocket", "polling"], tryAllTransports: true});
-  socket.on("connect", () => { $("conn").hidden = true; });
-  socket.on("disconnect", () => { $("conn").hidden = false; });
-  socket.on("snapshot", (snap) => { lastSeq = snap.seq; refresh(); });
-  socket.on("event", (ev) => {
-    if (lastSeq !== null && ev.seq !== lastSeq + 1) { lastSeq = null; socket.emit("snapshot"); return; }
-    lastSeq = ev.seq;
-    if (ev.window !== W) return;
-    if (ev.type === "ticket.finished" && ev.ticket) {
-      ask(ev.ticket.id, ev.ticket.number);
-    } else if (ev.type === "rating.created") {
-      if (asking && asking.number === ev.number) toIdle();  // rated on another device
-      if (state === "idle") refresh();
-      else setTimeout(refresh, 4500);
-    } else if (ev.type === "window.changed") {
-      refresh();
-    }
+  new QrateLive({
+    onStatus: (online) => { $("conn").hidden = online; },
+    onSnapshot: () => { refresh(); },
+    onEvent: (ev) => {
+      if (ev.window !== W) return;
+      if (ev.type === "ticket.finished" && ev.ticket) {
+        ask(ev.ticket.id, ev.ticket.number);
+      } else if (ev.type === "rating.created") {
+        if (asking && asking.number === ev.number) toIdle();  // rated on another device
+        if (state === "idle") refresh();
+        else setTimeout(refresh, 4500);
+      } else if (ev.type === "window.changed") {
+        refresh();
+      }
+    },
   });
 })();

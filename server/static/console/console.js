@@ -6,27 +6,16 @@
   var $ = function (id) { return document.getElementById(id); };
   var me = null, N = null, live = null, selected = null, currentDetail = null;
 
-  function fmt(tpl, vals) {
-    return tpl.replace(/%\((\w+)\)s/g, function (_, k) { return vals[k]; });
-  }
+  var fmt = Qrate.fmt;
   function say(text, bad) {
     var m = $("message");
     m.textContent = text;
     m.className = "message " + (bad ? "bad" : "good");
     m.dataset.at = Date.now();
   }
+  // the session cookie carries the clerk's token; 204 (nobody waiting) comes back as null
   function api(method, path, body) {
-    return fetch("/api" + path, {
-      method: method, credentials: "same-origin",
-      headers: body !== undefined ? { "Content-Type": "application/json" } : {},
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    }).then(function (r) {
-      if (r.status === 204) return { status: 204, body: null };
-      return r.json().then(function (j) {
-        if (!r.ok) { var e = new Error((j.error && j.error.message) || r.statusText); e.status = r.status; e.body = j; throw e; }
-        return { status: r.status, body: j };
-      });
-    });
+    return Qrate.api("/api" + path, { method: method, body: body });
   }
 
   /* --- sign in ---------------------------------------------------------- */
@@ -50,8 +39,8 @@
   });
 
   function start() {
-    api("GET", "/me").then(function (r) {
-      me = r.body;
+    api("GET", "/me").then(function (body) {
+      me = body;
       if (me.role !== "clerk" || me.window === null) { showSignIn(); return; }
       N = me.window;
       $("signin").hidden = true;
@@ -59,7 +48,7 @@
       $("desk-window").textContent = fmt(T.windowN, { n: N });
       $("desk-clerk").textContent = me.name + " (" + me.subject + ")";
       document.body.dataset.window = N;
-      if (!live) live = new QrateLive({
+      if (!live) live = QrateLive.shared({
         onStatus: function (online) { $("conn-text").textContent = online ? T.online : T.offline; render(); },
         onSnapshot: function () { currentDetail = null; render(); loadToday(); },
         onEvent: function (ev) {
@@ -116,7 +105,7 @@
     $("current-number").dataset.ticket = c ? c.id : "";
     var info = "";
     if (c) {
-      info = [c.service + " " + (SVC[c.service] || ""), c.called_at ? fmt(T.calledAt, { t: c.called_at.slice(11, 16) }) : "",
+      info = [c.service + " " + (SVC[c.service] || ""), c.called_at ? fmt(T.calledAt, { t: Qrate.time(c.called_at) }) : "",
               fmt(T.recalls, { r: recalls() })].filter(Boolean).join(" · ");
       if (!currentDetail || currentDetail.id !== c.id) fetchDetail(c.id);
     }
@@ -164,19 +153,20 @@
     $("noshow-count").textContent = c ? "(" + Math.min(recalls(), Q.noShowAfter) + "/" + Q.noShowAfter + ")" : "";
   }
   function fetchDetail(id) {
-    api("GET", "/tickets/" + id).then(function (r) { currentDetail = r.body; render(); }).catch(function () {});
+    api("GET", "/tickets/" + id).then(function (t) { currentDetail = t; render(); }).catch(function () {});
   }
   setInterval(render, 30000);  // the waited minutes
 
   function loadToday() {
-    api("GET", "/me/today").then(function (r) {
-      var d = r.body, dl = $("today");
+    api("GET", "/me/today").then(function (d) {
+      var dl = $("today");
+      var mins = function (s) { return Qrate.isNull(s) ? Qrate.DASH : fmt(T.min, { m: Qrate.minutes(s) }); };
       var rows = [
         [T.served, d.served], [T.noShows, d.no_show],
-        [T.meanService, d.service_s.mean === null ? "—" : fmt(T.min, { m: (d.service_s.mean / 60).toFixed(1) })],
-        [T.p50Service, d.service_s.p50 === null ? "—" : fmt(T.min, { m: (d.service_s.p50 / 60).toFixed(1) })],
-        [T.ratings, d.ratings], [T.meanScore, d.mean_score === null ? "—" : d.mean_score.toFixed(2)],
-        [T.satisfied, d.satisfied_rate === null ? "—" : (d.satisfied_rate * 100).toFixed(1) + "%"],
+        [T.meanService, mins(d.service_s.mean)],
+        [T.p50Service, mins(d.service_s.p50)],
+        [T.ratings, d.ratings], [T.meanScore, Qrate.num(d.mean_score, 2)],
+        [T.satisfied, Qrate.pct(d.satisfied_rate)],
       ];
       dl.innerHTML = "";
       rows.forEach(function (row) {
@@ -192,20 +182,20 @@
   function number(t) { return t ? t.number : ""; }
   var actions = {
     next: function () {
-      api("POST", "/windows/" + N + "/call-next").then(function (r) {
-        if (r.status === 204) say(T.nobody, true); else { currentDetail = r.body; say(fmt(T.called, { number: r.body.number })); }
+      api("POST", "/windows/" + N + "/call-next").then(function (t) {
+        if (t === null) say(T.nobody, true); else { currentDetail = t; say(fmt(T.called, { number: t.number })); }
       }).catch(fail);
     },
     recall: function (c) {
-      api("POST", "/tickets/" + c.id + "/recall").then(function (r) {
-        currentDetail = r.body; say(fmt(T.recalled, { number: r.body.number })); render();
+      api("POST", "/tickets/" + c.id + "/recall").then(function (t) {
+        currentDetail = t; say(fmt(T.recalled, { number: t.number })); render();
       }).catch(fail);
     },
     noshow: function (c) {
-      api("POST", "/tickets/" + c.id + "/no-show").then(function (r) { say(fmt(T.noShowed, { number: r.body.number })); }).catch(fail);
+      api("POST", "/tickets/" + c.id + "/no-show").then(function (t) { say(fmt(T.noShowed, { number: t.number })); }).catch(fail);
     },
     finish: function (c) {
-      api("POST", "/tickets/" + c.id + "/finish").then(function (r) { say(fmt(T.finished, { number: r.body.number })); }).catch(fail);
+      api("POST", "/tickets/" + c.id + "/finish").then(function (t) { say(fmt(T.finished, { number: t.number })); }).catch(fail);
     },
     park: function (c) { openDialog("dlg-park", c, "park-note"); },
     transfer: function (c) { openDialog("dlg-transfer", c, "transfer-service"); },
@@ -225,8 +215,8 @@
     pause: function () {
       var w = myWindow();
       var path = "/windows/" + N + (w.status === "open" ? "/pause" : "/resume");
-      api("POST", path, w.status === "open" ? { reason: "" } : undefined).then(function (r) {
-        say(r.body.status === "paused" ? T.pausedMsg : T.resumedMsg);
+      api("POST", path, w.status === "open" ? { reason: "" } : undefined).then(function (view) {
+        say(view.status === "paused" ? T.pausedMsg : T.resumedMsg);
       }).catch(fail);
     },
   };
@@ -265,13 +255,13 @@
     if (to === "service") body.service = $("transfer-service").value; else body.window = parseInt($("transfer-window").value, 10);
     $("dlg-transfer").close();
     api("POST", "/tickets/" + dialogTicket.id + "/transfer", body)
-      .then(function (r) { say(fmt(T.transferred, { number: r.body.number })); }).catch(fail);
+      .then(function (t) { say(fmt(T.transferred, { number: t.number })); }).catch(fail);
   });
   $("form-park").addEventListener("submit", function (e) {
     e.preventDefault();
     $("dlg-park").close();
     api("POST", "/tickets/" + dialogTicket.id + "/park", { note: $("park-note").value })
-      .then(function (r) { say(fmt(T.parkedMsg, { number: r.body.number })); }).catch(fail);
+      .then(function (t) { say(fmt(T.parkedMsg, { number: t.number })); }).catch(fail);
   });
   $("form-callthis").addEventListener("submit", function (e) {
     e.preventDefault();
@@ -279,7 +269,7 @@
     if (!reason) { $("callthis-reason").focus(); return; }
     $("dlg-callthis").close();
     api("POST", "/windows/" + N + "/call", { ticket: dialogTicket.id, reason: reason })
-      .then(function (r) { currentDetail = r.body; selected = null; say(fmt(T.called, { number: r.body.number })); }).catch(fail);
+      .then(function (t) { currentDetail = t; selected = null; say(fmt(T.called, { number: t.number })); }).catch(fail);
   });
   $("form-callback").addEventListener("submit", function (e) {
     e.preventDefault();
@@ -287,7 +277,7 @@
     $("dlg-callback").close();
     if (!id) return;
     api("POST", "/windows/" + N + "/call", { ticket: id, reason: "callback" })
-      .then(function (r) { currentDetail = r.body; say(fmt(T.called, { number: r.body.number })); }).catch(fail);
+      .then(function (t) { currentDetail = t; say(fmt(T.called, { number: t.number })); }).catch(fail);
   });
   $("callback-ticket").addEventListener("keydown", function (e) {
     if (e.key === "Enter") { e.preventDefault(); $("form-callback").requestSubmit(); }

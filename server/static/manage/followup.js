@@ -3,39 +3,18 @@
    /api/print-jobs, /api/tickets/{id}/reprint; the printer's health is live over Socket.IO. */
 (function () {
   "use strict";
-  const T = window.T;
+  const T = window.QRATE.T;
   const $ = (s) => document.querySelector(s);
-  const DASH = "—";
-  const esc = (t) => String(t === null || t === undefined ? "" : t).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
-  const en = new URLSearchParams(location.search).get("lang") === "en";
-  // Times show in the hall's clock: the hall's UTC offset is read off a hall-time stamp
-  // (the cases, the printer check); print jobs come stamped in UTC.
-  let hallOffset = null;  // minutes east of UTC
-  const offsetOf = (at) => { const m = /([+-])(\d\d):(\d\d)$/.exec(at || ""); return m ? (m[1] === "-" ? -1 : 1) * (60 * m[2] + Number(m[3])) : null; };
-  const learn = (at) => { const o = offsetOf(at); if (o !== null && o !== 0) hallOffset = o; };
-  const hm = (at) => {
-    if (!at) return DASH;
-    const o = offsetOf(at);
-    if (hallOffset !== null && o !== null && o !== hallOffset) {
-      const d = new Date(new Date(at).getTime() + hallOffset * 60000).toISOString();
-      return d.slice(5, 10) + " " + d.slice(11, 16);
-    }
-    return at.slice(5, 10) + " " + at.slice(11, 16);
-  };
+  const {DASH, esc} = Qrate;
+  const en = Qrate.en;
+  // Times show in the hall's clock (its time zone comes with the page), whatever the
+  // stamp's own offset: the cases and the printer check carry the hall's, print jobs UTC.
+  const hm = (at) => Qrate.dateTime(at);
   const STEPS = ["callback", "verify", "rectify", "reply"];
   const DONE = {callback: "callback_done_at", verify: "verified_at", rectify: "rectified_at", reply: "replied_at"};
 
-  async function api(path, opts) {
-    const r = await fetch(path, Object.assign({credentials: "same-origin", headers: {"Content-Type": "application/json"}}, opts || {}));
-    if (r.status === 204) return null;
-    const body = await r.json();
-    if (!r.ok) {
-      const e = new Error(body.error ? (en ? body.error.message_en : body.error.message) : r.statusText);
-      e.status = r.status; throw e;
-    }
-    return body;
-  }
-  const post = (path, body) => api(path, {method: "POST", body: JSON.stringify(body || {})});
+  const api = (path, opts) => Qrate.api(path, opts);
+  const post = (path, body) => api(path, {method: "POST", body: body || {}});
 
   function table(el, head, rows, empty) {
     el.innerHTML = "<thead><tr>" + head.map((h) => "<th>" + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
@@ -79,7 +58,6 @@
     document.querySelectorAll("#fu-states button").forEach((b) => b.classList.toggle("on", b.dataset.state === state));
     const body = await api("/api/cases?state=" + state);
     cases = body.cases;
-    cases.forEach((c) => learn(c.opened_at));
     await loadRatings(cases);
     const cal = body.calendar || {};
     $("#fu-calendar").textContent = cal.official === false ? T.fu_calendar_missing : "";
@@ -183,7 +161,7 @@
     ev.preventDefault();
     const msg = $("#notice-msg");
     try {
-      const r = await api("/api/notice", {method: "PUT", body: JSON.stringify({text: ev.target.text.value})});
+      const r = await api("/api/notice", {method: "PUT", body: {text: ev.target.text.value}});
       $("#notice-now").textContent = r.text || T.nt_empty;
       msg.className = "ok-msg"; msg.textContent = T.nt_saved;
     } catch (e) { msg.className = "error"; msg.textContent = e.message; }
@@ -191,7 +169,6 @@
 
   // --- printing -------------------------------------------------------------------
   function showPrinter(p) {
-    learn(p.checked_at); learn(p.since);
     const cls = p.state === "online" ? "ok" : (p.can_print ? "warn" : "down");
     $("#printer").innerHTML = '<p class="state ' + cls + '" id="printer-state" data-state="' + esc(p.state) + '">' + esc(en ? p.message_en : p.message) + "</p>" +
       (p.detail ? '<p class="muted">' + esc(p.detail) + "</p>" : "") +
@@ -228,13 +205,14 @@
     try { showPrinter(await api("/api/printer")); } catch (e) { $("#printer").textContent = e.message; }
     await loadJobs();
   }
+  // The page's one connection (manage.js opens it after sign-in): printer health, new
+  // bad ratings and the notice line arrive on it.
   let socketOn = false;
   function listen() {
-    if (socketOn || !window.io) return;
+    if (socketOn) return;
     socketOn = true;
-    const socket = io({transports: ["websocket", "polling"]});
     let timer = null, casesTimer = null;
-    socket.on("event", (e) => {
+    QrateLive.shared().on("event", (e) => {
       if (e && e.type === "device.changed" && e.device === "printer") { showPrinter(e); }
       if (e && e.type === "rating.created" && !$("#followup").hidden && !casesTimer) {  // a new bad rating opens a case
         casesTimer = setTimeout(() => { casesTimer = null; loadCases().catch(() => {}); }, 1000);
@@ -242,8 +220,7 @@
       if (e && (e.type === "device.changed" || e.type === "ticket.issued") && !$("#lobby").hidden && !timer) {
         timer = setTimeout(() => { timer = null; loadJobs(); }, 1000);
       }
-    });
-    socket.on("notice", (n) => { $("#notice-now").textContent = n.text || T.nt_empty; });
+    }).on("notice", (text) => { $("#notice-now").textContent = text || T.nt_empty; });
   }
 
   // --- load a tab when manage.js shows it ---------------------------------------------

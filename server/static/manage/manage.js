@@ -1,25 +1,13 @@
 /* The managers' dashboard: reads /api/stats/..., listens on Socket.IO. No figures are computed here. */
 (function () {
   "use strict";
-  const T = window.T;
+  const T = window.QRATE.T;
   const $ = (s) => document.querySelector(s);
   const charts = {};
-  const DASH = "—";
-  const fmtHours = (s) => (s === null || s === undefined ? DASH : (s / 3600).toFixed(1));
-  const fmtMin = (s) => (s === null || s === undefined ? DASH : (s / 60).toFixed(1));
-  const pct = (x) => (x === null || x === undefined ? DASH : (100 * x).toFixed(1) + "%");
-  const num = (x, d) => (x === null || x === undefined ? DASH : Number(x).toFixed(d || 0));
-  const esc = (t) => String(t === null || t === undefined ? "" : t).replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
-  const iso = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
-  const lang = new URLSearchParams(location.search).get("lang");
-
-  async function api(path, opts) {
-    const r = await fetch(path, Object.assign({credentials: "same-origin", headers: {"Content-Type": "application/json"}}, opts || {}));
-    if (r.status === 204) return null;
-    const body = await r.json();
-    if (!r.ok) { const e = new Error(body.error ? body.error.message : r.statusText); e.status = r.status; throw e; }
-    return body;
-  }
+  const {DASH, esc, pct, num} = Qrate;
+  const fmtHours = (s) => Qrate.hours(s);
+  const fmtMin = (s) => Qrate.minutes(s);
+  const api = (path, opts) => Qrate.api(path, opts);  // the session cookie carries the manager's token
 
   function table(el, head, rows) {
     el.innerHTML = "<thead><tr>" + head.map((h) => "<th>" + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
@@ -56,7 +44,7 @@
     ev.preventDefault();
     const f = new FormData(ev.target);
     try {
-      const r = await api("/api/login", {method: "POST", body: JSON.stringify({user: f.get("user"), password: f.get("password")})});
+      const r = await api("/api/login", {method: "POST", body: {user: f.get("user"), password: f.get("password")}});
       if (r.role !== "manager") { $("#login-error").textContent = T.not_manager; return; }
       location.reload();
     } catch (e) { $("#login-error").textContent = e.message || T.bad_login; }
@@ -78,17 +66,19 @@
 
   // --- today, live ---------------------------------------------------------------
   let liveTimer = null;
-  let hallDay = iso(new Date());  // the hall's day (its time zone), from the server
-  const shift = (day, n) => { const d = new Date(day + "T12:00:00Z"); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); };
+  let hallDay = Qrate.day();  // the hall's day (its time zone); the server's word replaces it
+  const shift = Qrate.shiftDay;
   async function live() {
     const now = await api("/api/stats/live");
     hallDay = now.day;
     const today = await api("/api/stats/days?from=" + now.day + "&to=" + now.day);
     const d = today.rows[0] || {};
     const waiting = now.services.reduce((a, s) => a + s.waiting, 0);
-    const longest = Math.max(0, ...now.services.map((s) => s.longest_wait_s || 0));
+    // nobody waiting: no longest wait ("—"), not a wait of 0
+    const waits = now.services.map((s) => s.longest_wait_s).filter((s) => !Qrate.isNull(s));
+    const longest = waits.length ? Math.max(...waits) : null;
     $("#live-cards").innerHTML = [
-      [T.waiting, waiting], [T.longest, fmtMin(longest) + " " + T.minutes],
+      [T.waiting, waiting], [T.longest, longest === null ? DASH : fmtMin(longest) + " " + T.minutes],
       [T.open, now.windows_open + " / " + now.windows], [T.served_today, d.served || 0],
       [T.good_today, pct(d.good_rate)]].map((c) => '<div class="card"><span class="muted">' + esc(c[0]) + "</span><b>" + esc(c[1]) + "</b></div>").join("");
     table($("#live-services"), [T.service, T.waiting, T.longest + " (" + T.minutes + ")"],
@@ -99,23 +89,25 @@
         '<span class="' + (w.status === "open" ? "good" : "muted") + '">' + esc(T["st_" + w.status] || w.status) + "</span>",
         esc(w.clerk ? w.clerk.employee_no + " " + w.clerk.name : ""), esc(w.current ? w.current.number : "")]));
     table($("#live-ratings"), [T.time, T.window, T.staff, T.service, T.score],
-      now.latest_ratings.map((r) => [esc(r.at.slice(11, 16)), r.window, esc(r.clerk || ""), esc(r.service),
+      now.latest_ratings.map((r) => [esc(Qrate.time(r.at)), r.window, esc(r.clerk || ""), esc(r.service),
         '<span class="' + (r.score <= 2 ? "bad" : "") + '">' + r.score + "</span> " + esc(r.reasons.map((x) => T.reasons[x] || x).join("，"))]));
     if (!$("#alerts").children.length) $("#alerts").innerHTML = '<li class="ok none">' + esc(T.no_alerts) + "</li>";
   }
   function liveSoon() { if (!liveTimer) liveTimer = setTimeout(() => { liveTimer = null; live(); }, 1500); }
 
+  // The page's one Socket.IO connection (common/live.js), shared with the follow-up tabs
+  // (followup.js): made after sign-in, so the session puts it in the managers' room.
   function connect() {
-    if (!window.io) return;
-    const socket = io({transports: ["websocket", "polling"]});
-    socket.on("event", liveSoon);
-    socket.on("alert", (a) => {
-      const none = $("#alerts .none"); if (none) none.remove();
-      const li = document.createElement("li");
-      li.className = a.active ? "" : "ok";
-      li.textContent = a.at.slice(11, 16) + " " + (a.active ? (lang === "en" ? a.message_en : a.message) : a.service + " ✓");
-      $("#alerts").prepend(li);
-    });
+    QrateLive.shared()
+      .on("event", liveSoon)
+      .on("snapshot", (st, before) => { if (before !== null) liveSoon(); })  // back after a cut: catch up
+      .on("alert", (a) => {
+        const none = $("#alerts .none"); if (none) none.remove();
+        const li = document.createElement("li");
+        li.className = a.active ? "" : "ok";
+        li.textContent = Qrate.time(a.at) + " " + (a.active ? (Qrate.en ? a.message_en : a.message) : a.service + " ✓");
+        $("#alerts").prepend(li);
+      });
   }
 
   // --- history ------------------------------------------------------------------
@@ -143,7 +135,7 @@
       s.innerHTML = '<a href="/api/stats/' + s.dataset.what + "?" + q + '&format=csv">CSV</a><a href="/api/stats/' +
         s.dataset.what + "?" + q + '&format=xlsx">XLSX</a>';
     });
-    $("#range-note").textContent = (T.minutes === "min" ? "times in minutes" : "时间单位：分钟");
+    $("#range-note").textContent = T.times_in_minutes;
     const [services, windows, staff, hours, days] = await Promise.all(
       ["services", "windows", "staff", "hours", "days"].map((w) => api("/api/stats/" + w + "?" + q)));
     const reasons = (x) => '<span class="l">' + x.low_reasons.map((r) => esc((T.reasons[r.reason] || r.reason) + " " + r.count)).join("，") + "</span>";

@@ -1,0 +1,34 @@
+"""The spoken call as a WAV file, for the lobby and window screens (server/voice.py)."""
+from __future__ import annotations
+
+import subprocess
+
+from flask import Response, current_app
+
+from .engine import N_
+from .voice import BadCall
+from .web import ApiError, Routes, ops
+
+routes = Routes()
+route = routes.route
+
+
+@route("/voice/call/<number>/<int:window>.wav", "GET",
+       "The spoken call (chime, Mandarin, English if configured) as WAV", "anyone",
+       tags=("voice",))
+def voice_call(number: str, window: int):
+    if window not in ops().cfg.windows:
+        raise ApiError(404, "unknown_window", N_("Window %(window)s does not exist."), window=window)
+    try:
+        # sox and espeak-ng run as child processes; under gevent the wait for
+        # them is cooperative (gevent's subprocess), so no thread is needed
+        path = current_app.extensions["qrate_voice"].call(number, window)
+    except BadCall:
+        raise ApiError(422, "bad_number", N_("'%(number)s' is not a ticket number like A023."),
+                       number=number[:12])
+    except (RuntimeError, subprocess.SubprocessError, OSError):
+        current_app.logger.exception("voice call failed")
+        raise ApiError(503, "voice_unavailable",
+                       N_("The voice call could not be made; see the server log."))
+    # read whole (a call is ~300 kB): no file handle outlives the request
+    return Response(path.read_bytes(), mimetype="audio/wav", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,109 @@
+"""The hall server's app factory.
+
+``create_app`` is the one place that wires configuration, storage, the service
+layer, the read side, the API's route modules, Socket.IO, the device hub and the
+page blueprints. Nothing happens at import time.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, Flask, redirect
+
+from devices.hub import DeviceHub
+from display import bp as display_bp
+from kiosk import bp as kiosk_bp
+from kiosk import status_bp
+from kiosk.pad import bp as pad_bp
+
+from . import (
+    api_printing,
+    api_queue,
+    api_ratings,
+    api_screens,
+    api_stats,
+    api_voice,
+    manage,
+    realtime,
+    store,
+    voice,
+    web,
+    web_i18n,
+)
+from . import config as hall_config
+from .clock import from_environment
+from .console import bp as console_bp
+from .device_port import DevicePort
+from .operations import Operations
+from .readside import Reader
+from .version import __version__
+
+ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the hall's Flask app: defaults, then DIR/hall.toml, then ``config``.
+
+    config keys: HALL (the hall folder), HALL_OVERRIDES (a dict merged over
+    hall.toml), CLOCK (a callable giving the time, for tests), ASYNC_MODE
+    ('threading' or 'gevent'), START_DEVICES (run device workers).
+    """
+    config = dict(config or {})
+    folder = Path(config.pop("HALL", None) or os.environ.get("QRATE_HALL") or ".")
+    cfg = hall_config.load(folder, config.pop("HALL_OVERRIDES", None))
+    store.open_and_migrate(cfg.db_path)
+
+    app = Flask(__name__)
+    key_file = cfg.data_folder / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+    app.config.update(SECRET_KEY=key_file.read_text().strip(), MAX_CONTENT_LENGTH=64 * 1024,
+                      VERSION=__version__, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 180)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    async_mode = config.pop("ASYNC_MODE", "threading")
+    start_devices = config.pop("START_DEVICES", False)
+    test_clock = from_environment()
+    clock = config.pop("CLOCK", None) or test_clock
+    if clock is test_clock and test_clock is not None:
+        app.logger.warning("QRATE_TEST_NOW: the hall clock is a test clock at %s", clock().isoformat())
+    ops = Operations(cfg, clock=clock)
+    app.config.update(config)
+    app.extensions["qrate"] = ops
+    app.extensions["qrate_config"] = cfg
+    app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now)
+
+    web_i18n.init_app(app)
+    web.register_errors(app)
+    api = Blueprint("api", __name__, url_prefix="/api")
+    for module in ROUTE_MODULES:
+        module.routes.register(api)
+    app.extensions["qrate_api_docs"] = [doc for m in ROUTE_MODULES for doc in m.routes.docs]
+    app.register_blueprint(api)
+    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp):
+        app.register_blueprint(bp)
+
+    sio = realtime.init_app(app, ops, async_mode)
+    app.extensions["qrate_socketio"] = sio
+    app.extensions["qrate_alerts"] = manage.Alerts(ops, app.extensions["qrate_reader"], sio)
+    hub = DeviceHub(DevicePort(ops), cfg, start=start_devices)
+    ops.snapshot_parts.append(hub.public_state)
+    app.extensions["qrate_devices"] = hub
+    app.extensions["qrate_voice"] = voice.for_hall(cfg)
+    if async_mode == "gevent":
+        manage.start_background(app, sio)
+    if start_devices or async_mode == "gevent":
+        voice.prepare_in_background(app.extensions["qrate_voice"])  # the default clips, at the first start
+
+    @app.get("/")
+    def index():
+        return redirect("/display")
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True, "version": __version__}
+
+    return app

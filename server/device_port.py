@@ -1,0 +1,90 @@
+"""The narrow port the devices get (devices/hub.py): the events they listen to and the
+service-layer calls they make. Devices never see the Flask app, the storage or SQL;
+they hold this object and call only these methods (docs/architecture.md)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable, Optional
+
+from .operations import Operations
+
+
+class DevicePort:
+    """What printers, serial pads and keypads may ask of the hall."""
+
+    def __init__(self, ops: Operations):
+        self._ops = ops
+
+    # events and time
+    def subscribe(self, listener: Callable[[dict], None]) -> None:
+        self._ops.subscribe(listener)
+
+    def now(self) -> datetime:
+        return self._ops.now()
+
+    def settings(self) -> dict:
+        conf = self._ops.cfg.raw["ratings"]
+        return {"prompt_seconds": int(conf["prompt_seconds"]),
+                "rating_window_s": float(conf["window_minutes"]) * 60}
+
+    # the print spool
+    def due_print_jobs(self, limit: int = 20) -> list[dict]:
+        return self._ops.due_print_jobs(limit)
+
+    def print_job(self, job_id: int) -> Optional[dict]:
+        return self._ops.print_job(job_id)
+
+    def print_job_printed(self, job_id: int) -> None:
+        self._ops.print_job_printed(job_id)
+
+    def print_job_failed(self, job_id: int, error: str, retry_in_s: float) -> None:
+        self._ops.print_job_failed(job_id, error, retry_in_s)
+
+    def release_print_jobs(self) -> None:
+        self._ops.release_print_jobs()
+
+    def pending_print_jobs(self) -> int:
+        return self._ops.pending_print_jobs()
+
+    def reprint(self, ticket_id: int) -> dict:
+        return self._ops.reprint(ticket_id)
+
+    def printer_changed(self, body: dict) -> None:
+        self._ops.device_changed(body)
+
+    # rating pads
+    def rating_due(self, window: int) -> Optional[dict]:
+        return self._ops.rating_due(window)
+
+    def rate(self, ticket_id: int, window: int, score: int, *, source: str, device: str,
+             pad_sequence: Optional[tuple[str, str, str]] = None) -> dict:
+        return self._ops.rate(ticket_id, window, score, (), "", source=source, device=device,
+                              pad_sequence=pad_sequence)
+
+    def pad_sequence(self, port_url: str) -> Optional[tuple[str, str, float]]:
+        return self._ops.pad_sequence(port_url)
+
+    def save_pad_sequence(self, port_url: str, seq: str, reply_text: str) -> None:
+        self._ops.save_pad_sequence(port_url, seq, reply_text)
+
+    # caller keypads
+    def window_state(self, window: int) -> dict:
+        return self._ops.window_state(window)
+
+    def call_next(self, window: int) -> Optional[dict]:
+        return self._ops.call_next(window)
+
+    def recall(self, ticket_id: int, window: int) -> dict:
+        return self._ops.recall(ticket_id, window)
+
+    def no_show(self, ticket_id: int, window: int) -> dict:
+        return self._ops.no_show(ticket_id, window)
+
+    def finish(self, ticket_id: int, window: int) -> dict:
+        return self._ops.finish(ticket_id, window)
+
+    def pause(self, window: int) -> dict:
+        return self._ops.pause(window)
+
+    def resume(self, window: int) -> dict:
+        return self._ops.resume(window)

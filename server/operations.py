@@ -1,0 +1,777 @@
+"""The service layer: every change to the hall goes through here.
+
+HTTP views, Socket.IO handlers, device threads (through server.device_port) and
+the CLI call these methods. Each change takes the hall's write lock, runs one
+transaction that updates the current state and appends its event to
+``ticket_events``, and after the commit hands each event's body to the
+listeners (still under the lock, so pushes leave in sequence order). Listeners
+subscribe with ``subscribe``: Socket.IO, the print spool, the serial pads.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from datetime import date, datetime, timedelta
+from statistics import fmean
+from typing import Callable, Iterable, Optional
+
+from . import engine
+from .config import HallConfig
+from .engine import (
+    CASE_STEPS,
+    N_,
+    CaseStepRefused,
+    Event,
+    NotLatest,
+    QueueError,
+    RateLimited,
+    Ticket,
+    UnknownCase,
+    UnknownReason,
+    Window,
+)
+from .store import Store, connect
+from .workdays import WorkCalendar, deadline, parse_spec
+
+ACTIVE = ("waiting", "called", "parked")
+NOTICE_KEY = "notice"
+STEP_DONE = {"callback": "callback_done", "verify": "verified", "rectify": "rectified",
+             "reply": "replied"}
+log = logging.getLogger("qrate.operations")
+
+Listener = Callable[[dict], None]
+
+
+def iso(value: Optional[datetime]) -> Optional[str]:
+    return value.isoformat() if value else None
+
+
+class PressGuard:
+    """A token bucket per pad: a burst of presses, then one per (60 / presses_per_minute) s."""
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float]):
+        self.rate, self.burst, self.clock = per_minute / 60.0, burst, clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self.refused: dict[int, int] = defaultdict(int)  # per window, since the server started
+
+    def take(self, key: str) -> bool:
+        with self._lock:
+            now = self.clock()
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now)
+                return False
+            self._buckets[key] = (tokens - 1, now)
+            return True
+
+
+class Operations:
+    """One hall's changes and the live views they push, over its configuration and database."""
+
+    def __init__(self, cfg: HallConfig, *, clock: Optional[Callable[[], datetime]] = None,
+                 pool_size: int = 16):
+        self.cfg = cfg
+        self.tz = cfg.tz
+        self.lock = threading.RLock()
+        self.clock = clock or (lambda: datetime.now(self.tz))
+        self.snapshot_parts: list[Callable[[], dict]] = []  # e.g. device health, merged in
+        self._listeners: list[Listener] = []
+        self._pool: "queue.LifoQueue[Store]" = queue.LifoQueue()
+        self._pool_size = pool_size
+        self._day: Optional[date] = None
+        self._recent: dict[str, deque] = {}  # recent service times per service, after commits
+        self._snapshot: Optional[tuple[int, str, dict]] = None  # (seq, day, body)
+        self._snapshot_lock = threading.Lock()
+        self._hours_labels = {code: svc.hours_label() for code, svc in cfg.services.items()}
+        self._windows_of = {code: [w.number for w in cfg.windows.values() if code in w.services]
+                            for code in cfg.services}
+        ratings, follow = cfg.raw["ratings"], cfg.raw["followup"]
+        for step in CASE_STEPS:
+            parse_spec(follow[step])  # a wrong spec fails at start, not at the first 差评
+        self.calendar = WorkCalendar.from_config(cfg.raw)
+        self.press_guard = PressGuard(float(ratings["presses_per_minute"]), int(ratings["press_burst"]),
+                                      clock=lambda: self.now().timestamp())
+
+    # -- listeners -------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(body)`` after each commit, in sequence order, for every event."""
+        self._listeners.append(listener)
+
+    def _push(self, bodies: list[dict]) -> None:
+        for body in bodies:
+            if body.get("type") == "ticket.finished" and body.get("service") in self._recent:
+                self._recent[body["service"]].appendleft(body["service_s"])
+            for listener in list(self._listeners):
+                try:
+                    listener(body)
+                except Exception:  # a screen or a device never undoes a committed change
+                    log.exception("listener failed on %s", body.get("type"))
+
+    # -- connections -----------------------------------------------------------
+    @contextlib.contextmanager
+    def store(self):
+        """Borrow a storage connection from the pool (one borrower at a time)."""
+        try:
+            s = self._pool.get_nowait()
+        except queue.Empty:
+            s = Store(connect(self.cfg.db_path), self.tz)
+        try:
+            yield s
+        finally:
+            if s.db.conn.in_transaction:
+                s.db.conn.rollback()
+            if self._pool.qsize() < self._pool_size:
+                self._pool.put(s)
+            else:
+                s.db.close()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._pool.get_nowait().db.close()
+            except queue.Empty:
+                return
+
+    @contextlib.contextmanager
+    def change(self):
+        """The write lock, a connection and one transaction; events are pushed after commit."""
+        bodies: list[dict] = []
+        with self.lock, self.store() as s:
+            self._roll_day(s)
+            with s.transaction():
+                yield s, bodies
+            self._push(bodies)
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.tz)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    # -- lookups ---------------------------------------------------------------
+    def service(self, code) -> engine.Service:
+        svc = self.cfg.services.get(code) if isinstance(code, str) else None
+        if svc is None:
+            raise engine.UnknownService(service=code, known=", ".join(self.cfg.services))
+        return svc
+
+    def known_window(self, number) -> None:
+        if not isinstance(number, int) or number not in self.cfg.windows:
+            raise engine.UnknownWindow(window=number,
+                                       known=", ".join(str(n) for n in self.cfg.windows))
+
+    def window(self, s: Store, number) -> Window:
+        self.known_window(number)
+        state = s.window_states().get(number, {})
+        return engine.replace(self.cfg.windows[number], status=state.get("status", "closed"),
+                              clerk=state.get("clerk"))
+
+    def ticket(self, s: Store, ticket_id) -> Ticket:
+        t = s.ticket(ticket_id) if isinstance(ticket_id, int) and 0 < ticket_id < 2 ** 63 else None
+        if t is None:
+            raise engine.UnknownTicket(ticket=ticket_id)
+        return t
+
+    # -- recording: one place builds every pushed body -------------------------
+    def _record(self, s: Store, bodies: list, event: Event, t: Optional[Ticket] = None,
+                window: Optional[Window] = None, **extra) -> Optional[dict]:
+        """Fold the event into the state, store both, queue the push.
+
+        Returns the ticket's view as pushed, which is also the API's answer."""
+        if t is not None:
+            engine.apply(event, t)
+            seq = s.append(event, t.day, t.service)
+            s.update_ticket(t, seq)
+        else:
+            engine.apply(event, None, window)
+            seq = s.append(event, self.today())
+            s.save_window(window.number, window.status, window.clerk, seq)
+        body = {"seq": seq, "type": event.type, "at": iso(event.at), "window": event.window,
+                **{k: v for k, v in event.data.items() if k != "window"}, **extra}
+        if t is not None:
+            inputs = self._estimate_inputs(s)
+            body["ticket"] = self._ticket_view(s, t, inputs)
+            body["services"] = self._service_summaries(s, inputs)
+        if window is not None:
+            body["window_state"] = self._window_view(s, window)
+        bodies.append(body)
+        return body.get("ticket")
+
+    def _record_hall_event(self, s: Store, bodies: list, kind: str, data: dict,
+                           window: Optional[int] = None) -> int:
+        """An event that changes no ticket (device, notice, case, print job): logged and pushed."""
+        ev = Event(kind, self.now(), None, window, None, data)
+        seq = s.append(ev, self.today())
+        bodies.append({"seq": seq, "type": kind, "at": iso(ev.at), "window": window, **data})
+        return seq
+
+    def _roll_day(self, s: Store) -> None:
+        """At the first change of a new hall day, cancel what the last day left open (pushed)."""
+        today = self.today()
+        if self._day == today:
+            return
+        stale = s.open_before(today)
+        if stale:
+            bodies: list[dict] = []
+            now = self.now()
+            with s.transaction():
+                for t in stale:
+                    ev = Event("ticket.cancelled", now, t.id, t.window, None,
+                               {"number": t.number, "reason": "day_end"})
+                    self._record(s, bodies, ev, t)
+            self._push(bodies)
+        self._day = today
+
+    # -- tickets ---------------------------------------------------------------
+    def issue(self, service_code, priority: bool = False,
+              priority_kind: Optional[str] = None) -> dict:
+        """Issue a ticket (and its print job, in the same transaction); returns its view."""
+        svc = self.service(service_code)
+        if priority_kind is not None and priority_kind not in engine.PRIORITY_KINDS:
+            raise engine.BadPriorityKind(kind=priority_kind, known=", ".join(engine.PRIORITY_KINDS))
+        with self.change() as (s, bodies):
+            now, day = self.now(), self.today()
+            slot = svc.slot_at(now)
+            in_slot = 0
+            if slot is not None:
+                start = datetime.combine(day, slot.start, self.tz).timestamp()
+                end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
+                       if slot.end == datetime.max.time()
+                       else datetime.combine(day, slot.end, self.tz)).timestamp()
+                in_slot = s.issued_between(day, svc.code, start, end)
+            ev = engine.issue(svc, day=day, now=now, issued_today=s.issued_count(day, svc.code),
+                              issued_in_slot=in_slot, priority=priority,
+                              priority_kind=priority_kind,
+                              enforce_hours=self.cfg.raw["hall"]["enforce_hours"])
+            t = engine.apply(ev)
+            key = secrets.token_urlsafe(16)
+            t.id = ev.ticket = s.insert_ticket(t, key)
+            seq = s.append(ev, day, t.service)
+            s.update_ticket(t, seq)
+            inputs = self._estimate_inputs(s)
+            public = self._ticket_view(s, t, inputs)
+            printed = {**public, "status_url": self.status_url(key)}
+            s.insert_print_job(t.id, "ticket", printed, iso(now))
+            bodies.append({"seq": seq, "type": ev.type, "at": iso(now), "window": None,
+                           "ticket": public, "services": self._service_summaries(s, inputs)})
+        return printed
+
+    def call_next(self, window_no: int) -> Optional[dict]:
+        """Call the next ticket at a window; None when nothing waits."""
+        with self.change() as (s, bodies):
+            w = self.window(s, window_no)
+            engine.check_window_can_call(w, s.current_at(w.number, self.today()))
+            t = engine.pick_next(w, s.candidates(self.today(), w.services, w.number))
+            if t is None:
+                return None
+            return self._record(s, bodies, engine.call(t, w, now=self.now()), t)
+
+    def call_ticket(self, window_no: int, ticket_id: int, reason: str = "") -> dict:
+        """Call one waiting ticket out of order, or call back a parked one."""
+        with self.change() as (s, bodies):
+            w = self.window(s, window_no)
+            t = self.ticket(s, ticket_id)
+            engine.check_window_can_call(w, s.current_at(w.number, self.today()))
+            how = "callback" if t.status == "parked" else "direct"
+            return self._record(s, bodies, engine.call(t, w, now=self.now(), how=how, reason=reason), t)
+
+    def _at_window(self, ticket_id: int, rule, window_no: Optional[int] = None, **kw) -> dict:
+        with self.change() as (s, bodies):
+            t = self.ticket(s, ticket_id)
+            w = self.window(s, window_no if window_no is not None else t.window)
+            return self._record(s, bodies, rule(t, w, now=self.now(), **kw), t)
+
+    def recall(self, ticket_id: int, window_no: Optional[int] = None) -> dict:
+        return self._at_window(ticket_id, engine.recall, window_no)
+
+    def no_show(self, ticket_id: int, window_no: Optional[int] = None) -> dict:
+        """Mark a no-show; the hall file's [queue] no_show_after_recalls recalls come first."""
+        return self._at_window(ticket_id, engine.no_show, window_no,
+                               min_recalls=int(self.cfg.raw["queue"]["no_show_after_recalls"]))
+
+    def finish(self, ticket_id: int, window_no: Optional[int] = None) -> dict:
+        return self._at_window(ticket_id, engine.finish, window_no)
+
+    def park(self, ticket_id: int, window_no: Optional[int] = None, note: str = "") -> dict:
+        return self._at_window(ticket_id, engine.park, window_no, note=note)
+
+    def transfer(self, ticket_id: int, *, service=None, window=None, note: str = "",
+                 acting_window: Optional[int] = None) -> dict:
+        """Send a ticket to another service's queue or to one window's queue.
+
+        ``acting_window``: a clerk may move only tickets waiting or held at their own window."""
+        with self.change() as (s, bodies):
+            t = self.ticket(s, ticket_id)
+            if acting_window is not None and t.status in ("called", "parked") \
+                    and t.window != acting_window:
+                raise engine.OtherWindow(mine=acting_window, window=t.window)
+            svc = self.service(service) if service is not None else None
+            w = self.window(s, window) if window is not None else None
+            ev = engine.transfer(t, now=self.now(), service=svc, window=w, note=note,
+                                 by_window=t.window)
+            return self._record(s, bodies, ev, t)
+
+    def cancel(self, ticket_id: int, reason: str = "") -> dict:
+        with self.change() as (s, bodies):
+            t = self.ticket(s, ticket_id)
+            return self._record(s, bodies, engine.cancel(t, now=self.now(), reason=reason), t)
+
+    # -- ratings ---------------------------------------------------------------
+    def rate(self, ticket_id: int, window_no: int, score: int, reasons=(), comment: str = "",
+             source: str = "touch", device: Optional[str] = None,
+             pad_sequence: Optional[tuple[str, str, str]] = None) -> dict:
+        """Record the citizen's rating of the ticket just finished at this window.
+
+        A 差评 (1 or 2) opens a follow-up case in the same transaction; a serial pad's
+        sequence number (port, seq, reply) is stored with it, so a resend is never counted twice."""
+        conf = self.cfg.raw["ratings"]
+        with self.change() as (s, bodies):
+            t = self.ticket(s, ticket_id)
+            w = self.window(s, window_no)
+            now = self.now()
+            if not self.press_guard.take(f"{source}:{device or w.number}"):
+                self.press_guard.refused[w.number] += 1
+                raise RateLimited()
+            for reason in reasons:
+                if reason not in conf["reasons"]:
+                    raise UnknownReason(reason=reason, known=", ".join(conf["reasons"]))
+            rated = s.is_rated(t.id)
+            if not rated and t.status == "done" and t.window == w.number:
+                latest = s.latest_finished(w.number, t.day)
+                if latest is not None and latest != t.id:
+                    raise NotLatest(number=t.number, window=w.number)
+            ev = engine.rate(t, w, now=now, score=score, already_rated=rated,
+                             within_s=conf["window_minutes"] * 60, reasons=reasons,
+                             comment=comment, source=source)
+            seq = s.append(ev, t.day, t.service)
+            row = {"ticket": t.id, "score": int(score),
+                   "reasons": json.dumps(list(reasons), ensure_ascii=False), "comment": comment,
+                   "window": w.number, "clerk": t.clerk, "service": t.service,
+                   "day": t.day.isoformat(), "source": source, "device": device,
+                   "created_at": iso(now), "ts": now.timestamp()}
+            rating_id = s.insert_rating(row)
+            if score <= 2:
+                self._open_case(s, {**row, "id": rating_id, "number": t.number}, list(reasons), now)
+            if pad_sequence is not None:
+                port, pad_seq, reply = pad_sequence
+                s.save_pad_sequence(port, pad_seq, reply, time.time())
+            bodies.append({"seq": seq, "type": ev.type, "at": iso(now), "window": w.number,
+                           "ticket_id": t.id, "number": t.number, "service": t.service,
+                           "score": int(score), "source": source})
+            return {"id": rating_id, "ticket": t.id, "number": t.number, "score": int(score),
+                    "reasons": list(reasons), "comment": comment, "window": w.number,
+                    "clerk": t.clerk, "service": t.service, "source": source,
+                    "created_at": iso(now)}
+
+    def rating_due(self, window_no: int) -> Optional[dict]:
+        """The ticket a pad at this window should ask about now, or None."""
+        conf = self.cfg.raw["ratings"]
+        with self.store() as s:
+            tid = s.latest_finished(window_no, self.today())
+            if tid is None or s.is_rated(tid):
+                return None
+            t = s.ticket(tid)
+        age = (self.now() - t.finished_at).total_seconds()
+        limit = min(float(conf["prompt_seconds"]), float(conf["window_minutes"]) * 60)
+        if age > limit:
+            return None
+        return {"ticket": t.id, "number": t.number, "service": t.service,
+                "finished_at": iso(t.finished_at), "expires_in_s": round(limit - age, 1)}
+
+    def save_pad_sequence(self, port: str, seq: str, reply: str) -> None:
+        """A serial pad's refused frame: remember our answer so a resend gets the same one."""
+        with self.lock, self.store() as s, s.transaction():
+            s.save_pad_sequence(port, seq, reply, time.time())
+
+    def pad_sequence(self, port: str) -> Optional[tuple[str, str, float]]:
+        with self.store() as s:
+            return s.pad_sequence(port)
+
+    # -- follow-up cases of bad ratings (回访, 核实, 整改, 反馈) ----------------------
+    def _open_case(self, s: Store, rating: dict, reasons: list, opened: datetime) -> int:
+        follow = self.cfg.raw["followup"]
+        due = {step: deadline(opened, follow[step], self.calendar) for step in CASE_STEPS}
+        owner = follow["owners"].get(rating["service"]) or follow["owner"] or None
+        row = {"rating": rating["id"], "ticket": rating["ticket"], "number": rating["number"],
+               "window": rating["window"], "clerk": rating["clerk"], "service": rating["service"],
+               "score": rating["score"], "day": rating["day"], "owner": owner,
+               "opened_at": rating["created_at"], "opened_ts": rating["ts"]}
+        for step in CASE_STEPS:
+            row[f"{step}_due"] = iso(due[step])
+            row[f"{step}_due_ts"] = due[step].timestamp()
+        case_id = s.insert_case(row)
+        text = f"score {rating['score']}; reasons: {', '.join(reasons) or '-'}; {rating['comment']}".strip()
+        s.add_case_note(case_id, "system", "opened", text, opened)
+        return case_id
+
+    def _change_case(self, case_id: int, step: str, author: str, fn) -> int:
+        """One case change: the rule (fn), its note and a `case.changed` event, in one transaction."""
+        with self.change() as (s, bodies):
+            row = s.case_row(case_id) if isinstance(case_id, int) and 0 < case_id < 2 ** 63 else None
+            if row is None:
+                raise UnknownCase(case=case_id)
+            now = self.now()
+            note = fn(s, row, now)
+            s.add_case_note(case_id, author, step, note, now)
+            after = s.case_row(case_id)
+            self._record_hall_event(s, bodies, "case.changed", {
+                "case": case_id, "step": step, "by": author, "status": after["status"],
+                "appeal_status": after["appeal_status"], "rating": after["rating"]},
+                window=after["window"])
+        return case_id
+
+    def case_step(self, case_id: int, step: str, author: str, note: str, finding: str = "") -> int:
+        """Record a follow-up step done (callback, verify, rectify, reply) with a note."""
+        if step not in CASE_STEPS:
+            raise CaseStepRefused(case=case_id, why=N_("unknown step"))
+        col = STEP_DONE[step]
+
+        def rule(s, row, now):
+            if row["status"] == "closed":
+                raise CaseStepRefused(case=case_id, why=N_("it is closed"))
+            if row[f"{col}_at"]:
+                raise CaseStepRefused(case=case_id, why=N_("this step is done already"))
+            if step == "reply" and not row["callback_done_at"]:
+                raise CaseStepRefused(case=case_id, why=N_("call the citizen back before replying"))
+            sets = {f"{col}_at": iso(now), f"{col}_ts": now.timestamp()}
+            if step == "verify":
+                sets["verify_finding"] = finding or None
+            if step == "reply":
+                sets["status"] = "replied"
+            s.update_case(case_id, sets)
+            return note
+        return self._change_case(case_id, step, author, rule)
+
+    def case_note(self, case_id: int, author: str, text: str) -> int:
+        return self._change_case(case_id, "note", author, lambda s, row, now: text)
+
+    def case_owner(self, case_id: int, author: str, owner: str) -> int:
+        def rule(s, row, now):
+            s.update_case(case_id, {"owner": owner})
+            return owner
+        return self._change_case(case_id, "owner", author, rule)
+
+    def case_rerate(self, case_id: int, author: str, score: int, comment: str = "") -> int:
+        """The one re-rating (追评) after the reply; it closes the case."""
+        def rule(s, row, now):
+            if not row["replied_at"]:
+                raise CaseStepRefused(case=case_id, why=N_("a re-rating comes after the reply"))
+            if row["rerating_score"] is not None:
+                raise CaseStepRefused(case=case_id, why=N_("it has been re-rated already"))
+            s.update_case(case_id, {"rerating_score": score, "rerated_at": iso(now),
+                                    "status": "closed", "closed_at": iso(now),
+                                    "closed_ts": now.timestamp()})
+            return f"score {score}; {comment}".strip("; ")
+        return self._change_case(case_id, "rerate", author, rule)
+
+    def case_close(self, case_id: int, author: str, note: str) -> int:
+        def rule(s, row, now):
+            if not row["replied_at"] and row["appeal_status"] != "upheld":
+                raise CaseStepRefused(case=case_id, why=N_("reply to the citizen before closing"))
+            s.update_case(case_id, {"status": "closed", "closed_at": iso(now),
+                                    "closed_ts": now.timestamp()}, only_open=True)
+            return note
+        return self._change_case(case_id, "close", author, rule)
+
+    def case_appeal(self, case_id: int, author: str, reason: str) -> int:
+        """The window's clerk (or a manager) appeals a rating as mistaken or malicious (申诉)."""
+        def rule(s, row, now):
+            if row["appeal_status"] != "none":
+                raise CaseStepRefused(case=case_id, why=N_("it has been appealed already"))
+            s.update_case(case_id, {"appeal_status": "pending", "appeal_reason": reason,
+                                    "appealed_at": iso(now), "appealed_by": author})
+            return reason
+        return self._change_case(case_id, "appeal", author, rule)
+
+    def case_decide_appeal(self, case_id: int, author: str, uphold: bool, reason: str) -> int:
+        """A manager's review (复核): upheld excludes the rating from every figure, reason kept."""
+        def rule(s, row, now):
+            if row["appeal_status"] != "pending":
+                raise CaseStepRefused(case=case_id, why=N_("there is no pending appeal"))
+            s.update_case(case_id, {"appeal_status": "upheld" if uphold else "rejected",
+                                    "appeal_decision": reason, "appeal_decided_at": iso(now),
+                                    "appeal_decided_by": author})
+            if uphold:
+                s.update_case(case_id, {"excluded": 1, "exclude_reason": reason, "status": "closed",
+                                        "closed_at": row["closed_at"] or iso(now),
+                                        "closed_ts": row["closed_ts"] or now.timestamp()})
+                s.exclude_rating(row["rating"], reason)
+            return f"{'upheld' if uphold else 'rejected'}: {reason}"
+        return self._change_case(case_id, "appeal_decision", author, rule)
+
+    # -- windows ---------------------------------------------------------------
+    def _window_event(self, window_no: int, rule, **kw) -> dict:
+        with self.change() as (s, bodies):
+            w = self.window(s, window_no)
+            self._record(s, bodies, rule(w, now=self.now(), **kw), None, w)
+            return self._window_view(s, w)
+
+    def pause(self, window_no: int, reason: str = "") -> dict:
+        return self._window_event(window_no, engine.pause, reason=reason)
+
+    def resume(self, window_no: int) -> dict:
+        return self._window_event(window_no, engine.resume)
+
+    def sign_in(self, window_no: int, employee_no: str) -> dict:
+        """A clerk takes a window; it opens for calls."""
+        return self._window_event(window_no, engine.window_change, status="open",
+                                  clerk=employee_no, reason="sign_in")
+
+    def sign_out(self, window_no: int, employee_no: Optional[str] = None) -> Optional[dict]:
+        """The clerk leaves; the window closes (only if that clerk still holds it)."""
+        with self.change() as (s, bodies):
+            w = self.window(s, window_no)
+            if employee_no is not None and w.clerk != employee_no:
+                return None
+            self._record(s, bodies, engine.window_change(w, now=self.now(), status="closed",
+                                                         clerk=None, reason="sign_out"), None, w)
+            return self._window_view(s, w)
+
+    def window_state(self, window_no: int) -> dict:
+        """A window's status and the ticket it serves now (for keypads)."""
+        with self.store() as s:
+            w = self.window(s, window_no)
+            current = s.current_at(w.number, self.today())
+        return {"status": w.status,
+                "current": {"id": current.id, "number": current.number} if current else None}
+
+    # -- the notice line ---------------------------------------------------------
+    def notice(self, s: Optional[Store] = None) -> str:
+        """The notice a manager set, else the hall file's [hall] notice."""
+        default = self.cfg.raw["hall"].get("notice", "")
+        if s is None:
+            with self.store() as s:
+                return self.notice(s)
+        raw = s.setting(NOTICE_KEY)
+        if raw is None:
+            return default
+        try:
+            return json.loads(raw)["text"]
+        except (ValueError, KeyError, TypeError):
+            return default
+
+    def set_notice(self, text: str, by: str) -> dict:
+        """Set the lobby's scrolling notice ('' clears it); a `notice.changed` event."""
+        text = " ".join(text.split())
+        with self.change() as (s, bodies):
+            at = iso(self.now())
+            s.put_setting(NOTICE_KEY, json.dumps({"text": text, "by": by, "at": at},
+                                                 ensure_ascii=False))
+            self._record_hall_event(s, bodies, "notice.changed", {"text": text, "by": by})
+        return {"text": text, "at": at, "by": by}
+
+    # -- printing ----------------------------------------------------------------
+    def reprint(self, ticket_id: int) -> dict:
+        """Queue the ticket's print again (a manager's request); returns the job."""
+        with self.change() as (s, bodies):
+            t = self.ticket(s, ticket_id)
+            payload = {**self._ticket_view(s, t, self._estimate_inputs(s)),
+                       "status_url": self.status_url(getattr(t, "key"))}
+            job_id = s.insert_print_job(t.id, "reprint", payload, iso(self.now()))
+            job = s.print_job(job_id)
+            self._record_hall_event(s, bodies, "print.changed", {"job": job})
+        return job
+
+    def due_print_jobs(self, limit: int = 20) -> list[dict]:
+        with self.store() as s:
+            return s.due_print_jobs(time.time(), limit)
+
+    def print_job(self, job_id: int) -> Optional[dict]:
+        with self.store() as s:
+            return s.print_job(job_id)
+
+    def pending_print_jobs(self) -> int:
+        with self.store() as s:
+            return s.pending_print_jobs()
+
+    def print_job_printed(self, job_id: int) -> None:
+        with self.change() as (s, bodies):
+            s.print_job_printed(job_id, iso(self.now()))
+            self._record_hall_event(s, bodies, "print.changed", {"job": s.print_job(job_id)})
+
+    def print_job_failed(self, job_id: int, error: str, retry_in_s: float) -> None:
+        with self.change() as (s, bodies):
+            s.print_job_failed(job_id, error, time.time() + retry_in_s)
+            self._record_hall_event(s, bodies, "print.changed", {"job": s.print_job(job_id)})
+
+    def release_print_jobs(self) -> None:
+        """Jobs that waited behind an earlier failure may go now (no event: nothing is printed)."""
+        with self.lock, self.store() as s, s.transaction():
+            s.release_print_jobs()
+
+    def device_changed(self, body: dict) -> None:
+        """A device's health changed (printer paper out, back online): `device.changed`, pushed."""
+        with self.change() as (s, bodies):
+            self._record_hall_event(s, bodies, "device.changed", body)
+
+    # -- a past, loaded in bulk ----------------------------------------------------
+    def import_history(self, days: Iterable[dict]) -> None:
+        """Load generated days (qrate seed-history), one transaction per day, nothing pushed.
+
+        Each day: {"tickets", "events", "ratings", "closed_windows"} in the store's row shapes."""
+        for day in days:
+            with self.lock, self.store() as s, s.transaction():
+                s.load_history(day["tickets"], day["events"], day["ratings"], day["closed_windows"])
+
+    # -- views -------------------------------------------------------------------
+    def _estimate_inputs(self, s: Store) -> dict:
+        """What every estimate needs, read once: window states, busy windows, recent means."""
+        limit = int(self.cfg.raw["queue"]["recent_services"])
+        means = {}
+        for code, svc in self.cfg.services.items():
+            recent = self._recent.get(code)
+            if recent is None or recent.maxlen != limit:
+                recent = self._recent[code] = deque(s.recent_service_times(code, limit), maxlen=limit)
+            means[code] = fmean(recent) if recent else svc.target_service_s
+        return {"states": s.window_states(), "busy": s.busy_windows(self.today()), "means": means}
+
+    def _ticket_view(self, s: Store, t: Ticket, inputs: Optional[dict] = None) -> dict:
+        svc = self.cfg.services.get(t.service)
+        view = {"id": t.id, "number": t.number, "service": t.service,
+                "service_name": svc.name if svc else t.service,
+                "service_name_en": svc.name_en if svc else t.service,
+                "status": t.status, "priority": t.priority, "priority_kind": t.priority_kind,
+                "issued_at": iso(t.issued_at), "called_at": iso(t.called_at),
+                "finished_at": iso(t.finished_at), "window": t.window,
+                "target_window": t.target_window, "recalls": t.recalls, "day": t.day.isoformat()}
+        if t.status == "waiting":
+            ahead = s.ahead_of(t)
+            view["waiting_ahead"] = ahead
+            view["estimated_wait_s"] = self._estimate(t.service, ahead, inputs or self._estimate_inputs(s))
+        else:
+            view["waiting_ahead"], view["estimated_wait_s"] = 0, None
+        return view
+
+    def status_url(self, key: str) -> str:
+        base = self.cfg.raw["hall"]["public_url"].rstrip("/")
+        return f"{base}/t/{key}"
+
+    def _estimate(self, service: str, ahead: int, inputs: dict) -> Optional[int]:
+        """Seconds until a ticket with ``ahead`` before it is likely called."""
+        open_windows = [n for n in self._windows_of.get(service, ())
+                        if inputs["states"].get(n, {}).get("status") == "open"]
+        idle = sum(1 for n in open_windows if n not in inputs["busy"])
+        return engine.estimate_wait(ahead, open_windows=len(open_windows), idle_windows=idle,
+                                    mean_service_s=inputs["means"].get(service))
+
+    def _service_summaries(self, s: Store, inputs: dict) -> list[dict]:
+        day, now = self.today(), self.now()
+        waiting_by = s.waiting_counts(day)
+        issued_by = s.issued_counts(day)
+        enforce = self.cfg.raw["hall"]["enforce_hours"]
+        out = []
+        for code, svc in self.cfg.services.items():
+            waiting = waiting_by.get(code, 0)
+            n = issued_by.get(code, 0)
+            remaining = svc.daily_cap - n if svc.daily_cap is not None else None
+            is_open = svc.is_open(now) or not enforce
+            reason = None
+            if not is_open:
+                reason = "closed"
+            elif remaining is not None and remaining <= 0:
+                reason = "daily_cap"
+            out.append({
+                "code": code, "name": svc.name, "name_en": svc.name_en,
+                "waiting": waiting, "issued": n, "daily_cap": svc.daily_cap,
+                "remaining": remaining,
+                "warning": bool(svc.daily_cap and n >= svc.warn_at * svc.daily_cap),
+                "open": is_open and reason is None, "closed_reason": reason,
+                "hours": self._hours_labels[code],
+                "estimated_wait_s": self._estimate(code, waiting, inputs),
+                "target_wait_s": svc.target_wait_s,
+                "windows": list(self._windows_of[code]),
+            })
+        return out
+
+    def _window_view(self, s: Store, w: Window, current: Optional[Ticket] = None,
+                     known: bool = False) -> dict:
+        """A window as screens show it; ``known``: the caller already looked up ``current``."""
+        if not known:
+            current = s.current_at(w.number, self.today())
+        staff = self.cfg.staff.get(w.clerk) if w.clerk else None
+        clerk = None
+        if w.clerk:
+            clerk = {"employee_no": w.clerk, "name": staff.name if staff else w.clerk,
+                     "commitment": staff.commitment if staff else ""}
+        return {"number": w.number, "name": w.name, "services": list(w.services),
+                "status": w.status, "clerk": clerk,
+                "current": {"id": current.id, "number": current.number,
+                            "called_at": iso(current.called_at)} if current else None}
+
+    def window_view(self, window_no: int) -> dict:
+        with self.store() as s:
+            return self._window_view(s, self.window(s, window_no))
+
+    def snapshot(self) -> dict:
+        """The whole live state (GET /api/queue and the Socket.IO snapshot).
+
+        Built outside the write lock in one read transaction, so it carries the seq it
+        was read at: clients drop events at or below it. One copy is kept per seq and
+        day, so a flood of readers costs one build per change, not one per request."""
+        day = self.today()
+        with self.store() as s:
+            last = s.last_seq()
+        cached = self._snapshot
+        if cached is not None and cached[:2] == (last, day.isoformat()):
+            return self._fresh(cached[2])
+        with self._snapshot_lock:
+            cached = self._snapshot
+            if cached is not None and cached[:2] == (last, day.isoformat()):
+                return self._fresh(cached[2])
+            with self.store() as s, s.reading():
+                seq = s.last_seq()
+                tickets = s.tickets(day, ACTIVE)
+                states = s.window_states()
+                serving = {t.window: t for t in tickets if t.status == "called"}
+                windows = [engine.replace(conf, status=states.get(n, {}).get("status", "closed"),
+                                          clerk=states.get(n, {}).get("clerk"))
+                           for n, conf in self.cfg.windows.items()]
+                inputs = self._estimate_inputs(s)
+                body = {
+                    "seq": seq, "at": iso(self.now()), "day": day.isoformat(),
+                    "hall": {"name": self.cfg.name, "name_en": self.cfg.raw["hall"]["name_en"],
+                             "notice": self.notice(s)},
+                    "services": self._service_summaries(s, inputs),
+                    "windows": [self._window_view(s, w, serving.get(w.number), known=True)
+                                for w in windows],
+                    "tickets": [{"id": t.id, "number": t.number, "service": t.service,
+                                 "status": t.status, "priority": t.priority, "window": t.window,
+                                 "target_window": t.target_window, "issued_at": iso(t.issued_at),
+                                 "called_at": iso(t.called_at)} for t in tickets],
+                    "calls": s.latest_calls(day),
+                }
+            if cached is None or seq >= cached[0]:
+                self._snapshot = (seq, day.isoformat(), body)
+            return self._fresh(body)
+
+    def _fresh(self, body: dict) -> dict:
+        """The kept snapshot with this moment's time and device health."""
+        out = {**body, "at": iso(self.now())}
+        for part in self.snapshot_parts:
+            out.update(part())
+        return out
+
+    def public_ticket(self, ticket_id: int) -> dict:
+        with self.store() as s:
+            return self._ticket_view(s, self.ticket(s, ticket_id))
+
+    def ticket_by_key(self, key: str) -> Optional[dict]:
+        with self.store() as s:
+            t = s.ticket_by_key(key)
+            return self._ticket_view(s, t) if t else None
+
+    def clerk_of_ticket(self, ticket_id: int) -> Ticket:
+        """The ticket row alone (who holds it decides who may act on it)."""
+        with self.store() as s:
+            return self.ticket(s, ticket_id)
+
+
+__all__ = ["Operations", "QueueError"]

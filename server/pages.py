@@ -1,0 +1,35 @@
+"""Rendering a page: every template extends templates/base.html and gets the same context.
+
+`render_page` binds the template's `_` to one locale, so <html lang>, the page's text
+and the strings handed to its JavaScript (window.QRATE.T) always agree.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import render_template
+
+from .i18n import normalise, translate
+from .readside import pages
+from .web import ops
+from .web_i18n import request_locale
+
+
+def render_page(template: str, *, locale: Optional[str] = None, **context) -> str:
+    """Render `template` in `locale` (default: the request's) with the common page context."""
+    locale = normalise(locale) if locale else request_locale()
+    en = locale == "en"
+    frame = pages.screen(ops().cfg, locale)
+
+    def _(msgid: str, **params) -> str:
+        return translate(msgid, locale, **params)
+
+    def other(msgid: str, **params) -> str:
+        """The same text in the other language: a second line under the page's own."""
+        return translate(msgid, "zh_CN" if en else "en", **params)
+
+    common = {"lang": "en" if en else "zh-CN", "tz": frame["tz"],
+              "hall": {"name": frame["name"], "name_en": frame["name_en"]}}
+    hall_name = frame["hall_name"]
+    return render_template(template, locale=locale, en=en, html_lang=common["lang"], _=_, gettext=_,
+                           other=other, hall_name=hall_name, qrate=common, **context)

@@ -1,0 +1,326 @@
+"""The hall database's schema: every table, index and trigger, as sqlite-utils migrations.
+
+Three migration sets, applied in this order at every start so an existing data
+folder upgrades in place: ``qrate`` (tickets, the event log, windows, users,
+devices, tokens, ratings, print jobs, settings), ``qrate-ratings`` (follow-up
+cases and serial pad sequence numbers) and ``qrate-stats`` (the read side's
+per-day summary). The set names are stored in each data file: never rename them.
+A migration, once released, never changes; the one data migration below
+carries its own copy of the roll-up it needs for that reason.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+core = Migrations("qrate")
+followup = Migrations("qrate-ratings")
+summary = Migrations("qrate-stats")
+MIGRATION_SETS = (core, followup, summary)
+
+
+@core()
+def m001_core(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        number TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        priority_kind TEXT,
+        status TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        issued_ts REAL NOT NULL,
+        leg_at TEXT NOT NULL,
+        target_window INTEGER,
+        window INTEGER,
+        clerk TEXT,
+        called_at TEXT,
+        finished_at TEXT,
+        recalls INTEGER NOT NULL DEFAULT 0,
+        calls INTEGER NOT NULL DEFAULT 0,
+        transfers INTEGER NOT NULL DEFAULT 0,
+        note TEXT NOT NULL DEFAULT '',
+        issue_service TEXT NOT NULL,
+        key TEXT NOT NULL,
+        last_seq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX tickets_number ON tickets(day, issue_service, seq);
+    CREATE INDEX tickets_status ON tickets(day, status);
+    CREATE UNIQUE INDEX tickets_key ON tickets(key);
+
+    CREATE TABLE ticket_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ts REAL NOT NULL,
+        day TEXT NOT NULL,
+        ticket INTEGER,
+        window INTEGER,
+        clerk TEXT,
+        service TEXT,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX ticket_events_ticket ON ticket_events(ticket);
+    CREATE INDEX ticket_events_type ON ticket_events(type, service, seq);
+    CREATE INDEX ticket_events_day ON ticket_events(day, type);
+    CREATE TRIGGER ticket_events_no_update BEFORE UPDATE ON ticket_events
+        BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;
+    CREATE TRIGGER ticket_events_no_delete BEFORE DELETE ON ticket_events
+        BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END;
+
+    CREATE TABLE windows_state (
+        number INTEGER PRIMARY KEY,
+        status TEXT NOT NULL DEFAULT 'closed',
+        clerk TEXT,
+        last_seq INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE users (
+        employee_no TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+
+    CREATE TABLE devices (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        window INTEGER,
+        created_at TEXT NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE tokens (
+        hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        role TEXT NOT NULL,
+        window INTEGER,
+        created_at TEXT NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE ratings (
+        id INTEGER PRIMARY KEY,
+        ticket INTEGER NOT NULL UNIQUE REFERENCES tickets(id),
+        score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+        reasons TEXT NOT NULL DEFAULT '[]',
+        comment TEXT NOT NULL DEFAULT '',
+        window INTEGER,
+        clerk TEXT,
+        service TEXT,
+        day TEXT NOT NULL,
+        source TEXT NOT NULL,
+        device TEXT,
+        created_at TEXT NOT NULL,
+        ts REAL NOT NULL,
+        excluded INTEGER NOT NULL DEFAULT 0,
+        exclude_reason TEXT
+    );
+    CREATE INDEX ratings_day ON ratings(day);
+
+    CREATE TABLE print_jobs (
+        id INTEGER PRIMARY KEY,
+        ticket INTEGER REFERENCES tickets(id),
+        kind TEXT NOT NULL DEFAULT 'ticket',
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try_ts REAL NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        printed_at TEXT
+    );
+    CREATE INDEX print_jobs_status ON print_jobs(status, next_try_ts);
+
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """)
+
+
+@core()
+def m002_print_payload_and_indexes(db: sqlite_utils.Database) -> None:
+    # A print job carries the ticket as it is printed, so the spool never reads tickets.
+    db.executescript("""
+    ALTER TABLE print_jobs ADD COLUMN payload TEXT;
+    CREATE INDEX tickets_window_status ON tickets(day, window, status, finished_at);
+    CREATE INDEX ticket_events_day_seq ON ticket_events(day, type, seq);
+    """)
+
+
+@core()
+def m003_day_counters(db: sqlite_utils.Database) -> None:
+    # Tickets issued per service and hall day, kept with each issue: the queue's
+    # summaries read one short row per service instead of scanning the day.
+    db.executescript("""
+    CREATE TABLE day_counters (
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        issued INTEGER NOT NULL,
+        PRIMARY KEY (day, service)
+    ) WITHOUT ROWID;
+    INSERT INTO day_counters (day, service, issued)
+        SELECT day, issue_service, max(seq) FROM tickets GROUP BY day, issue_service;
+    """)
+
+
+@followup()
+def m001_followup(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE rating_cases (
+        id INTEGER PRIMARY KEY,
+        rating INTEGER NOT NULL UNIQUE REFERENCES ratings(id),
+        ticket INTEGER NOT NULL REFERENCES tickets(id),
+        number TEXT NOT NULL,
+        window INTEGER,
+        clerk TEXT,
+        service TEXT,
+        score INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        owner TEXT,
+        status TEXT NOT NULL DEFAULT 'open',
+        opened_at TEXT NOT NULL, opened_ts REAL NOT NULL,
+        callback_due TEXT NOT NULL, callback_due_ts REAL NOT NULL,
+        callback_done_at TEXT, callback_done_ts REAL,
+        verify_due TEXT NOT NULL, verify_due_ts REAL NOT NULL,
+        verified_at TEXT, verified_ts REAL, verify_finding TEXT,
+        rectify_due TEXT NOT NULL, rectify_due_ts REAL NOT NULL,
+        rectified_at TEXT, rectified_ts REAL,
+        reply_due TEXT NOT NULL, reply_due_ts REAL NOT NULL,
+        replied_at TEXT, replied_ts REAL,
+        rerating_score INTEGER CHECK (rerating_score BETWEEN 1 AND 5),
+        rerated_at TEXT,
+        closed_at TEXT, closed_ts REAL,
+        appeal_status TEXT NOT NULL DEFAULT 'none',
+        appeal_reason TEXT, appealed_at TEXT, appealed_by TEXT,
+        appeal_decision TEXT, appeal_decided_at TEXT, appeal_decided_by TEXT,
+        excluded INTEGER NOT NULL DEFAULT 0,
+        exclude_reason TEXT
+    );
+    CREATE INDEX rating_cases_status ON rating_cases(status, opened_ts);
+    CREATE INDEX rating_cases_day ON rating_cases(day);
+
+    CREATE TABLE case_notes (
+        id INTEGER PRIMARY KEY,
+        "case" INTEGER NOT NULL REFERENCES rating_cases(id),
+        at TEXT NOT NULL,
+        ts REAL NOT NULL,
+        author TEXT NOT NULL,
+        step TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX case_notes_case ON case_notes("case", id);
+
+    CREATE TABLE pad_sequences (
+        port TEXT PRIMARY KEY,
+        seq TEXT NOT NULL,
+        reply TEXT NOT NULL,
+        ts REAL NOT NULL
+    );
+    """)
+
+
+@summary()
+def m001_stats_summary(db: sqlite_utils.Database) -> None:
+    db.executescript("""
+    CREATE TABLE stats_cells (
+        day TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        window INTEGER NOT NULL,      -- 0: not at a window (issued counts)
+        clerk TEXT NOT NULL,          -- '' when none
+        service TEXT NOT NULL,
+        issued INTEGER NOT NULL DEFAULT 0,
+        called INTEGER NOT NULL DEFAULT 0,
+        served INTEGER NOT NULL DEFAULT 0,
+        no_show INTEGER NOT NULL DEFAULT 0,
+        transferred INTEGER NOT NULL DEFAULT 0,
+        waits BLOB,                   -- int32 little-endian milliseconds, one per called leg
+        services BLOB,                -- int32 milliseconds, one per served ticket
+        r1 INTEGER NOT NULL DEFAULT 0, r2 INTEGER NOT NULL DEFAULT 0,
+        r3 INTEGER NOT NULL DEFAULT 0, r4 INTEGER NOT NULL DEFAULT 0,
+        r5 INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, window, clerk, service, hour)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_open (
+        day TEXT NOT NULL, window INTEGER NOT NULL, clerk TEXT NOT NULL,
+        open_ms INTEGER NOT NULL,
+        PRIMARY KEY (day, window, clerk)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_reasons (
+        day TEXT NOT NULL, window INTEGER NOT NULL, clerk TEXT NOT NULL, service TEXT NOT NULL,
+        hour INTEGER NOT NULL, reason TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (day, window, clerk, service, hour, reason)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_dirty (day TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE TRIGGER stats_dirty_event AFTER INSERT ON ticket_events
+        BEGIN INSERT OR IGNORE INTO stats_dirty (day) VALUES (NEW.day); END;
+    CREATE TRIGGER stats_dirty_rating AFTER INSERT ON ratings
+        BEGIN INSERT OR IGNORE INTO stats_dirty (day) VALUES (NEW.day); END;
+    CREATE TRIGGER stats_dirty_rating_update AFTER UPDATE ON ratings
+        BEGIN INSERT OR IGNORE INTO stats_dirty (day) VALUES (OLD.day);
+              INSERT OR IGNORE INTO stats_dirty (day) VALUES (NEW.day); END;
+    INSERT OR IGNORE INTO stats_dirty (day) SELECT DISTINCT day FROM ticket_events;
+    INSERT OR IGNORE INTO stats_dirty (day) SELECT DISTINCT day FROM ratings;
+    """)
+
+
+@summary()
+def m002_stats_rollups(db: sqlite_utils.Database) -> None:
+    cols = """hour INTEGER NOT NULL, window INTEGER NOT NULL, clerk TEXT NOT NULL,
+        service TEXT NOT NULL, issued INTEGER NOT NULL DEFAULT 0, called INTEGER NOT NULL DEFAULT 0,
+        served INTEGER NOT NULL DEFAULT 0, no_show INTEGER NOT NULL DEFAULT 0,
+        transferred INTEGER NOT NULL DEFAULT 0, waits BLOB, services BLOB,
+        r1 INTEGER NOT NULL DEFAULT 0, r2 INTEGER NOT NULL DEFAULT 0, r3 INTEGER NOT NULL DEFAULT 0,
+        r4 INTEGER NOT NULL DEFAULT 0, r5 INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (day, window, clerk, service, hour)"""
+    db.executescript(f"""
+    -- day holds the month (YYYY-MM): whole past months merged, for long ranges
+    CREATE TABLE stats_months (day TEXT NOT NULL, {cols}) WITHOUT ROWID;
+    CREATE TABLE stats_month_done (month TEXT PRIMARY KEY) WITHOUT ROWID;
+    -- one row per (day, service): figures by day over long ranges
+    CREATE TABLE stats_daily (day TEXT NOT NULL, {cols}) WITHOUT ROWID;
+    CREATE TRIGGER stats_dirty_month AFTER INSERT ON stats_dirty BEGIN
+        DELETE FROM stats_months WHERE day = substr(NEW.day, 1, 7);
+        DELETE FROM stats_month_done WHERE month = substr(NEW.day, 1, 7);
+    END;
+    """)
+    conn = db.conn
+    days = [r[0] for r in conn.execute("SELECT DISTINCT day FROM stats_cells")]
+    for day in days:
+        rows = conn.execute(f"SELECT {CELL_COLUMNS} FROM stats_cells WHERE day = ?", [day]).fetchall()
+        conn.executemany(f"INSERT INTO stats_daily ({CELL_COLUMNS}) VALUES ({', '.join('?' * 17)})",
+                         _rollup_daily(rows))
+
+
+CELL_COLUMNS = ("day, hour, window, clerk, service, issued, called, served, no_show, transferred, "
+                "waits, services, r1, r2, r3, r4, r5")
+
+
+def _rollup_daily(rows: Iterable[tuple]) -> list[tuple]:
+    """m002's own copy: merge summary rows per (day, service); counts add, packed times concatenate."""
+    groups: dict = {}
+    for r in rows:
+        k = (r[0], -1, -1, "*", r[4])
+        g = groups.get(k)
+        if g is None:
+            groups[k] = [*k, *r[5:10], [r[10]] if r[10] else [], [r[11]] if r[11] else [], *r[12:]]
+            continue
+        for i in range(5, 10):
+            g[i] += r[i]
+        if r[10]:
+            g[10].append(r[10])
+        if r[11]:
+            g[11].append(r[11])
+        for i in range(12, 17):
+            g[i] += r[i]
+    return [(*g[:10], b"".join(g[10]) or None, b"".join(g[11]) or None, *g[12:])
+            for g in groups.values()]

@@ -1,0 +1,2 @@
+"""The qrate release."""
+__version__ = "0.1.0"

@@ -1,0 +1,176 @@
+"""What every HTTP route module shares: JSON errors, strict bodies, who calls, and the
+route decorator that also documents the route for /api/openapi.json.
+
+A leaf of the web layer: route modules import from here; ``create_app`` registers
+each module's ``routes`` on the API blueprint. Nothing here imports a route module.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Optional
+
+from flask import current_app, g, jsonify, request, session
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from werkzeug.exceptions import HTTPException
+
+from . import auth
+from .engine import N_, QueueError
+from .i18n import translate
+from .openapi import RouteDoc
+
+Text200 = Field(default="", max_length=200)
+
+
+class Strict(BaseModel):
+    """A request body: strict types, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+# --- errors -----------------------------------------------------------------
+
+class ApiError(Exception):
+    """An HTTP-level refusal (auth, bad query) with a code and a message id."""
+
+    def __init__(self, status: int, code: str, message: str, details=None, /, **params):
+        self.status, self.code, self.msgid, self.details, self.params = \
+            status, code, message, details, params
+
+
+def error_response(http_status: int, error_code: str, msgid: str, details=None, /, **params):
+    body = {"code": error_code, "message": translate(msgid, **params),
+            "message_en": translate(msgid, "en", **params)}
+    if details is not None:
+        body["details"] = details
+    return jsonify({"error": body}), http_status
+
+
+HTTP_CODES = {404: ("not_found", N_("There is nothing at this address.")),
+              405: ("method_not_allowed", N_("This address does not take that method.")),
+              413: ("too_large", N_("The request is too large.")),
+              400: ("bad_request", N_("The request is malformed."))}
+
+
+def register_errors(app) -> None:
+    """Turn every failure into the JSON error shape, the whole app over."""
+
+    @app.errorhandler(QueueError)
+    def queue_error(exc: QueueError):
+        return error_response(exc.status, exc.code, exc.message, None, **exc.params)
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.msgid, exc.details, **exc.params)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code, msgid = HTTP_CODES.get(exc.code, ("http_error", N_("The request failed.")))
+        return error_response(exc.code or 500, code, msgid, None)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unexpected error")
+        return error_response(500, "internal", N_("Something went wrong on the server; it has been logged."), None)
+
+
+# --- the hall's objects -----------------------------------------------------
+
+def ops():
+    """The service layer (server.operations.Operations)."""
+    return current_app.extensions["qrate"]
+
+
+def reader():
+    """The read side (server.readside.Reader): reports on their own connection and thread."""
+    return current_app.extensions["qrate_reader"]
+
+
+# --- who calls --------------------------------------------------------------
+
+def principal() -> Optional[auth.Principal]:
+    """The user or device behind the bearer token or the page's session cookie, or None."""
+    if "principal" not in g:
+        raw = None
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            raw = header[7:].strip()
+        elif session.get("token"):
+            raw = session["token"]
+        with ops().store() as s:
+            g.principal = auth.resolve(s.db, raw)
+    return g.principal
+
+
+def require(*roles: str) -> auth.Principal:
+    """The caller, who must hold one of ``roles`` (any valid token when none are given)."""
+    p = principal()
+    if p is None:
+        raise ApiError(401, "unauthorized", N_("Sign in or send a valid token."))
+    if roles and p.role not in roles:
+        raise ApiError(403, "forbidden", N_("Your role (%(role)s) may not do this; it needs: %(roles)s."),
+                       role=p.role, roles=", ".join(roles))
+    return p
+
+
+def require_window(window: int) -> auth.Principal:
+    """A clerk signed in at this window, its keypad, or a manager."""
+    p = require("clerk", "keypad", "manager")
+    ops().known_window(window)
+    if p.role != "manager" and p.window != window:
+        raise ApiError(403, "other_window", N_("You act for window %(mine)s, not window %(window)s."),
+                       mine=p.window, window=window)
+    return p
+
+
+def acting_window(p: auth.Principal) -> Optional[int]:
+    """The window a principal acts for (None for managers: the ticket's own window)."""
+    return None if p.role == "manager" else p.window
+
+
+def parse(model: type[BaseModel]):
+    """The request's JSON body checked against ``model``; 400/422 with the fields otherwise."""
+    data = request.get_json(silent=True, force=True) if request.data else {}
+    if data is None:
+        raise ApiError(400, "bad_json", N_("The body is not valid JSON."))
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid", N_("The body must be a JSON object."))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(x) for x in e["loc"]), "problem": e["msg"]}
+                   for e in exc.errors(include_url=False, include_input=False)]
+        raise ApiError(422, "invalid", N_("Some fields are wrong: %(fields)s."), details,
+                       fields=", ".join(d["field"] or "body" for d in details))
+
+
+# --- routes -------------------------------------------------------------------
+
+class Routes:
+    """One route module's views and their OpenAPI docs, registered by ``create_app``."""
+
+    def __init__(self):
+        self.docs: list[RouteDoc] = []
+        self._views: list[tuple] = []
+
+    def route(self, rule: str, method: str, summary: str, who: str, *, body=None,
+              response=None, status: int = 200, extra_status=None, tags=(), query=()):
+        """Declare a view: its path, who may call it, its body and its answers."""
+        def wrap(fn):
+            self.docs.append(RouteDoc(rule, method, summary, who, body, response, status,
+                                      extra_status or {}, tags, query))
+
+            @functools.wraps(fn)
+            def view(**kw):
+                if body is not None:
+                    kw["body"] = parse(body)
+                result = fn(**kw)
+                if isinstance(result, tuple) or not isinstance(result, (dict, list)):
+                    return result
+                return jsonify(result), status
+            self._views.append((rule, fn.__name__, view, method))
+            return view
+        return wrap
+
+    def register(self, blueprint) -> None:
+        for rule, name, view, method in self._views:
+            blueprint.add_url_rule(rule, name, view, methods=[method])
