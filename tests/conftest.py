@@ -38,8 +38,6 @@ PASSWORD = "secret-pw"
 TZ = ZoneInfo("Asia/Shanghai")  # the demo hall's zone
 
 TIERS = ("unit", "api", "live", "browser", "device")
-# Tiers for files whose owner marks them later (the tier lives in the file's pytestmark then).
-TIER_OF_UNMARKED_FILE = {"test_i18n.py": "api"}
 
 # The instants the date checks run at, in the hall's zone. 2026: the holiday package
 # knows its official calendar (1 January is a holiday, Sunday 4 January a make-up workday).
@@ -93,9 +91,6 @@ def pytest_collection_modifyitems(config, items):
         if "hall_now" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dates)
         tiers = {m.name for m in item.iter_markers() if m.name in TIERS}
-        if not tiers and Path(str(item.fspath)).name in TIER_OF_UNMARKED_FILE:
-            item.add_marker(getattr(pytest.mark, TIER_OF_UNMARKED_FILE[Path(str(item.fspath)).name]))
-            tiers = {TIER_OF_UNMARKED_FILE[Path(str(item.fspath)).name]}
         if len(tiers) != 1:
             unmarked.append(f"{item.nodeid}: {sorted(tiers) or 'no tier'}")
     if unmarked:
