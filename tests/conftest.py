@@ -38,8 +38,6 @@ PASSWORD = "secret-pw"
 TZ = ZoneInfo("Asia/Shanghai")  # the demo hall's zone
 
 TIERS = ("unit", "api", "live", "browser", "device")
-# Tiers for files whose owner marks them later (the tier lives in the file's pytestmark then).
-TIER_OF_UNMARKED_FILE = {"test_i18n.py": "api"}
 
 # The instants the date checks run at, in the hall's zone. 2026: the holiday package
 # knows its official calendar (1 January is a holiday, Sunday 4 January a make-up workday).
@@ -93,9 +91,6 @@ def pytest_collection_modifyitems(config, items):
         if "hall_now" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.dates)
         tiers = {m.name for m in item.iter_markers() if m.name in TIERS}
-        if not tiers and Path(str(item.fspath)).name in TIER_OF_UNMARKED_FILE:
-            item.add_marker(getattr(pytest.mark, TIER_OF_UNMARKED_FILE[Path(str(item.fspath)).name]))
-            tiers = {TIER_OF_UNMARKED_FILE[Path(str(item.fspath)).name]}
         if len(tiers) != 1:
             unmarked.append(f"{item.nodeid}: {sorted(tiers) or 'no tier'}")
     if unmarked:
@@ -174,6 +169,12 @@ def free_port() -> int:
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<logger>\S+): ",
                         re.M)
 OUR_LOGGERS = re.compile(r"^(qrate|server|devices|kiosk|display)(\.|$)")
+# Known noise, reported on issue 16, to drop when it is mended: after a WebSocket session ends,
+# gevent's WSGI handler reads the client's next frame (0x81 text, 0x88 close...) as if it were
+# a new HTTP request and logs it as an ERROR of qrate.server.
+KNOWN_SERVER_NOISE = [re.compile(r"ERROR qrate\.server: <gevent\._socket3\.socket at 0x[0-9a-f]+ object, [^>]*>: "
+                                 r"\(from \('127\.0\.0\.1', \d+\)\) (Invalid HTTP method: |Invalid http version: "
+                                 r"|Expected GET method; Got command=)'\\x8[1289a]")]
 
 
 def log_problems(text: str) -> list[str]:
@@ -249,10 +250,17 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
-    def kill(self, sig=signal.SIGKILL) -> None:
+    def kill(self, sig=signal.SIGKILL, grace: float = 10) -> None:
+        """Send ``sig``; a server still running ``grace`` seconds later is killed."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
-            self.proc.wait(10)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                print(f"qrate serve (pid {self.proc.pid}) still ran {grace} s after signal {sig}: killed",
+                      file=sys.stderr)
+                self.proc.kill()
+                self.proc.wait(10)
         if getattr(self, "log", None):
             self.log.close()
 
@@ -275,7 +283,7 @@ class LiveServer:
         self._checked += end
         text = data[:end].decode("utf-8", "replace")
         return [p for p in log_problems(text)
-                if not any(a.search(p) for a in (*self.allowed, *expected))]
+                if not any(a.search(p) for a in (*KNOWN_SERVER_NOISE, *self.allowed, *expected))]
 
     # the hall's time as the server reads it
     def hall_time(self) -> datetime:

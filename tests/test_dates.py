@@ -1,6 +1,6 @@
 """What depends on the hall's date, at the instants that break date code: 1 January, the
 1st of a month and the last second of a month (conftest.HALL_INSTANTS), on a real
-`qrate serve` whose hall clock starts there (QRATE_TEST_NOW) with 40 days of history up
+`qrate serve` whose hall clock starts there (QRATE_TEST_NOW) with 10 days of history up
 to the day before. Whatever the machine's date: the figures default to the hall's today,
 "this month" starts on the hall's 1st, the report's default is last month, follow-up
 deadlines count the working days after today, and the day rolls over at the hall's midnight.
@@ -46,7 +46,7 @@ def dated(tmp_path_factory, hall_now):
     config.write_demo(folder, always_open=True)
     fast_pads(folder)
     server = LiveServer(folder, now=hall_now)
-    seed_history(server, 40)
+    seed_history(server, 10)
     for user, role in (("9001", "manager"), ("1003", "clerk")):
         server.cli("user", "add", user, "--role", role, input_text=f"{PASSWORD}\n{PASSWORD}\n")
     kiosk, pad = server.device_token("kiosk-1", "kiosk"), server.device_token("pad-3", "pad", 3)

@@ -120,9 +120,9 @@ def sign_in(page, server):
 
 
 def test_the_dashboard_reads_this_month_yesterday_and_last_month_on_the_halls_clock(hall, hall_now, page):
-    """At each instant of HALL_INSTANTS: 40 days of history up to the day before the server
+    """At each instant of HALL_INSTANTS: 10 days of history up to the day before the server
     starts; whatever the machine's date, the dashboard's defaults follow the hall's day."""
-    server = history_hall(hall, hall_now, 40).start()
+    server = history_hall(hall, hall_now, 10).start()
     try:
         today = settled_hall_day(server)
         follow_hall_clock(page, server)
