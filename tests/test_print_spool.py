@@ -10,7 +10,7 @@ import pytest
 import requests
 import socketio
 
-from conftest import ROOT, LiveServer, bearer
+from conftest import ROOT, SHOTS, LiveServer, bearer
 from printer_kit import Emupos, set_printer, wait_for
 
 pytestmark = pytest.mark.device
@@ -150,7 +150,7 @@ def test_lobby_and_snapshot_show_the_printer_alert(hall, emupos, page):
         assert snap["devices"]["printer"]["can_print"] is False
         page.reload()  # a screen that connects now learns it from the snapshot
         page.wait_for_selector("#printer-alert:not(.hidden)", timeout=15000)
-        page.screenshot(path=str(ROOT / "docs/screenshots/lobby-printer-alert.png"))
+        page.screenshot(path=str(SHOTS / "lobby-printer-alert.png"))
         emupos.fault("paper-out", active=False)
         page.wait_for_selector("#printer-alert.hidden", state="attached", timeout=15000)
     finally:
