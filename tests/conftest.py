@@ -169,9 +169,6 @@ def free_port() -> int:
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<logger>\S+): ",
                         re.M)
 OUR_LOGGERS = re.compile(r"^(qrate|server|devices|kiosk|display)(\.|$)")
-# Known noise, reported on issue 16, to drop when it is mended: after a WebSocket session ends,
-# gevent's WSGI handler reads the client's next frame (0x81 text, 0x88 close...) as if it were
-# a new HTTP request and logs it as an ERROR of qrate.server.
 # The server closes a connection after its WebSocket (server/serve.py), so the client's
 # closing frame is never logged as a bad request: no known noise is allowed any more.
 KNOWN_SERVER_NOISE: list = []

@@ -10,7 +10,7 @@ import pytest
 import requests
 import socketio
 
-from conftest import ROOT, SHOTS, LiveServer, bearer
+from conftest import SHOTS, LiveServer, bearer
 from printer_kit import Emupos, set_printer, wait_for
 
 pytestmark = pytest.mark.device
