@@ -101,7 +101,7 @@ def pytest_collection_modifyitems(config, items):
 # --- halls and apps ------------------------------------------------------------
 
 @pytest.fixture
-def hall(tmp_path) -> Path:
+def hall_dir(tmp_path) -> Path:
     """A hall folder with the demo hall.toml, always open."""
     folder = tmp_path / "hall"
     config.write_demo(folder, always_open=True)
@@ -109,8 +109,8 @@ def hall(tmp_path) -> Path:
 
 
 @pytest.fixture
-def app(hall):
-    app = create_app({"HALL": hall, "TESTING": True})
+def app(hall_dir):
+    app = create_app({"HALL": hall_dir, "TESTING": True})
     yield app
     app.extensions["qrate"].close()
 
@@ -123,17 +123,17 @@ def client(app):
 class Accounts:
     """Creates users and devices in a hall and hands out Authorization headers."""
 
-    def __init__(self, hall_obj, client=None):
-        self.hall, self.client = hall_obj, client
+    def __init__(self, ops, client=None):
+        self.ops, self.client = ops, client
 
     def device(self, kind: str, window: int | None = None, name: str | None = None) -> dict:
-        with self.hall.store() as s:
+        with self.ops.store() as s:
             _, token = auth.add_device(s.db, name or f"{kind}-{window}-{time.monotonic_ns()}",
                                        kind, window)
         return {"Authorization": f"Bearer {token}"}
 
     def user(self, employee_no: str, role: str = "clerk") -> None:
-        with self.hall.store() as s:
+        with self.ops.store() as s:
             auth.add_user(s.db, employee_no, role, PASSWORD)
 
     def clerk(self, window: int, employee_no: str | None = None) -> dict:
@@ -201,12 +201,12 @@ class LiveServer:
 
     watched: list["LiveServer"] = []
 
-    def __init__(self, hall: Path, port: int | None = None, now: datetime | None = None):
-        self.hall, self.port = hall, port or free_port()
+    def __init__(self, hall_dir: Path, port: int | None = None, now: datetime | None = None):
+        self.hall_dir, self.port = hall_dir, port or free_port()
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
         self.clock_start = now  # the hall time the clock starts at (None: the real clock)
-        self.log_path = self.hall / f"server-{self.port}.log"
+        self.log_path = self.hall_dir / f"server-{self.port}.log"
         self.allowed: list[re.Pattern] = []
         self._checked = 0  # the log up to here has been checked
 
@@ -227,13 +227,13 @@ class LiveServer:
         if self.clock_start is not None:
             if getattr(self, "_clock_origin", None) is None:
                 self._clock_origin = time.monotonic()
-            env["QRATE_TEST_NOW"] = self.hall_time_guess().isoformat()
+            env["QRATE_TEST_NOW"] = self.hall_dir_time_guess().isoformat()
         self.log = open(self.log_path, "ab")
         if self not in LiveServer.watched:
             self._checked = self.log.tell()
             LiveServer.watched.append(self)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server.entry", "serve", "--hall", str(self.hall),
+            [sys.executable, "-m", "server.entry", "serve", "--hall", str(self.hall_dir),
              "--port", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT, env=env,
             cwd=ROOT)
         deadline = time.monotonic() + timeout
@@ -288,7 +288,7 @@ class LiveServer:
 
     # device and user helpers that go through the CLI, as a hall's IT person would
     def cli(self, *args, input_text: str | None = None) -> str:
-        out = subprocess.run([sys.executable, "-m", "server.entry", *args, "--hall", str(self.hall)],
+        out = subprocess.run([sys.executable, "-m", "server.entry", *args, "--hall", str(self.hall_dir)],
                              input=input_text, capture_output=True, text=True, cwd=ROOT)
         assert out.returncode == 0, out.stderr
         return out.stdout
@@ -364,9 +364,9 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 @pytest.fixture
-def live(hall):
+def live(hall_dir):
     """A running `qrate serve` on the temp hall."""
-    server = LiveServer(hall).start()
+    server = LiveServer(hall_dir).start()
     yield server
     server.kill(signal.SIGTERM)
 

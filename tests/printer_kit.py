@@ -228,8 +228,8 @@ class PrinterSim:
             self.log.close()
 
 
-def set_printer(hall, url: str, **extra) -> None:
-    path = hall / "hall.toml"
+def set_printer(hall_dir, url: str, **extra) -> None:
+    path = hall_dir / "hall.toml"
     text = path.read_text(encoding="utf-8")
     settings = "".join(f"{k} = {v}\n" for k, v in extra.items())
     text = re.sub(r'url = "file://data/printed"\n', f'url = "{url}"\n{settings}', text)

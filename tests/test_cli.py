@@ -40,40 +40,40 @@ def test_init_writes_a_realistic_demo_hall(tmp_path):
     assert again.returncode != 0 and "已存在" in again.stderr
 
 
-def test_user_add_reads_the_password_twice_from_stdin(tmp_path, hall):
-    ok = qrate("user", "add", "1001", "--role", "clerk", "--hall", str(hall),
+def test_user_add_reads_the_password_twice_from_stdin(tmp_path, hall_dir):
+    ok = qrate("user", "add", "1001", "--role", "clerk", "--hall", str(hall_dir),
                input_text=f"{PASSWORD}\n{PASSWORD}\n")
     assert ok.returncode == 0 and "1001" in ok.stdout
-    dup = qrate("user", "add", "1001", "--role", "manager", "--hall", str(hall),
+    dup = qrate("user", "add", "1001", "--role", "manager", "--hall", str(hall_dir),
                 input_text=f"{PASSWORD}\n{PASSWORD}\n")
     assert dup.returncode != 0 and "已有账号" in dup.stderr
-    differ = qrate("user", "add", "1002", "--role", "clerk", "--hall", str(hall),
+    differ = qrate("user", "add", "1002", "--role", "clerk", "--hall", str(hall_dir),
                    input_text=f"{PASSWORD}\nsomething-else\n")
     assert differ.returncode != 0 and "不一致" in differ.stderr
-    short = qrate("user", "add", "1003", "--role", "clerk", "--hall", str(hall), input_text="abc\nabc\n",
+    short = qrate("user", "add", "1003", "--role", "clerk", "--hall", str(hall_dir), input_text="abc\nabc\n",
                   lang="en")
     assert short.returncode != 0 and "at least 6" in short.stderr
     # the account works, with the name from hall.toml's staff list
-    app = create_app({"HALL": hall})
+    app = create_app({"HALL": hall_dir})
     r = app.test_client().post("/api/login", json={"user": "1001", "password": PASSWORD, "window": 1})
     assert r.status_code == 200 and r.get_json()["name"] == "王丽"
     app.extensions["qrate"].close()
 
 
-def test_device_add_prints_the_token_alone_on_the_last_line(hall):
-    out = qrate("device", "add", "kiosk-east", "--kind", "kiosk", "--hall", str(hall))
+def test_device_add_prints_the_token_alone_on_the_last_line(hall_dir):
+    out = qrate("device", "add", "kiosk-east", "--kind", "kiosk", "--hall", str(hall_dir))
     assert out.returncode == 0, out.stderr
     token = out.stdout.strip().splitlines()[-1]
     assert " " not in token and len(token) >= 40
-    app = create_app({"HALL": hall})
+    app = create_app({"HALL": hall_dir})
     r = app.test_client().post("/api/tickets", json={"service": "A"}, headers=bearer(token))
     assert r.status_code == 201
     app.extensions["qrate"].close()
-    dup = qrate("device", "add", "kiosk-east", "--kind", "kiosk", "--hall", str(hall))
+    dup = qrate("device", "add", "kiosk-east", "--kind", "kiosk", "--hall", str(hall_dir))
     assert dup.returncode != 0
-    pad = qrate("device", "add", "pad-x", "--kind", "pad", "--hall", str(hall))
+    pad = qrate("device", "add", "pad-x", "--kind", "pad", "--hall", str(hall_dir))
     assert pad.returncode != 0 and "--window" in pad.stderr
-    bad = qrate("device", "add", "pad-y", "--kind", "pad", "--window", "99", "--hall", str(hall))
+    bad = qrate("device", "add", "pad-y", "--kind", "pad", "--window", "99", "--hall", str(hall_dir))
     assert bad.returncode != 0 and "99" in bad.stderr
 
 

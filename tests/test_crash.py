@@ -23,7 +23,7 @@ from server.operations import Operations
 pytestmark = pytest.mark.live
 
 
-def test_sigkill_mid_burst_loses_nothing_acknowledged(live, hall):
+def test_sigkill_mid_burst_loses_nothing_acknowledged(live, hall_dir):
     kiosk = live.device_token("kiosk-1", "kiosk")
     clerks = {n: live.clerk_token(f"10{n:02d}", n) for n in (1, 2, 3, 4)}
     acknowledged_issues: list[dict] = []
@@ -68,7 +68,7 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(live, hall):
     assert len(acknowledged_issues) > 40 and len(acknowledged_finishes) >= 40
 
     # the file itself is sound
-    db = sqlite3.connect(hall / "data" / "qrate.db")
+    db = sqlite3.connect(hall_dir / "data" / "qrate.db")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
 
@@ -87,7 +87,7 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(live, hall):
     finally:
         live.kill(signal.SIGTERM)
 
-    cfg = config.load(hall)
+    cfg = config.load(hall_dir)
     h = Operations(cfg)
     try:
         assert_replay_matches(h)

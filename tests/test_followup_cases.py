@@ -19,8 +19,8 @@ def clock(clock):
 
 
 @pytest.fixture
-def app(hall, clock):
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock, "HALL_OVERRIDES": {
+def app(hall_dir, clock):
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock, "HALL_OVERRIDES": {
         "ratings": {"press_burst": 50, "presses_per_minute": 600},
         "followup": {"owner": "9001", "callback": "1wd", "verify": "3wd", "rectify": "15wd",
                      "reply": "15wd", "due_soon_hours": 24},
@@ -67,7 +67,7 @@ def test_bad_rating_opens_a_case_with_deadlines_from_the_hall_file(client, desk)
     cases = client.get("/api/cases", headers=desk["manager"]).get_json()
     assert len(cases["cases"]) == 1 and cases["calendar"]["official"] is True
     case = cases["cases"][0]
-    assert (case["rating"], case["ticket"], case["window"], case["clerk"], case["service"], case["score"]) == \
+    assert (case["rating"], case["ticket"], case["window"], case["clerk"], case["service"], case["score"]) ==\
         (bad["id"], bad["ticket"], 3, "1003", "B", 2)
     assert good["id"] != case["rating"]
     assert case["owner"] == "9001" and case["status"] == "open" and case["next_step"] == "callback"
@@ -125,7 +125,7 @@ def test_an_upheld_appeal_excludes_the_rating_with_its_reason(client, desk):
     body = r.get_json()
     assert body["excluded"] is True and body["exclude_reason"] == "经复核属误评" and body["status"] == "closed"
     ratings = client.get("/api/ratings", headers=m).get_json()["ratings"]
-    assert [(x["score"], x["excluded"], x["exclude_reason"]) for x in ratings] == \
+    assert [(x["score"], x["excluded"], x["exclude_reason"]) for x in ratings] ==\
         [(5, False, None), (1, True, "经复核属误评")]
     sat = client.get("/api/pad/state", headers=desk["pad"]).get_json()["satisfaction"]
     assert sat["ratings"] == 1 and sat["satisfied_rate"] == 1.0

@@ -50,7 +50,7 @@ def test_tap_a_service_and_see_the_number(live, kiosk_page, width, height, name)
     page.screenshot(path=str(SHOTS / f"kiosk-ticket-{name}.png"))
 
     # the ticket went through the spool to the hall's file printer
-    printed = live.hall / "data" / "printed"
+    printed = live.hall_dir / "data" / "printed"
     wait_for(lambda: list(printed.glob("*-A001.bin")), 10, what="the printed ticket")
 
     # the page keeps its token: a reload without ?token still issues
@@ -76,10 +76,10 @@ def test_priority_in_two_taps(live, kiosk_page):
     assert ticket["priority"] is True and ticket["number"] == page.inner_text("#d-number")
 
 
-def test_no_paper_is_said_plainly_and_the_number_stays(hall, tmp_path, kiosk_page):
+def test_no_paper_is_said_plainly_and_the_number_stays(hall_dir, tmp_path, kiosk_page):
     sim = PrinterSim(tmp_path / "sim").start(paper_out=True)
-    set_printer(hall, sim.url, poll_s=0.5, retry_max_s=1)
-    live = LiveServer(hall)
+    set_printer(hall_dir, sim.url, poll_s=0.5, retry_max_s=1)
+    live = LiveServer(hall_dir)
     try:
         live.start()
         token = live.device_token("kiosk-np", "kiosk")
@@ -108,7 +108,7 @@ def test_kiosk_lives_through_a_server_restart(live, kiosk_page):
     live.kill()
     page.wait_for_selector("#offline-banner:not(.hidden)", timeout=10000)
     assert "—" in page.inner_text(".service[data-code='A'] .s-info")  # no stale count
-    again = LiveServer(live.hall, live.port).start()
+    again = LiveServer(live.hall_dir, live.port).start()
     try:
         page.wait_for_selector("#offline-banner.hidden", state="attached", timeout=15000)
         r = requests.post(again.url + "/api/tickets", json={"service": "A"}, headers=bearer(token),
@@ -124,8 +124,8 @@ def test_kiosk_lives_through_a_server_restart(live, kiosk_page):
         again.kill()
 
 
-def test_closed_and_capped_services_say_why_and_the_page_returns_by_itself(hall, kiosk_page):
-    text = (hall / "hall.toml").read_text(encoding="utf-8")
+def test_closed_and_capped_services_say_why_and_the_page_returns_by_itself(hall_dir, kiosk_page):
+    text = (hall_dir / "hall.toml").read_text(encoding="utf-8")
     text = text.replace("enforce_hours = false", "enforce_hours = true")
     blocks = text.split("[[services]]")
     for i, block in enumerate(blocks):
@@ -139,8 +139,8 @@ def test_closed_and_capped_services_say_why_and_the_page_returns_by_itself(hall,
             blocks[i] = blocks[i].replace('code = "E"\n', 'code = "E"\ndaily_cap = 1\n')
     text = "[[services]]".join(blocks)
     text += "\n[kiosk]\nreturn_s = 2\n"
-    (hall / "hall.toml").write_text(text, encoding="utf-8")
-    live = LiveServer(hall)
+    (hall_dir / "hall.toml").write_text(text, encoding="utf-8")
+    live = LiveServer(hall_dir)
     try:
         live.start()
         token = live.device_token("kiosk-c", "kiosk")

@@ -37,14 +37,13 @@ def test_a_log_that_starts_with_a_traceback_is_a_problem():
 
 
 @pytest.mark.unit
-def test_a_websocket_frame_read_as_a_request_is_known_noise():
+def test_a_websocket_frame_read_as_a_request_is_a_problem_now():
+    # the server ends a connection with its WebSocket (server/serve.py): this line, which
+    # gevent once logged after every lobby screen left, is no longer expected noise
     line = ("2026-12-01 10:55:40,313 ERROR qrate.server: <gevent._socket3.socket at 0x7f885a81fb80 object, "
             "fd=12, family=2, type=1, proto=0>: (from ('127.0.0.1', 58292)) Invalid HTTP method: "
             "'\\x88\\x8225Aª1Ý'")
-    assert log_problems(line) and any(n.search(line) for n in KNOWN_SERVER_NOISE)
-    assert any(n.search(line.replace("Invalid HTTP method", "Invalid http version")) for n in KNOWN_SERVER_NOISE)
-    other = line.replace("'\\x88", "'GETX")
-    assert not any(n.search(other) for n in KNOWN_SERVER_NOISE)
+    assert log_problems(line) and not any(n.search(line) for n in KNOWN_SERVER_NOISE)
 
 
 @pytest.mark.api  # it writes a log file

@@ -18,21 +18,21 @@ pytestmark = pytest.mark.browser
 ORDINARY_DAY = datetime(2026, 11, 18, 10, 30, tzinfo=TZ)
 
 
-def history_hall(hall: Path, now: datetime, days: int) -> LiveServer:
+def history_hall(hall_dir: Path, now: datetime, days: int) -> LiveServer:
     """A live server whose hall clock starts at ``now``, with ``days`` of generated history
     up to the day before, and a manager 9001 (not started yet)."""
-    server = LiveServer(hall, now=now)
+    server = LiveServer(hall_dir, now=now)
     seed_history(server, days)
     server.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
     return server
 
 
 @pytest.fixture
-def busy_hall(hall: Path):
+def busy_hall(hall_dir: Path):
     """The demo hall with 45 generated days, alerts that fire at once, and a live server."""
-    with (hall / "hall.toml").open("a", encoding="utf-8") as f:
+    with (hall_dir / "hall.toml").open("a", encoding="utf-8") as f:
         f.write("\n[alerts]\nlong_wait_min = 0\nlong_wait_count = 2\ncheck_s = 1\n")
-    server = history_hall(hall, ORDINARY_DAY, 45).start()
+    server = history_hall(hall_dir, ORDINARY_DAY, 45).start()
     yield server
     server.kill()
 
@@ -119,10 +119,10 @@ def sign_in(page, server):
     page.locator("#tabs").wait_for()
 
 
-def test_the_dashboard_reads_this_month_yesterday_and_last_month_on_the_halls_clock(hall, hall_now, page):
+def test_the_dashboard_reads_this_month_yesterday_and_last_month_on_the_halls_clock(hall_dir, hall_now, page):
     """At each instant of HALL_INSTANTS: 10 days of history up to the day before the server
     starts; whatever the machine's date, the dashboard's defaults follow the hall's day."""
-    server = history_hall(hall, hall_now, 10).start()
+    server = history_hall(hall_dir, hall_now, 10).start()
     try:
         today = settled_hall_day(server)
         follow_hall_clock(page, server)

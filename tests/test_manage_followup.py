@@ -16,8 +16,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(hall):
-    s = LiveServer(hall)
+def server(hall_dir):
+    s = LiveServer(hall_dir)
     s.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
     s.start()
     yield s
@@ -157,14 +157,14 @@ def test_followup_notice_and_printing(server, page):
 
 
 @pytest.fixture
-def hurried(hall):
+def hurried(hall_dir):
     """Deadlines that fall due at once (callback) and within the day (verify)."""
-    toml = hall / "hall.toml"
+    toml = hall_dir / "hall.toml"
     text = toml.read_text(encoding="utf-8")
     assert 'callback = "1wd"' in text and 'verify = "3wd"' in text
     toml.write_text(text.replace('callback = "1wd"', 'callback = "0h"').replace('verify = "3wd"', 'verify = "2h"'),
                     encoding="utf-8")
-    s = LiveServer(hall)
+    s = LiveServer(hall_dir)
     s.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
     s.start()
     yield s
@@ -245,12 +245,12 @@ def test_case_to_rerating_and_a_rejected_appeal(hurried, page):
     assert got["appeal_status"] == "rejected" and not got["excluded"] and got["status"] == "open"
 
 
-def test_printer_health_follows_the_printer_live(hall, tmp_path, page):
+def test_printer_health_follows_the_printer_live(hall_dir, tmp_path, page):
     """Paper runs out with the tab open: the `device.changed` event turns the health red,
     the ticket waits as a job, and both clear when paper is back, without a reload."""
     sim = PrinterSim(tmp_path / "sim").start()
-    set_printer(hall, sim.url, poll_s=0.5, retry_max_s=1)
-    server = LiveServer(hall)
+    set_printer(hall_dir, sim.url, poll_s=0.5, retry_max_s=1)
+    server = LiveServer(hall_dir)
     server.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
     try:
         server.start()

@@ -11,8 +11,8 @@ from server.app import create_app
 pytestmark = pytest.mark.api
 
 
-def test_an_old_data_file_is_upgraded_in_place(hall):
-    cfg = config.load(hall)
+def test_an_old_data_file_is_upgraded_in_place(hall_dir):
+    cfg = config.load(hall_dir)
     cfg.data_folder.mkdir(parents=True, exist_ok=True)
     db = store.connect(cfg.db_path)
     db.enable_wal()
@@ -23,7 +23,7 @@ def test_an_old_data_file_is_upgraded_in_place(hall):
                "VALUES ('1001', '王丽', 'clerk', 'x', '2026-01-01')")
     db.conn.commit()
     db.close()
-    app = create_app({"HALL": hall})  # migrates to the newest schema
+    app = create_app({"HALL": hall_dir})  # migrates to the newest schema
     app.extensions["qrate"].close()
     conn = sqlite3.connect(cfg.db_path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
@@ -33,7 +33,7 @@ def test_an_old_data_file_is_upgraded_in_place(hall):
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     conn.close()
     # a second start applies nothing and loses nothing
-    app = create_app({"HALL": hall})
+    app = create_app({"HALL": hall_dir})
     app.extensions["qrate"].close()
 
 

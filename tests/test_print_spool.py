@@ -67,10 +67,10 @@ def pending(live, token) -> int:
 
 
 @pytest.mark.parametrize("transport", ["tcp", "serial"])
-def test_paper_out_mid_day(hall, emupos, transport):
-    set_printer(hall, emupos.tcp_url if transport == "tcp" else emupos.serial_url,
+def test_paper_out_mid_day(hall_dir, emupos, transport):
+    set_printer(hall_dir, emupos.tcp_url if transport == "tcp" else emupos.serial_url,
                 poll_s=0.5, retry_max_s=1)
-    live = LiveServer(hall)
+    live = LiveServer(hall_dir)
     kiosk = None
     listener = None
     try:
@@ -105,10 +105,10 @@ def test_paper_out_mid_day(hall, emupos, transport):
 
 
 @pytest.mark.parametrize("transport", ["tcp", "serial"])
-def test_printer_unplugged_and_replugged(hall, emupos, transport):
-    set_printer(hall, emupos.tcp_url if transport == "tcp" else emupos.serial_url,
+def test_printer_unplugged_and_replugged(hall_dir, emupos, transport):
+    set_printer(hall_dir, emupos.tcp_url if transport == "tcp" else emupos.serial_url,
                 poll_s=0.5, retry_max_s=1)
-    live = LiveServer(hall)
+    live = LiveServer(hall_dir)
     listener = None
     try:
         live.start()
@@ -134,10 +134,10 @@ def test_printer_unplugged_and_replugged(hall, emupos, transport):
         live.kill()
 
 
-def test_lobby_and_snapshot_show_the_printer_alert(hall, emupos, page):
+def test_lobby_and_snapshot_show_the_printer_alert(hall_dir, emupos, page):
     """Paper out: a lobby screen (and any new screen, from its snapshot) says no paper ticket comes."""
-    set_printer(hall, emupos.tcp_url, poll_s=0.5, retry_max_s=1)
-    live = LiveServer(hall)
+    set_printer(hall_dir, emupos.tcp_url, poll_s=0.5, retry_max_s=1)
+    live = LiveServer(hall_dir)
     try:
         live.start()
         page.goto(live.url + "/display?voice=0")

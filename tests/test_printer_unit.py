@@ -141,16 +141,16 @@ def _qrate(*args):
                           text=True, cwd=ROOT, timeout=60)
 
 
-def test_qrate_printer_test_prints_and_reports(hall, tmp_path):
+def test_qrate_printer_test_prints_and_reports(hall_dir, tmp_path):
     sim = PrinterSim(tmp_path / "sim").start()
     try:
-        out = _qrate("printer", "test", "--hall", str(hall), "--url", sim.url)
+        out = _qrate("printer", "test", "--hall", str(hall_dir), "--url", sim.url)
         assert out.returncode == 0, out.stderr
         assert "online" in out.stdout and "escpos.printer.Network" in out.stdout
         wait_for(lambda: any("测试小票" in t for t in sim.printed()), 10, what="the test ticket")
         sim.say("paper out")
         wait_for(lambda: "paper=out" in sim.log_path.read_text(), 5, what="paper out")
-        out = _qrate("printer", "test", "--hall", str(hall), "--url", sim.url)
+        out = _qrate("printer", "test", "--hall", str(hall_dir), "--url", sim.url)
         assert out.returncode != 0 and "paper_out" in out.stdout
         assert len(sim.printed()) == 1
     finally:
@@ -209,12 +209,12 @@ def test_device_changed_is_logged_with_a_seq_and_replays(app, client, accounts):
     from server import engine
     spool = app.extensions["qrate_devices"].spool
     pushed = []
-    hall = app.extensions["qrate"]
-    hall.subscribe(pushed.append)  # the pushes every listener gets after the commit
+    ops = app.extensions["qrate"]
+    ops.subscribe(pushed.append)  # the pushes every listener gets after the commit
     spool._set_state({"state": "paper_out"})
     assert pushed[-1]["type"] == "device.changed" and pushed[-1]["state"] == "paper_out"
     assert pushed[-1]["message"] == "打印机缺纸" and pushed[-1]["can_print"] is False
-    with hall.store() as s:
+    with ops.store() as s:
         assert s.last_seq() == pushed[-1]["seq"]
         for ev in s.events():
             if ev.type == "device.changed":

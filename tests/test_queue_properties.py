@@ -92,18 +92,18 @@ class QueueMachine(RuleBasedStateMachine):
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory()
         self.clock = seven_seconds_a_read()
-        self.hall = make_hall(Path(self.tmp.name) / "hall", self.clock)
+        self.ops = make_hall(Path(self.tmp.name) / "hall", self.clock)
         self.model: dict[int, dict] = {}  # id -> status, service, priority, order, target_window, window
         self.order = 0
         for n in WINDOWS:
-            self.hall.sign_in(n, f"10{n:02d}")
+            self.ops.sign_in(n, f"10{n:02d}")
 
     def teardown(self):
-        self.hall.close()
+        self.ops.close()
         self.tmp.cleanup()
 
     def expected_next(self, n: int):
-        win = self.hall.cfg.windows[n]
+        win = self.ops.cfg.windows[n]
         best, best_key = None, None
         for tid, m in self.model.items():
             if m["status"] != "waiting":
@@ -126,12 +126,12 @@ class QueueMachine(RuleBasedStateMachine):
                      if m["status"] == "called" and m["window"] == n), None)
 
     def paused(self, n: int) -> bool:
-        with self.hall.store() as s:
-            return self.hall.window(s, n).status != "open"
+        with self.ops.store() as s:
+            return self.ops.window(s, n).status != "open"
 
     @rule(service=st.sampled_from(SERVICES), priority=st.booleans())
     def issue(self, service, priority):
-        t = self.hall.issue(service, priority)
+        t = self.ops.issue(service, priority)
         self.order += 1
         self.model[t["id"]] = {"status": "waiting", "service": service, "priority": priority,
                                "order": self.order, "target_window": None, "window": None,
@@ -142,7 +142,7 @@ class QueueMachine(RuleBasedStateMachine):
         busy = self.current(n)
         expected = self.expected_next(n)
         try:
-            got = self.hall.call_next(n)
+            got = self.ops.call_next(n)
         except QueueError as exc:
             assert busy is not None or self.paused(n), exc
             return
@@ -162,9 +162,9 @@ class QueueMachine(RuleBasedStateMachine):
         m = self.model[tid]
         if action == "no_show" and m["recalls"] < NO_SHOW_AFTER:
             with pytest.raises(engine.TooFewRecalls):
-                self.hall.no_show(tid, n)
+                self.ops.no_show(tid, n)
             return
-        t = getattr(self.hall, action)(tid, n)
+        t = getattr(self.ops, action)(tid, n)
         new = {"finish": "done", "no_show": "no_show", "recall": "called", "park": "parked"}[action]
         assert t["status"] == new
         m["status"] = new
@@ -178,12 +178,12 @@ class QueueMachine(RuleBasedStateMachine):
                             if (m["status"] == "parked" and m["window"] == n)
                             or (m["status"] == "waiting" and m["target_window"] in (None, n)
                                 and (m["target_window"] == n
-                                     or m["service"] in self.hall.cfg.windows[n].services)))
+                                     or m["service"] in self.ops.cfg.windows[n].services)))
         if not candidates:
             return
         tid = data.draw(st.sampled_from(candidates))
         try:
-            t = self.hall.call_ticket(n, tid, "test")
+            t = self.ops.call_ticket(n, tid, "test")
         except QueueError:
             assert self.current(n) is not None or self.paused(n)
             return
@@ -203,9 +203,9 @@ class QueueMachine(RuleBasedStateMachine):
         m = self.model[tid]
         try:
             if to_window is None:
-                t = self.hall.transfer(tid, service=to_service)
+                t = self.ops.transfer(tid, service=to_service)
             else:
-                t = self.hall.transfer(tid, window=to_window)
+                t = self.ops.transfer(tid, window=to_window)
         except engine.SameService:
             return
         assert t["status"] == "waiting" and t["number"] == m["number"]  # keeps its number
@@ -221,19 +221,19 @@ class QueueMachine(RuleBasedStateMachine):
         if not candidates:
             return
         tid = data.draw(st.sampled_from(candidates))
-        assert self.hall.cancel(tid, "test")["status"] == "cancelled"
+        assert self.ops.cancel(tid, "test")["status"] == "cancelled"
         self.model[tid]["status"] = "cancelled"
 
     @rule(n=st.sampled_from(WINDOWS))
     def pause_or_resume(self, n):
         if self.paused(n):
-            self.hall.resume(n)
+            self.ops.resume(n)
         else:
-            self.hall.pause(n, "break")
+            self.ops.pause(n, "break")
 
     @invariant()
     def states_agree(self):
-        actual, _ = stored(self.hall)
+        actual, _ = stored(self.ops)
         for tid, m in self.model.items():
             assert actual[tid].status == m["status"]
             if m["status"] == "called":
@@ -243,14 +243,14 @@ class QueueMachine(RuleBasedStateMachine):
 
     @invariant()
     def numbers_unique(self):
-        with self.hall.store() as s:
+        with self.ops.store() as s:
             rows = s.db.execute("SELECT day, number, count(*) FROM tickets GROUP BY day, number "
                                 "HAVING count(*) > 1").fetchall()
         assert rows == []
 
     @invariant()
     def log_replays_to_state(self):
-        assert_replay_matches(self.hall)
+        assert_replay_matches(self.ops)
 
 
 QueueMachine.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None,

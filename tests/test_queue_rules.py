@@ -15,11 +15,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def make(hall, clock):
+def make(hall_dir, clock):
     apps = []
 
     def build(overrides=None):
-        app = create_app({"HALL": hall, "CLOCK": clock, "HALL_OVERRIDES": overrides or {}})
+        app = create_app({"HALL": hall_dir, "CLOCK": clock, "HALL_OVERRIDES": overrides or {}})
         apps.append(app)
         return app
     yield build
@@ -95,9 +95,9 @@ def test_priority_first_then_oldest_across_services(api, clock):
     assert call(api, clerk, 3) == 204
 
 
-def test_ranked_window_takes_its_services_in_order(make, accounts_for, clock, hall):
+def test_ranked_window_takes_its_services_in_order(make, accounts_for, clock, hall_dir):
     import tomllib
-    raw = tomllib.loads((hall / "hall.toml").read_text())
+    raw = tomllib.loads((hall_dir / "hall.toml").read_text())
     windows = raw["windows"]
     for w in windows:
         if w["number"] == 5:

@@ -8,8 +8,8 @@ pytestmark = pytest.mark.api
 
 
 @pytest.fixture
-def app(hall):
-    app = create_app({"HALL": hall, "TESTING": True,
+def app(hall_dir):
+    app = create_app({"HALL": hall_dir, "TESTING": True,
                       "HALL_OVERRIDES": {"ratings": {"press_burst": 50, "presses_per_minute": 600}}})
     yield app
     app.extensions["qrate"].close()
@@ -84,8 +84,8 @@ def test_rating_is_logged_with_source_and_device_and_seq_stays_gap_free(app, cli
         assert device.startswith("pad-3-")
 
 
-def test_presses_are_rate_limited(hall):
-    app = create_app({"HALL": hall, "TESTING": True,
+def test_presses_are_rate_limited(hall_dir):
+    app = create_app({"HALL": hall_dir, "TESTING": True,
                       "HALL_OVERRIDES": {"ratings": {"press_burst": 2, "presses_per_minute": 1}}})
     client = app.test_client()
     acc = Accounts(app.extensions["qrate"], client)
@@ -105,8 +105,8 @@ def test_presses_are_rate_limited(hall):
     app.extensions["qrate"].close()
 
 
-def test_flags_for_patterns_that_cannot_be_honest(hall):
-    app = create_app({"HALL": hall, "TESTING": True, "HALL_OVERRIDES": {"ratings": {
+def test_flags_for_patterns_that_cannot_be_honest(hall_dir):
+    app = create_app({"HALL": hall_dir, "TESTING": True, "HALL_OVERRIDES": {"ratings": {
         "press_burst": 50, "presses_per_minute": 600,
         "flags": {"min_ratings": 6, "burst_count": 5, "short_service_s": 60}}}})
     client = app.test_client()

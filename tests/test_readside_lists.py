@@ -24,9 +24,9 @@ class Clock:
 
 
 @pytest.fixture
-def world(hall):
+def world(hall_dir):
     clock = Clock(datetime(2026, 9, 25, 10, 0, tzinfo=TZ))
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock, "HALL_OVERRIDES": {
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock, "HALL_OVERRIDES": {
         "ratings": {"press_burst": 50, "presses_per_minute": 600,
                     "flags": {"min_ratings": 3, "short_service_s": 60, "burst_count": 3,
                               "burst_minutes": 10}},
@@ -38,7 +38,7 @@ def world(hall):
     desk = {"kiosk": acc.device("kiosk"), "clerk": acc.clerk(3), "pad": acc.device("pad", 3),
             "manager": acc.manager()}
     db = connect(h.cfg.db_path)
-    yield {"app": app, "hall": h, "cfg": h.cfg, "clock": clock, "client": client, "desk": desk,
+    yield {"app": app, "ops": h, "cfg": h.cfg, "clock": clock, "client": client, "desk": desk,
            "db": db}
     db.close()
     h.close()
@@ -117,7 +117,7 @@ def test_print_jobs_live_and_long_waits(world):
     jobs = lists.print_jobs(db, cfg, now=world["clock"]())
     assert jobs == api(world, "/api/print-jobs")["jobs"]
     assert {j["ticket"] for j in jobs} == {t["id"], waiting["id"]}
-    assert lists.print_jobs(db, cfg, now=world["clock"](), status="printed") == \
+    assert lists.print_jobs(db, cfg, now=world["clock"](), status="printed") ==\
         api(world, "/api/print-jobs", status="printed")["jobs"]
     world["clock"].at += timedelta(minutes=31)
     now = world["clock"]()

@@ -183,13 +183,13 @@ def seed(h, clock, days=(1, 2, 3), per_day=4):
 
 
 @pytest.fixture
-def world(hall):
+def world(hall_dir):
     clock = Clock(at(3, 8))
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
     h = app.extensions["qrate"]
     seed(h, clock)
     summary.clear_cache()
-    yield {"app": app, "hall": h, "cfg": h.cfg, "clock": clock}
+    yield {"app": app, "ops": h, "cfg": h.cfg, "clock": clock}
     h.close()
     summary.clear_cache()
 
@@ -265,7 +265,7 @@ def test_warm_up_reports_and_writes_at_once_in_threads(world):
     at the end are those computed from scratch. (The old module kept today's cells in
     a dict shared by threads without a lock: a thread pruning it while another added
     a day raised "dictionary changed size during iteration".)"""
-    h, cfg, clock = world["hall"], world["cfg"], world["clock"]
+    h, cfg, clock = world["ops"], world["cfg"], world["clock"]
     clock.now = at(3, 17, 49)
     errors: list[str] = []
     stop = threading.Event()
@@ -347,7 +347,7 @@ def test_a_change_never_fails_for_a_reports_write_back(world, monkeypatch):
     """A report storing a dirty past day (on its own connection, outside the write lock)
     while a rating is being recorded must not make the rating fail. The report runs right
     after the change's first read (the ticket), before its first write."""
-    h, cfg, clock = world["hall"], world["cfg"], world["clock"]
+    h, cfg, clock = world["ops"], world["cfg"], world["clock"]
     clock.now = at(3, 17)
     t = h.issue("A")
     h.call_next(1)

@@ -71,14 +71,14 @@ def build_history(h, clock: Clock) -> dict:
 
 
 @pytest.fixture
-def world(hall):
+def world(hall_dir):
     clock = Clock()
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
     h = app.extensions["qrate"]
     ids = build_history(h, clock)
     db = connect(h.cfg.db_path)
     summary.clear_cache()
-    yield {"app": app, "hall": h, "cfg": h.cfg, "db": db, "ids": ids, "clock": clock}
+    yield {"app": app, "ops": h, "cfg": h.cfg, "db": db, "ids": ids, "clock": clock}
     db.close()
     h.close()
 
@@ -183,7 +183,7 @@ def test_filters(world):
 
 def test_excluded_ratings_leave_the_figures(world):
     assert by(rows(world, "window"), "window")[3]["ratings"] == 3   # stores 2 March's summary
-    with world["hall"].store() as s, s.db.atomic():
+    with world["ops"].store() as s, s.db.atomic():
         s.db.execute("UPDATE ratings SET excluded = 1, exclude_reason = 'appeal upheld' "
                      "WHERE ticket = ?", [world["ids"]["B001"]])
     w3 = by(rows(world, "window"), "window")[3]
@@ -278,7 +278,7 @@ def test_today_follows_each_new_event(world):
     q = dict(start="2026-03-03", end="2026-03-03")
     (before,) = rows(world, "day", **q)
     assert before["issued"] == 1 and before["served"] == 1
-    h, clock = world["hall"], world["clock"]
+    h, clock = world["ops"], world["clock"]
     clock.at(3, 0, 30)
     ticket = h.issue("E")
     clock.at(3, 0, 40)

@@ -70,14 +70,14 @@ def build(h, clock) -> dict:
 
 
 @pytest.fixture
-def world(hall):
+def world(hall_dir):
     clock = Clock()
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
     h = app.extensions["qrate"]
     build(h, clock)
     summary.clear_cache()
     db = connect(h.cfg.db_path)
-    yield {"app": app, "hall": h, "cfg": h.cfg, "clock": clock, "db": db}
+    yield {"app": app, "ops": h, "cfg": h.cfg, "clock": clock, "db": db}
     db.close()
     h.close()
 
@@ -152,7 +152,7 @@ def _report_row(html: str, window: int) -> list[str]:
 
 @pytest.mark.api
 def test_the_five_surfaces_over_http_show_the_same_number(world):
-    app, h = world["app"], world["hall"]
+    app, h = world["app"], world["ops"]
     client = app.test_client()
     accounts = Accounts(h, client)
     manager = accounts.manager()

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.api
 
 
 @pytest.fixture
-def clocked(hall, clock):
+def clocked(hall_dir, clock):
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))  # a Monday
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
     client = app.test_client()
     yield app, client, clock, Accounts(app.extensions["qrate"], client)
     app.extensions["qrate"].close()

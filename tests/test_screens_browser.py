@@ -19,8 +19,8 @@ BLINK = 5_000  # ms: a bound for "it shows up", not a speed target (bench/bench_
 
 
 @pytest.fixture
-def server(hall):
-    live = LiveServer(hall).start()
+def server(hall_dir):
+    live = LiveServer(hall_dir).start()
     yield live
     live.kill()
 
@@ -128,8 +128,8 @@ def test_a_call_from_the_console_appears_on_the_lobby_and_the_window_screen(serv
         p.context.close()
 
 
-def test_a_server_restart_leaves_every_page_showing_the_true_state(hall, browser):
-    live = LiveServer(hall).start()
+def test_a_server_restart_leaves_every_page_showing_the_true_state(hall_dir, browser):
+    live = LiveServer(hall_dir).start()
     try:
         kiosk = bearer(live.device_token("kiosk-1", "kiosk"))
         lobby = new_page(browser, live.url + "/display?voice=0")
@@ -144,12 +144,12 @@ def test_a_server_restart_leaves_every_page_showing_the_true_state(hall, browser
             expect(p.locator("html")).to_have_class(re.compile(r"\boffline\b"), timeout=8_000)
             expect(p.locator("#offline")).to_be_visible()
         # the truth moves on while the screens cannot see it
-        h = Operations(config.load(hall))
+        h = Operations(config.load(hall_dir))
         h.finish(a1["id"], 5)
         h.call_next(5)
         h.close()
 
-        live = LiveServer(hall, port=live.port).start()
+        live = LiveServer(hall_dir, port=live.port).start()
         for p in (lobby, screen, console):
             expect(p.locator("html")).to_have_class(re.compile(r"\bonline\b"), timeout=15_000)
             expect(p.locator("#offline")).to_be_hidden()

@@ -30,13 +30,13 @@ ENGINE_FIELDS = {
 }
 
 
-def test_seeded_history_replays_and_gives_figures(hall):
-    out = subprocess.run([sys.executable, "-m", "server.entry", "seed-history", "--hall", str(hall),
+def test_seeded_history_replays_and_gives_figures(hall_dir):
+    out = subprocess.run([sys.executable, "-m", "server.entry", "seed-history", "--hall", str(hall_dir),
                           "--days", "3", "--end", "2026-03-04", "--seed", "3"],
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "2026-03-02" in out.stdout
-    cfg = config.load(hall)
+    cfg = config.load(hall_dir)
     db = store.connect(cfg.db_path)
     s = Store(db, cfg.tz)
     events = list(s.events())
@@ -59,7 +59,7 @@ def test_seeded_history_replays_and_gives_figures(hall):
     for tid, t in tickets.items():
         u = stored[tid]
         assert (t.status, t.service, t.window, t.clerk, t.called_at, t.finished_at, t.leg_at,
-                t.calls, t.transfers, t.number) == \
+                t.calls, t.transfers, t.number) ==\
             (u.status, u.service, u.window, u.clerk, u.called_at, u.finished_at, u.leg_at,
              u.calls, u.transfers, u.number), tid
     # ratings rows agree with their events

@@ -26,9 +26,9 @@ def serve(h, clock, window: int, service_s: int, scores) -> None:
 
 
 @pytest.fixture
-def world(hall, clock):
+def world(hall_dir, clock):
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
     h = app.extensions["qrate"]
     h.sign_in(1, "1001")
     h.sign_in(2, "1002")
@@ -36,7 +36,7 @@ def world(hall, clock):
     serve(h, clock, 2, 600, [5, 5, 5, 2, 1])   # 10 min each, and two poor ratings
     client = app.test_client()
     manager = Accounts(h, client).manager()
-    yield {"app": app, "hall": h, "client": client, "manager": manager, "clock": clock}
+    yield {"app": app, "ops": h, "client": client, "manager": manager, "clock": clock}
     h.close()
 
 
@@ -84,7 +84,7 @@ def test_pairing_suggestion_and_trend(world):
 
 
 def test_alert_to_managers_when_citizens_wait_too_long(world):
-    app, h, clock = world["app"], world["hall"], world["clock"]
+    app, h, clock = world["app"], world["ops"], world["clock"]
     sio = app.extensions["qrate_socketio"]
     token = world["manager"]["Authorization"][7:]
     managers = sio.test_client(app, auth={"token": token})

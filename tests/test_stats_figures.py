@@ -64,14 +64,14 @@ def build_history(h, clock) -> dict:
 
 
 @pytest.fixture
-def world(hall, clock):
+def world(hall_dir, clock):
     clock.set(march(2, 8, 0))
-    app = create_app({"HALL": hall, "TESTING": True, "CLOCK": clock})
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
     h = app.extensions["qrate"]
     client = app.test_client()
     ids = build_history(h, clock)
     manager = Accounts(h, client).manager()
-    yield {"app": app, "hall": h, "client": client, "manager": manager, "ids": ids,
+    yield {"app": app, "ops": h, "client": client, "manager": manager, "ids": ids,
            "clock": clock}
     h.close()
 
@@ -188,7 +188,7 @@ def test_excluded_ratings_leave_the_figures(world):
     q = {"from": "2026-03-02", "to": "2026-03-02"}
     before = get(world, "/api/stats/windows", **q)["rows"]   # stores the summary of 2 March
     assert by(before, "window")[3]["ratings"] == 3
-    with world["hall"].store() as s, s.db.atomic():
+    with world["ops"].store() as s, s.db.atomic():
         s.db.execute("UPDATE ratings SET excluded = 1, exclude_reason = 'appeal upheld' "
                      "WHERE ticket = ?", [world["ids"]["B001"]])
     w3 = by(get(world, "/api/stats/windows", **q)["rows"], "window")[3]
@@ -199,7 +199,7 @@ def test_excluded_ratings_leave_the_figures(world):
 def test_summary_of_a_past_day_equals_the_live_computation(world):
     q = {"from": "2026-03-02", "to": "2026-03-03"}
     first = get(world, "/api/stats/staff", **q)           # 2 March summarised from the log
-    with world["hall"].store() as s:
+    with world["ops"].store() as s:
         assert s.db.execute("SELECT count(*) FROM stats_dirty WHERE day = '2026-03-02'").fetchone()[0] == 0
         assert s.db.execute("SELECT count(*) FROM stats_cells WHERE day = '2026-03-02'").fetchone()[0] > 0
     assert get(world, "/api/stats/staff", **q) == first   # now read from the stored summary
@@ -212,7 +212,7 @@ def test_follow_up_rates_from_the_cases_table(world):
     def w3():
         return by(get(world, "/api/stats/windows", **q)["rows"], "window")[3]
 
-    with world["hall"].store() as s:
+    with world["ops"].store() as s:
         case = s.db.execute("SELECT id, callback_due, rectify_due, reply_due FROM rating_cases "
                             "WHERE ticket = ?", [world["ids"]["B001"]]).fetchone()
     assert case is not None
@@ -221,7 +221,7 @@ def test_follow_up_rates_from_the_cases_table(world):
 
     def update(**cols):
         sets = ", ".join(f"{k} = ?" for k in cols)
-        with world["hall"].store() as s, s.db.atomic():
+        with world["ops"].store() as s, s.db.atomic():
             s.db.execute(f"UPDATE rating_cases SET {sets} WHERE id = ?", [*cols.values(), case[0]])
 
     def at(text):
@@ -267,7 +267,7 @@ def test_scorecard_rankings_and_pairs(world):
 def test_month_rollup_gives_the_same_figures_and_follows_changes(world):
     world["clock"].set(datetime(2026, 4, 2, 9, 0, tzinfo=TZ))   # March is a whole past month
     q = {"from": "2026-03-01", "to": "2026-03-31"}
-    h = world["hall"]
+    h = world["ops"]
 
     def by_cells(dim):
         now = h.now()
@@ -283,10 +283,10 @@ def test_month_rollup_gives_the_same_figures_and_follows_changes(world):
         assert s.db.execute("SELECT month FROM stats_month_done").fetchall() == [("2026-03",)]
     again = get(world, "/api/stats/windows", **q)["rows"]          # read from the roll-up
     assert again == first
-    assert [figures.judge([r], figures.min_count(h.cfg))[0] | {"rank": None} for r in by_cells("window")] == \
+    assert [figures.judge([r], figures.min_count(h.cfg))[0] | {"rank": None} for r in by_cells("window")] ==\
         [r | {"rank": None} for r in again]
     for what, dim in (("hours", "hour"), ("services", "service"), ("staff", "staff")):
-        assert get(world, f"/api/stats/{what}", **q)["rows"] == \
+        assert get(world, f"/api/stats/{what}", **q)["rows"] ==\
             (figures.judge(by_cells(dim), figures.min_count(h.cfg)) if dim == "staff" else by_cells(dim))
     assert get(world, "/api/stats/days", **q)["rows"] == by_cells("day")
     # an upheld appeal on 2 March drops the roll-up; the figures follow
@@ -301,7 +301,7 @@ def test_today_follows_each_new_event(world):
     q = {"from": "2026-03-03", "to": "2026-03-03"}
     (before,) = get(world, "/api/stats/days", **q)["rows"]   # today: summarised from the log
     assert before["issued"] == 1 and before["served"] == 1
-    h, clock = world["hall"], world["clock"]
+    h, clock = world["ops"], world["clock"]
     clock.set(march(3, 0, 30))
     ticket = h.issue("E")
     clock.set(march(3, 0, 40))
