@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(SECRET_KEY=key_file.read_text().strip(), MAX_CONTENT_LENGTH=64 * 1024,
                       VERSION=__version__, SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 180)
+    app.session_interface = web.PagesSessionInterface()
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     async_mode = config.pop("ASYNC_MODE", "threading")

@@ -179,6 +179,7 @@ def m004_queue_index(db: sqlite_utils.Database) -> None:
     # this index alone, without visiting the rows.
     db.executescript("""
     CREATE INDEX tickets_queue ON tickets(day, status, service, priority, issued_ts, target_window);
+    CREATE INDEX tickets_sent_to ON tickets(day, status, target_window);
     """)
 
 

@@ -117,13 +117,22 @@ class Store:
             [day.isoformat(), *statuses])]
 
     def candidates(self, day: date, services: Iterable[str], window: int) -> list[Ticket]:
-        """Waiting tickets a window may call: its services' queues and those sent to it."""
-        services = list(services)
-        marks = ",".join("?" * len(services)) or "NULL"
-        return [self.ticket_from_row(r) for r in self._query(
-            f"SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND "
-            f"((service IN ({marks}) AND target_window IS NULL) OR target_window = ?)",
-            [day.isoformat(), *services, window])]
+        """The waiting tickets a window may call next, as few as decide it: the first
+        priority and the first other ticket of each of its services' queues (by issue
+        time: one seek each on the queue index), and every ticket sent to this window.
+        engine.pick_next chooses among them; the cost follows the window's services, not
+        the length of the queue."""
+        d = day.isoformat()
+        rows = []
+        for code in dict.fromkeys(services):
+            for priority in (1, 0):
+                rows += self._query(
+                    "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service = ? "
+                    "AND priority = ? AND target_window IS NULL ORDER BY issued_ts, id LIMIT 1",
+                    [d, code, priority])
+        rows += self._query("SELECT * FROM tickets WHERE day = ? AND status = 'waiting' "
+                            "AND target_window = ?", [d, window])
+        return [self.ticket_from_row(r) for r in rows]
 
     def current_at(self, window: int, day: Optional[date] = None) -> Optional[Ticket]:
         """The ticket a window is serving now (earlier days are closed at day start)."""

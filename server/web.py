@@ -10,6 +10,7 @@ import functools
 from typing import Optional
 
 from flask import current_app, g, jsonify, request, session
+from flask.sessions import SecureCookieSessionInterface
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -71,6 +72,19 @@ def register_errors(app) -> None:
     def unexpected(exc: Exception):
         app.logger.exception("unexpected error")
         return error_response(500, "internal", N_("Something went wrong on the server; it has been logged."), None)
+
+
+# --- the session cookie -------------------------------------------------------
+
+class PagesSessionInterface(SecureCookieSessionInterface):
+    """The signed session cookie is the pages' (a device page's token, a signed-in
+    clerk's); a call that carries its own bearer token never reads it, so devices and
+    integrations pay nothing for a cookie they may happen to hold."""
+
+    def open_session(self, app, request_):
+        if request_.headers.get("Authorization", "").startswith("Bearer "):
+            return self.session_class()
+        return super().open_session(app, request_)
 
 
 # --- the hall's objects -----------------------------------------------------
