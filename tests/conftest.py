@@ -227,7 +227,7 @@ class LiveServer:
         if self.clock_start is not None:
             if getattr(self, "_clock_origin", None) is None:
                 self._clock_origin = time.monotonic()
-            env["QRATE_TEST_NOW"] = self.hall_dir_time_guess().isoformat()
+            env["QRATE_TEST_NOW"] = self.hall_time_guess().isoformat()
         self.log = open(self.log_path, "ab")
         if self not in LiveServer.watched:
             self._checked = self.log.tell()
