@@ -103,6 +103,7 @@ def test_a_call_from_the_console_appears_on_the_lobby_and_the_window_screen(serv
     console.keyboard.press("b")
     console.keyboard.press("Enter")
     expect(screen.locator("#current")).to_have_text("B001", timeout=BLINK)
+    expect(console.locator("#current-number")).to_have_text("B001", timeout=BLINK)
 
     # transfer to window 4 with a note: it leaves this window
     console.keyboard.press("t")
