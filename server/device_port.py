@@ -31,9 +31,6 @@ class DevicePort:
     def due_print_jobs(self, limit: int = 20) -> list[dict]:
         return self._ops.due_print_jobs(limit)
 
-    def print_job(self, job_id: int) -> Optional[dict]:
-        return self._ops.print_job(job_id)
-
     def print_job_printed(self, job_id: int) -> None:
         self._ops.print_job_printed(job_id)
 
@@ -45,9 +42,6 @@ class DevicePort:
 
     def pending_print_jobs(self) -> int:
         return self._ops.pending_print_jobs()
-
-    def reprint(self, ticket_id: int) -> dict:
-        return self._ops.reprint(ticket_id)
 
     def printer_changed(self, body: dict) -> None:
         self._ops.device_changed(body)

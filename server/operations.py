@@ -662,10 +662,6 @@ class Operations:
         with self.store() as s:
             return s.due_print_jobs(time.time(), limit)
 
-    def print_job(self, job_id: int) -> Optional[dict]:
-        with self.store() as s:
-            return s.print_job(job_id)
-
     def pending_print_jobs(self) -> int:
         with self.store() as s:
             return s.pending_print_jobs()
@@ -850,11 +846,6 @@ class Operations:
         with self.store() as s:
             t = s.ticket_by_key(key)
             return self._ticket_view(s, t) if t else None
-
-    def clerk_of_ticket(self, ticket_id: int) -> Ticket:
-        """The ticket row alone (who holds it decides who may act on it)."""
-        with self.store() as s:
-            return self.ticket(s, ticket_id)
 
 
 __all__ = ["Operations", "QueueError"]
