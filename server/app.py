@@ -20,6 +20,7 @@ from kiosk.pad import bp as pad_bp
 
 from . import (
     api_printing,
+    forward,
     api_queue,
     api_ratings,
     api_screens,
@@ -99,6 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":
         manage.start_background(app, sio)
+    _start_forwarder(app, ops, cfg, sio, config.pop("START_FORWARDER", async_mode == "gevent"))
     if start_devices or async_mode == "gevent":
         voice.prepare_in_background(app.extensions["qrate_voice"])  # the default clips, at the first start
 
@@ -111,3 +113,12 @@ def create_app(config: dict | None = None) -> Flask:
         return {"ok": True, "version": __version__}
 
     return app
+
+
+def _start_forwarder(app, ops, cfg, sio, start: bool) -> None:
+    """The city forwarder (server/forward.py), when hall.toml has [city] url."""
+    forwarder = forward.for_hall(cfg)
+    app.extensions["qrate_forwarder"] = forwarder
+    if forwarder is not None and start:
+        ops.subscribe(forwarder.notify)
+        sio.start_background_task(forwarder.run_forever)

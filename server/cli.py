@@ -15,6 +15,7 @@ from devices.padsim import pad_sim
 
 from . import auth, config, seed, store
 from .app import create_app
+from .city.cli import city as city_group
 from .i18n import translate as _t
 from .operations import Operations
 from .readside import summary
@@ -272,3 +273,4 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
 cli.add_command(pad_sim)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)
+cli.add_command(city_group)  # qrate city serve | hall add | user add (server/city/cli.py)

@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
+    "city": {"url": "", "token": "", "hall_id": "", "batch": 500},
     "services": [],
     "windows": [],
     "staff": [],
@@ -187,7 +188,25 @@ def build(folder: Path, data: dict) -> HallConfig:
         cfg.staff[no] = Staff(employee_no=no, name=s.get("name", no), role=s.get("role", "clerk"),
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
+    _check_city(data)
     return cfg
+
+
+def _check_city(data: dict) -> None:
+    """[city] url, token, hall_id (the city forwarder, docs/city.md); batch 1–5000."""
+    city = data.get("city") or {}
+    url = str(city.get("url", ""))
+    if url and not re.match(r"^https?://", url):
+        raise ConfigError(f"[city] url: '{url}' must start with http:// or https://")
+    if url and not (city.get("token") and city.get("hall_id")):
+        raise ConfigError("[city]: with a url, token and hall_id are needed too "
+                          "(from `qrate city hall add NAME --db URL`)")
+    try:
+        batch = int(city.get("batch", 500))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("[city] batch: a whole number, 1 to 5000") from exc
+    if not 1 <= batch <= 5000:
+        raise ConfigError("[city] batch: a whole number, 1 to 5000")
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

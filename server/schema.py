@@ -18,7 +18,8 @@ from sqlite_utils import Migrations
 core = Migrations("qrate")
 followup = Migrations("qrate-ratings")
 summary = Migrations("qrate-stats")
-MIGRATION_SETS = (core, followup, summary)
+forward = Migrations("qrate-forward")  # the city forwarder's progress (server/forward.py)
+MIGRATION_SETS = (core, followup, summary, forward)
 
 
 @core()
@@ -334,3 +335,19 @@ def _rollup_daily(rows: Iterable[tuple]) -> list[tuple]:
             g[i] += r[i]
     return [(*g[:10], b"".join(g[10]) or None, b"".join(g[11]) or None, *g[12:])
             for g in groups.values()]
+
+
+@forward()
+def m001_forward_state(db: sqlite_utils.Database) -> None:
+    # How far the city has acknowledged this hall's log, per database epoch (a restore
+    # starts a new one); start_seq: where that epoch's forwarding began.
+    db.executescript("""
+    CREATE TABLE forward_state (
+        epoch INTEGER PRIMARY KEY,
+        start_seq INTEGER NOT NULL DEFAULT 0,
+        acked_seq INTEGER NOT NULL DEFAULT 0,
+        updated_ts REAL NOT NULL DEFAULT 0,
+        last_ok_ts REAL,
+        last_error TEXT
+    );
+    """)

@@ -439,3 +439,89 @@ def token_owner(db, token_hash: str) -> Optional[tuple[str, str, str, Optional[i
 def revoke_token(db, token_hash: str) -> None:
     with db.atomic():
         db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", [token_hash])
+
+
+# --- the city forwarder (server/forward.py): the log in seq order, its progress ----------
+
+EPOCH_KEY = "epoch"
+
+
+def hall_epoch(db) -> int:
+    """The database's epoch (a restore starts a new one); 1 until one is set."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [EPOCH_KEY]).fetchone()
+    try:
+        return int(row[0]) if row else 1
+    except (TypeError, ValueError):
+        return 1
+
+
+def last_event_seq(db) -> int:
+    return db.execute("SELECT coalesce(max(seq), 0) FROM ticket_events").fetchone()[0]
+
+
+def forward_state(db, epoch: int) -> Optional[dict]:
+    cur = db.execute("SELECT epoch, start_seq, acked_seq, updated_ts, last_ok_ts, last_error "
+                     "FROM forward_state WHERE epoch = ?", [epoch])
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+
+def save_forward_state(db, epoch: int, *, start_seq: Optional[int] = None,
+                       acked_seq: Optional[int] = None, ok_ts: Optional[float] = None,
+                       error: Optional[str] = None, now_ts: float = 0) -> None:
+    """Create or move the forwarder's row of this epoch (acked_seq only grows)."""
+    with db.atomic():
+        db.execute("INSERT INTO forward_state (epoch, start_seq, acked_seq, updated_ts) "
+                   "VALUES (?, ?, ?, ?) ON CONFLICT(epoch) DO NOTHING",
+                   [epoch, start_seq or 0, start_seq or 0, now_ts])
+        if acked_seq is not None:
+            db.execute("UPDATE forward_state SET acked_seq = max(acked_seq, ?), updated_ts = ? "
+                       "WHERE epoch = ?", [acked_seq, now_ts, epoch])
+        if ok_ts is not None:
+            db.execute("UPDATE forward_state SET last_ok_ts = ?, last_error = NULL WHERE epoch = ?",
+                       [ok_ts, epoch])
+        if error is not None:
+            db.execute("UPDATE forward_state SET last_error = ?, updated_ts = ? WHERE epoch = ?",
+                       [error[:500], now_ts, epoch])
+
+
+def rewind_forward_state(db, epoch: int, acked_seq: int, now_ts: float) -> None:
+    """The city holds less than we thought (a gap): send again from ``acked_seq``."""
+    with db.atomic():
+        db.execute("UPDATE forward_state SET acked_seq = ?, updated_ts = ? WHERE epoch = ?",
+                   [acked_seq, now_ts, epoch])
+
+
+def events_to_forward(db, after: int, limit: int) -> list[dict]:
+    """The log after ``after`` in seq order, each rating.created with its rating (and case),
+    each case.changed with its case and rating as they are now."""
+    cur = db.execute("SELECT seq, type, at, ts, day, ticket, window, clerk, service, data "
+                     "FROM ticket_events WHERE seq > ? ORDER BY seq LIMIT ?", [after, limit])
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        e = dict(zip(names, row))
+        e["data"] = json.loads(e["data"] or "{}")
+        rating = case = None
+        if e["type"] == "rating.created":
+            rating_id = e["data"].get("rating")
+            rating = (_one(db, "SELECT * FROM ratings WHERE id = ?", [rating_id]) if rating_id
+                      else _one(db, "SELECT * FROM ratings WHERE ticket = ?", [e["ticket"]]))
+            if rating:
+                case = _one(db, "SELECT * FROM rating_cases WHERE rating = ?", [rating["id"]])
+        elif e["type"] == "case.changed" and e["data"].get("case"):
+            case = _one(db, "SELECT * FROM rating_cases WHERE id = ?", [e["data"]["case"]])
+            if case:
+                rating = _one(db, "SELECT * FROM ratings WHERE id = ?", [case["rating"]])
+        if rating:
+            e["rating"] = rating
+        if case:
+            e["case"] = case
+        out.append(e)
+    return out
+
+
+def _one(db, sql: str, args) -> Optional[dict]:
+    cur = db.execute(sql, args)
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row)) if row else None

@@ -1,0 +1,319 @@
+"""The city's PostgreSQL: schema migrations, the one connection pool, and every write.
+
+psycopg 3 with psycopg_pool, plain SQL (docs/city.md says why no ORM). Each
+migration runs once, in order, in its own transaction, recorded in
+``city_migrations``; a released migration never changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timezone
+from typing import Iterable, Optional
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..engine import N_
+
+ROLES = ("manager",)
+
+MIGRATIONS: list[tuple[str, str]] = [
+    ("m001_city", """
+    CREATE TABLE halls (
+        hall_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        tz TEXT NOT NULL DEFAULT 'Asia/Shanghai',
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        last_seen TIMESTAMPTZ
+    );
+    CREATE TABLE city_users (
+        employee_no TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    CREATE TABLE city_tokens (
+        hash TEXT PRIMARY KEY,
+        employee_no TEXT NOT NULL REFERENCES city_users(employee_no),
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    );
+    -- each hall's event log as it came: one row per (hall, epoch, seq), never changed
+    CREATE TABLE events (
+        hall_id TEXT NOT NULL REFERENCES halls(hall_id),
+        epoch INTEGER NOT NULL,
+        seq BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL,
+        day DATE NOT NULL,
+        ticket BIGINT,
+        "window" INTEGER,
+        clerk TEXT,
+        service TEXT,
+        data JSONB NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (hall_id, epoch, seq)
+    );
+    CREATE INDEX events_day ON events (day, type, hall_id);
+    -- how far each (hall, epoch) has come without a gap
+    CREATE TABLE hall_progress (
+        hall_id TEXT NOT NULL REFERENCES halls(hall_id),
+        epoch INTEGER NOT NULL,
+        acked_seq BIGINT NOT NULL DEFAULT 0,
+        updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (hall_id, epoch)
+    );
+    -- the ratings and follow-up cases the events carry, as of the newest event about them
+    CREATE TABLE ratings (
+        hall_id TEXT NOT NULL, epoch INTEGER NOT NULL, rating_id BIGINT NOT NULL,
+        ticket BIGINT, score INTEGER NOT NULL, reasons JSONB NOT NULL, comment TEXT NOT NULL,
+        "window" INTEGER, clerk TEXT, service TEXT, day DATE NOT NULL, source TEXT,
+        created_at TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
+        excluded BOOLEAN NOT NULL DEFAULT false, exclude_reason TEXT,
+        extra JSONB NOT NULL DEFAULT '{}',
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (hall_id, epoch, rating_id)
+    );
+    CREATE INDEX ratings_day ON ratings (day, hall_id);
+    CREATE TABLE cases (
+        hall_id TEXT NOT NULL, epoch INTEGER NOT NULL, case_id BIGINT NOT NULL,
+        rating_id BIGINT NOT NULL, "window" INTEGER, clerk TEXT, service TEXT,
+        opened_at TIMESTAMPTZ NOT NULL, callback_due TIMESTAMPTZ, callback_done_at TIMESTAMPTZ,
+        rectify_due TIMESTAMPTZ, rectified_at TIMESTAMPTZ, replied_at TIMESTAMPTZ,
+        reply_due TIMESTAMPTZ, rerating_score INTEGER, status TEXT,
+        excluded BOOLEAN NOT NULL DEFAULT false,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (hall_id, epoch, case_id)
+    );
+    """),
+]
+
+
+class CityError(Exception):
+    """A refusal with a status, a code and a message id with its parameters
+    (translated into the JSON error at the edge)."""
+
+    def __init__(self, status: int, code: str, message: str, **params):
+        super().__init__(message % params if params else message)
+        self.status, self.code, self.message, self.params = status, code, message, params
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def migrate(conn: psycopg.Connection) -> list[str]:
+    """Apply the migrations not yet applied; returns their names."""
+    done_now = []
+    with conn.transaction():
+        conn.execute("CREATE TABLE IF NOT EXISTS city_migrations "
+                     "(name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+    for name, sql in MIGRATIONS:
+        with conn.transaction():
+            conn.execute("LOCK TABLE city_migrations IN EXCLUSIVE MODE")
+            if conn.execute("SELECT 1 FROM city_migrations WHERE name = %s", [name]).fetchone():
+                continue
+            conn.execute(sql)
+            conn.execute("INSERT INTO city_migrations (name) VALUES (%s)", [name])
+            done_now.append(name)
+    return done_now
+
+
+def connect(url: str) -> psycopg.Connection:
+    """One connection (the CLI's), migrated."""
+    conn = psycopg.connect(url, autocommit=True)
+    migrate(conn)
+    return conn
+
+
+def open_pool(url: str, max_size: int = 8) -> ConnectionPool:
+    """The service's one pool, after migrating."""
+    with connect(url):
+        pass
+    pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False,
+                          kwargs={"autocommit": True})
+    pool.open(wait=True, timeout=30)
+    return pool
+
+
+# --- halls and users ----------------------------------------------------------------
+
+def add_hall(conn, name: str, hall_id: Optional[str] = None) -> tuple[str, str]:
+    """Register a hall; returns (hall_id, token). The token is shown once."""
+    raw = secrets.token_urlsafe(32)
+    with conn.transaction():
+        if hall_id is None:
+            n = conn.execute("SELECT count(*) FROM halls").fetchone()[0] + 1
+            hall_id = f"H{n:03d}"
+            while conn.execute("SELECT 1 FROM halls WHERE hall_id = %s", [hall_id]).fetchone():
+                n += 1
+                hall_id = f"H{n:03d}"
+        elif conn.execute("SELECT 1 FROM halls WHERE hall_id = %s", [hall_id]).fetchone():
+            raise CityError(409, "hall_exists", N_("Hall %(hall)s exists already."), hall=hall_id)
+        conn.execute("INSERT INTO halls (hall_id, name, token_hash) VALUES (%s, %s, %s)",
+                     [hall_id, name, token_hash(raw)])
+    return hall_id, raw
+
+
+def hall_of_token(conn, raw: Optional[str]) -> Optional[str]:
+    if not raw or len(raw) > 200:
+        return None
+    row = conn.execute("SELECT hall_id FROM halls WHERE token_hash = %s", [token_hash(raw)]).fetchone()
+    return row[0] if row else None
+
+
+def halls(conn) -> list[dict]:
+    rows = conn.execute("SELECT h.hall_id, h.name, h.tz, h.last_seen, "
+                        "coalesce((SELECT max(acked_seq) FROM hall_progress p "
+                        "WHERE p.hall_id = h.hall_id), 0) FROM halls h ORDER BY h.hall_id").fetchall()
+    return [{"hall_id": r[0], "name": r[1], "tz": r[2],
+             "last_seen": r[3].isoformat() if r[3] else None, "acked_seq": r[4]} for r in rows]
+
+
+def add_user(conn, employee_no: str, role: str, password: str, name: str = "") -> None:
+    if role not in ROLES:
+        raise CityError(422, "bad_role", N_("The role must be one of: %(roles)s."), roles=", ".join(ROLES))
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM city_users WHERE employee_no = %s", [employee_no]).fetchone():
+            raise CityError(409, "user_exists", N_("Employee number %(employee_no)s already has an account."), employee_no=employee_no)
+        conn.execute("INSERT INTO city_users (employee_no, name, role, password_hash) "
+                     "VALUES (%s, %s, %s, %s)",
+                     [employee_no, name or employee_no, role, generate_password_hash(password)])
+
+
+def login(conn, employee_no: str, password: str) -> dict:
+    row = conn.execute("SELECT employee_no, name, role, password_hash FROM city_users "
+                       "WHERE employee_no = %s", [employee_no]).fetchone()
+    if row is None or not check_password_hash(row[3], password):
+        raise CityError(401, "bad_login", N_("Wrong employee number or password."))
+    raw = secrets.token_urlsafe(32)
+    conn.execute("INSERT INTO city_tokens (hash, employee_no) VALUES (%s, %s)",
+                 [token_hash(raw), row[0]])
+    return {"token": raw, "user": {"employee_no": row[0], "name": row[1], "role": row[2]}}
+
+
+def user_of_token(conn, raw: Optional[str]) -> Optional[dict]:
+    if not raw or len(raw) > 200:
+        return None
+    row = conn.execute("SELECT u.employee_no, u.name, u.role FROM city_tokens t "
+                       "JOIN city_users u USING (employee_no) WHERE t.hash = %s",
+                       [token_hash(raw)]).fetchone()
+    return {"employee_no": row[0], "name": row[1], "role": row[2]} if row else None
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+def _ts(text) -> Optional[datetime]:
+    if not text:
+        return None
+    value = datetime.fromisoformat(str(text))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
+           tz: Optional[str] = None) -> dict:
+    """Store a batch of one hall's events (seq order, following ``after``) in one transaction.
+
+    Idempotent: a (hall, epoch, seq) already stored is left as it is. A batch that does not
+    follow what the city holds (after > acked) changes nothing and says where to resume:
+    {"ack": n, "gap": true}. Otherwise {"ack": the new acknowledged seq, "stored": new rows}."""
+    with conn.transaction():
+        conn.execute("INSERT INTO hall_progress (hall_id, epoch) VALUES (%s, %s) "
+                     "ON CONFLICT DO NOTHING", [hall_id, epoch])
+        acked = conn.execute("SELECT acked_seq FROM hall_progress WHERE hall_id = %s AND epoch = %s "
+                             "FOR UPDATE", [hall_id, epoch]).fetchone()[0]
+        conn.execute("UPDATE halls SET last_seen = now()" + (", tz = %s" if tz else "") +
+                     " WHERE hall_id = %s", ([tz] if tz else []) + [hall_id])
+        if after > acked:
+            return {"ack": acked, "gap": True, "stored": 0}
+        last = after
+        for e in events:
+            seq = int(e["seq"])
+            if seq <= last:
+                raise CityError(422, "bad_batch", N_("Events must come in rising seq order."))
+            last = seq
+        fresh = [e for e in events if int(e["seq"]) > acked]
+        stored = 0
+        if fresh:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    'INSERT INTO events (hall_id, epoch, seq, type, at, ts, day, ticket, "window", '
+                    "clerk, service, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING",
+                    [(hall_id, epoch, int(e["seq"]), e["type"], e["at"], float(e["ts"]), e["day"],
+                      e.get("ticket"), e.get("window"), e.get("clerk"), e.get("service"),
+                      Jsonb(e.get("data") or {})) for e in fresh])
+                stored = len(fresh)
+            for e in fresh:
+                if e.get("rating"):
+                    _put_rating(conn, hall_id, epoch, int(e["seq"]), e["rating"])
+                if e.get("case"):
+                    _put_case(conn, hall_id, epoch, int(e["seq"]), e["case"])
+        new_ack = max(acked, last)
+        conn.execute("UPDATE hall_progress SET acked_seq = %s, updated_at = now() "
+                     "WHERE hall_id = %s AND epoch = %s", [new_ack, hall_id, epoch])
+        return {"ack": new_ack, "gap": False, "stored": stored}
+
+
+RATING_EXTRA = ("case_no", "matter_code", "matter_name", "dimensions", "content_version",
+                "channel", "device")
+
+
+def _put_rating(conn, hall_id, epoch, seq, r: dict) -> None:
+    extra = {k: r[k] for k in RATING_EXTRA if r.get(k) is not None}
+    reasons = r.get("reasons") or []
+    if isinstance(reasons, str):
+        reasons = json.loads(reasons or "[]")
+    conn.execute(
+        'INSERT INTO ratings (hall_id, epoch, rating_id, ticket, score, reasons, comment, "window", '
+        "clerk, service, day, source, created_at, ts, excluded, exclude_reason, extra, seq) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (hall_id, epoch, rating_id) DO UPDATE SET excluded = EXCLUDED.excluded, "
+        "exclude_reason = EXCLUDED.exclude_reason, seq = EXCLUDED.seq WHERE ratings.seq < EXCLUDED.seq",
+        [hall_id, epoch, int(r["id"]), r.get("ticket"), int(r["score"]), Jsonb(reasons),
+         r.get("comment") or "", r.get("window"), r.get("clerk"), r.get("service"), r["day"],
+         r.get("source"), r["created_at"], float(r["ts"]), bool(r.get("excluded")),
+         r.get("exclude_reason"), Jsonb(extra), seq])
+
+
+CASE_TIMES = ("opened_at", "callback_due", "callback_done_at", "rectify_due", "rectified_at",
+              "replied_at", "reply_due")
+
+
+def _put_case(conn, hall_id, epoch, seq, c: dict) -> None:
+    times = [_ts(c.get(k)) for k in CASE_TIMES]
+    conn.execute(
+        'INSERT INTO cases (hall_id, epoch, case_id, rating_id, "window", clerk, service, '
+        + ", ".join(CASE_TIMES) + ", rerating_score, status, excluded, seq) VALUES ("
+        + ", ".join(["%s"] * (7 + len(CASE_TIMES) + 4)) + ") "
+        "ON CONFLICT (hall_id, epoch, case_id) DO UPDATE SET "
+        + ", ".join(f"{k} = EXCLUDED.{k}" for k in CASE_TIMES)
+        + ", rerating_score = EXCLUDED.rerating_score, status = EXCLUDED.status, "
+        "excluded = EXCLUDED.excluded, seq = EXCLUDED.seq WHERE cases.seq < EXCLUDED.seq",
+        [hall_id, epoch, int(c["id"]), int(c["rating"]), c.get("window"), c.get("clerk"),
+         c.get("service"), *times, c.get("rerating_score"), c.get("status"),
+         bool(c.get("excluded")), seq])
+
+
+def progress(conn, hall_id: str) -> list[dict]:
+    rows = conn.execute("SELECT epoch, acked_seq FROM hall_progress WHERE hall_id = %s "
+                        "ORDER BY epoch", [hall_id]).fetchall()
+    return [{"epoch": r[0], "ack": r[1]} for r in rows]
+
+
+def counts(conn, hall_id: Optional[str] = None) -> dict:
+    """Stored rows per table (tests and the bench)."""
+    where, args = ("WHERE hall_id = %s", [hall_id]) if hall_id else ("", [])
+    return {t: conn.execute(f"SELECT count(*) FROM {t} {where}", args).fetchone()[0]
+            for t in ("events", "ratings", "cases")}
+
+
+def execute_all(conn, statements: Iterable[str]) -> None:
+    for sql in statements:
+        conn.execute(sql)

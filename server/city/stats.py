@@ -1,0 +1,202 @@
+"""The city's figures, in PostgreSQL, with the hall's own definitions (docs/figures.md).
+
+Counts, sums, percentiles (nearest rank: the ⌈p·n/100⌉-th smallest, in integers
+``(p*n + 99) / 100``), maxima and the follow-up case counts are aggregated in SQL
+from the stored events, ratings and cases; the rates are then made by the one
+definition of each figure (``server.readside.figures``, pure Python), so a hall's
+row at the city equals the hall's own ``/api/stats/...`` row to the last digit.
+
+Times: the event's seconds become integer milliseconds as the hall's summary makes
+them (``round(seconds * 1000)``, ties to even in both), and seconds again on output.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from ..readside import figures as F
+
+DIMS = {"hall": ("hall_id", "hall_id", "hall_id"),
+        "window": ('coalesce("window", 0)', 'coalesce("window", 0)', 'coalesce(c."window", 0)'),
+        "staff": ("coalesce(clerk, '')", "coalesce(clerk, '')", "coalesce(c.clerk, '')"),
+        "service": ("s", "coalesce(service, '')", "coalesce(c.service, '')")}
+ROW_KEYS = ("issued", "called", "served", "no_show", "transferred", "no_show_rate", "wait_s",
+            "service_s", "ratings", "participation", "mean_score", "good_rate", "satisfied_rate",
+            "levels", "callback_rate", "followup_rate")
+LEG_TYPES = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
+             "ticket.transferred")
+
+_SPREAD = """cardinality({a}) AS {a}_n, {a}_sum,
+    {a}[greatest(1, (50 * cardinality({a}) + 99) / 100)] AS {a}_p50,
+    {a}[greatest(1, (90 * cardinality({a}) + 99) / 100)] AS {a}_p90,
+    {a}[cardinality({a})] AS {a}_max"""
+
+
+def _sql(dim: str, hall: bool) -> str:
+    ev_key, rating_key, case_key = DIMS[dim]
+    hall_ev = "AND hall_id = %(hall)s" if hall else ""
+    hall_c = "AND c.hall_id = %(hall)s" if hall else ""
+    return f"""
+WITH ev AS (
+    SELECT hall_id, "window", clerk, type,
+           coalesce(CASE WHEN type = 'ticket.transferred'
+                         THEN nullif(data->>'from_service', '') END, service, '') AS s,
+           CASE WHEN type = 'ticket.called' AND coalesce(data->>'how', '') <> 'callback'
+                THEN round(coalesce((data->>'wait_s')::float8, 0) * 1000)::bigint END AS wait_ms,
+           CASE WHEN type = 'ticket.finished'
+                THEN round(coalesce((data->>'service_s')::float8, 0) * 1000)::bigint END AS service_ms
+    FROM events
+    WHERE day BETWEEN %(start)s AND %(end)s AND type = ANY(%(types)s) {hall_ev}
+), legs AS (
+    SELECT {ev_key} AS k,
+           count(*) FILTER (WHERE type = 'ticket.issued') AS issued,
+           count(wait_ms) AS called,
+           count(service_ms) AS served,
+           count(*) FILTER (WHERE type = 'ticket.no_show') AS no_show,
+           count(*) FILTER (WHERE type = 'ticket.transferred') AS transferred,
+           coalesce(array_agg(wait_ms ORDER BY wait_ms) FILTER (WHERE wait_ms IS NOT NULL),
+                    '{{}}') AS waits,
+           sum(wait_ms) AS waits_sum,
+           coalesce(array_agg(service_ms ORDER BY service_ms) FILTER (WHERE service_ms IS NOT NULL),
+                    '{{}}') AS services,
+           sum(service_ms) AS services_sum
+    FROM ev GROUP BY 1
+), legs2 AS (
+    SELECT k, issued, called, served, no_show, transferred,
+           {_SPREAD.format(a="waits")}, {_SPREAD.format(a="services")}
+    FROM legs
+), rt AS (
+    SELECT {rating_key} AS k,
+           count(*) FILTER (WHERE score = 1) AS r1, count(*) FILTER (WHERE score = 2) AS r2,
+           count(*) FILTER (WHERE score = 3) AS r3, count(*) FILTER (WHERE score = 4) AS r4,
+           count(*) FILTER (WHERE score = 5) AS r5
+    FROM ratings
+    WHERE NOT excluded AND day BETWEEN %(start)s AND %(end)s {hall_ev}
+    GROUP BY 1
+), cs AS (
+    SELECT {case_key} AS k,
+           count(*) FILTER (WHERE cb_due) AS cb_due,
+           count(*) FILTER (WHERE cb_due AND callback_done_at <= callback_due) AS cb_ok,
+           count(*) FILTER (WHERE fu_due) AS fu_due,
+           count(*) FILTER (WHERE fu_due AND rectified_at IS NOT NULL AND replied_at IS NOT NULL
+                            AND rectify_due IS NOT NULL AND rectified_at <= rectify_due
+                            AND replied_at <= reply_due_) AS fu_ok
+    FROM (SELECT c.*, coalesce(c.reply_due, c.rectify_due) AS reply_due_,
+                 (c.callback_due IS NOT NULL AND (c.callback_due <= %(now)s
+                  OR c.callback_done_at IS NOT NULL)) AS cb_due,
+                 (coalesce(c.reply_due, c.rectify_due) IS NOT NULL
+                  AND (coalesce(c.reply_due, c.rectify_due) <= %(now)s
+                       OR (c.rectified_at IS NOT NULL AND c.replied_at IS NOT NULL))) AS fu_due
+          FROM cases c JOIN halls h USING (hall_id)
+          WHERE NOT c.excluded {hall_c}
+            AND (c.opened_at AT TIME ZONE h.tz)::date BETWEEN %(start)s AND %(end)s) c
+    GROUP BY 1
+)
+SELECT coalesce(l.k, r.k) AS k, coalesce(l.issued, 0), coalesce(l.called, 0),
+       coalesce(l.served, 0), coalesce(l.no_show, 0), coalesce(l.transferred, 0),
+       coalesce(l.waits_n, 0), l.waits_sum, l.waits_p50, l.waits_p90, l.waits_max,
+       coalesce(l.services_n, 0), l.services_sum, l.services_p50, l.services_p90, l.services_max,
+       coalesce(r.r1, 0), coalesce(r.r2, 0), coalesce(r.r3, 0), coalesce(r.r4, 0),
+       coalesce(r.r5, 0), cs.cb_due, cs.cb_ok, cs.fu_due, cs.fu_ok
+FROM legs2 l FULL JOIN rt r ON r.k = l.k
+LEFT JOIN cs ON cs.k = coalesce(l.k, r.k)
+ORDER BY 1
+"""
+
+
+def _spread(n, total, p50, p90, top) -> dict:
+    if not n:
+        return {"mean": None, "p50": None, "p90": None, "max": None}
+    return {"mean": int(total) / n / 1000, "p50": p50 / 1000, "p90": p90 / 1000, "max": top / 1000}
+
+
+def rows(conn, *, dim: str, start: str, end: str, now: datetime,
+         hall: Optional[str] = None) -> list[dict]:
+    """Rows of figures by hall (all halls), or by window | staff | service within one hall."""
+    if dim not in DIMS:
+        raise ValueError(dim)
+    if dim != "hall" and hall is None:
+        raise ValueError("a hall is needed below the hall level")
+    args = {"start": start, "end": end, "now": now, "hall": hall, "types": list(LEG_TYPES)}
+    out = []
+    for r in conn.execute(_sql(dim, hall is not None), args).fetchall():
+        (key, issued, called, served, no_show, transferred, wn, wsum, w50, w90, wmax,
+         sn, ssum, s50, s90, smax, r1, r2, r3, r4, r5, cb_due, cb_ok, fu_due, fu_ok) = r
+        by_person = dim in ("window", "staff")
+        if by_person and not key:
+            continue
+        levels = [r1, r2, r3, r4, r5]
+        n_ratings = sum(levels)
+        if by_person and not (called or served or no_show or n_ratings):
+            continue
+        rating = F.satisfaction(levels)
+        out.append({
+            dim: key, "issued": called if by_person else issued, "called": called,
+            "served": served, "no_show": no_show, "transferred": transferred,
+            "no_show_rate": F.no_show_rate(no_show, served),
+            "wait_s": _spread(wn, wsum, w50, w90, wmax),
+            "service_s": _spread(sn, ssum, s50, s90, smax),
+            "ratings": rating["ratings"], "participation": F.participation(n_ratings, served),
+            "mean_score": rating["mean_score"], "good_rate": rating["good_rate"],
+            "satisfied_rate": rating["satisfied_rate"], "levels": F.levels_dict(levels),
+            "callback_rate": F.ratio(cb_ok, cb_due) if cb_due is not None else None,
+            "followup_rate": F.ratio(fu_ok, fu_due) if fu_due is not None else None})
+    return out
+
+
+def halls_table(conn, *, start: str, end: str, now: datetime, weights: Optional[dict] = None) -> list[dict]:
+    """The halls side by side: their rows, names, and a rank by the city's weights."""
+    names = {h: n for h, n in conn.execute("SELECT hall_id, name FROM halls").fetchall()}
+    out = rows(conn, dim="hall", start=start, end=end, now=now)
+    for row in out:
+        row["name"] = names.get(row["hall"], row["hall"])
+    return rank(out, weights or CITY_WEIGHTS)
+
+
+CITY_WEIGHTS = {"satisfied_rate": 40, "good_rate": 20, "wait_p90": 20, "participation": 20}
+WAIT_P90_BEST_S = 600.0  # a p90 wait at or below 10 minutes scores full marks on that part
+
+
+def rank(rows_: list[dict], weights: dict, min_count: int = F.DEFAULT_MIN_COUNT) -> list[dict]:
+    """The city's ranking: a 0–100 score from the weighted parts that have data, rank 1 best
+    (ties share); a hall with fewer than min_count served or ratings has no score."""
+    for row in rows_:
+        parts = []
+        if row["satisfied_rate"] is not None:
+            parts.append((weights.get("satisfied_rate", 0), row["satisfied_rate"]))
+        if row["good_rate"] is not None:
+            parts.append((weights.get("good_rate", 0), row["good_rate"]))
+        if row["participation"] is not None:
+            parts.append((weights.get("participation", 0), min(1.0, row["participation"])))
+        p90 = row["wait_s"]["p90"]
+        if p90 is not None:
+            parts.append((weights.get("wait_p90", 0), min(1.0, WAIT_P90_BEST_S / max(p90, 1e-9))))
+        total_w = sum(w for w, _ in parts)
+        if row["served"] < min_count or row["ratings"] < min_count or not total_w:
+            row["score"] = None
+        else:
+            row["score"] = 100 * sum(w * v for w, v in parts) / total_w
+    scores = [r["score"] for r in rows_ if r["score"] is not None]
+    for row in rows_:
+        row["rank"] = None if row["score"] is None else 1 + sum(1 for x in scores if x > row["score"])
+    return sorted(rows_, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["hall"]))
+
+
+def days(conn, *, start: str, end: str, hall: Optional[str] = None) -> list[dict]:
+    """Per hall and day: served and the satisfied rate (the dashboard's trend lines)."""
+    sql = """
+    SELECT coalesce(e.hall_id, r.hall_id), coalesce(e.day, r.day), coalesce(e.served, 0),
+           coalesce(r.n, 0), coalesce(r.sat, 0)
+    FROM (SELECT hall_id, day, count(*) AS served FROM events
+          WHERE type = 'ticket.finished' AND day BETWEEN %(start)s AND %(end)s {h} GROUP BY 1, 2) e
+    FULL JOIN (SELECT hall_id, day, count(*) AS n, count(*) FILTER (WHERE score >= 4) AS sat
+               FROM ratings WHERE NOT excluded AND day BETWEEN %(start)s AND %(end)s {h}
+               GROUP BY 1, 2) r ON r.hall_id = e.hall_id AND r.day = e.day
+    ORDER BY 1, 2"""
+    h = "AND hall_id = %(hall)s" if hall else ""
+    out = []
+    for hall_id, day, served, n, sat in conn.execute(sql.format(h=h), {"start": start, "end": end,
+                                                                     "hall": hall}).fetchall():
+        out.append({"hall": hall_id, "day": day.isoformat(), "served": served, "ratings": n,
+                    "satisfied_rate": F.ratio(sat, n)})
+    return out
