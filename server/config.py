@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
-    "city": {"url": "", "token": "", "hall_id": "", "batch": 500},
+    "city": {"url": "", "token": "", "hall_id": "", "batch": 500, "retry_max_s": 10},
     "services": [],
     "windows": [],
     "staff": [],
@@ -207,6 +207,12 @@ def _check_city(data: dict) -> None:
         raise ConfigError("[city] batch: a whole number, 1 to 5000") from exc
     if not 1 <= batch <= 5000:
         raise ConfigError("[city] batch: a whole number, 1 to 5000")
+    try:
+        retry = float(city.get("retry_max_s", 10))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("[city] retry_max_s: seconds, 0.1 to 3600") from exc
+    if not 0.1 <= retry <= 3600:
+        raise ConfigError("[city] retry_max_s: seconds, 0.1 to 3600")
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

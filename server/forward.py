@@ -24,7 +24,7 @@ from . import store
 log = logging.getLogger("qrate.forward")
 BATCH = 500
 IDLE_S = 1.0
-MAX_BACKOFF_S = 60.0
+MAX_BACKOFF_S = 10.0  # a city back after days is reached within 10 s
 
 
 class CityRefused(Exception):
@@ -35,7 +35,7 @@ class Forwarder:
     """Pushes the hall's log to the city; ``push_once`` sends one batch, ``run_forever`` loops."""
 
     def __init__(self, db_path, url: str, token: str, hall_id: str, tz: str = "Asia/Shanghai",
-                 batch: int = BATCH, timeout_s: float = 10.0,
+                 batch: int = BATCH, timeout_s: float = 10.0, retry_max_s: float = MAX_BACKOFF_S,
                  sleep: Callable[[float], None] = time.sleep):
         self.db_path, self.url = db_path, url.rstrip("/")
         self.token, self.hall_id, self.tz = token, hall_id, tz
@@ -43,6 +43,7 @@ class Forwarder:
         self.stopped = threading.Event()
         self.wake = threading.Event()
         self.backoff_s = 0.0
+        self.retry_max_s = retry_max_s
         self.sent_batches = 0
 
     # -- one step ------------------------------------------------------------
@@ -107,7 +108,8 @@ class Forwarder:
 
     # -- the loop --------------------------------------------------------------
     def run_forever(self) -> None:
-        """Until stop(): send while there is something to send; wait after errors (1 s, 2 s … 60 s)."""
+        """Until stop(): send while there is something to send; wait after errors (1 s, 2 s … 10 s;
+        new events do not cut that wait short)."""
         log.info("forwarding to the city at %s as hall %s", self.url, self.hall_id)
         while not self.stopped.is_set():
             try:
@@ -133,7 +135,7 @@ class Forwarder:
             db.close()
 
     def _failed(self, why: str, level: int) -> None:
-        self.backoff_s = min(MAX_BACKOFF_S, max(1.0, self.backoff_s * 2))
+        self.backoff_s = min(self.retry_max_s, max(min(1.0, self.retry_max_s), self.backoff_s * 2))
         log.log(level, "city not reached (%s); trying again in %.0f s", why, self.backoff_s)
         try:
             db = store.connect(self.db_path)
@@ -143,7 +145,7 @@ class Forwarder:
                 db.close()
         except Exception:  # pragma: no cover - a locked file: the next round writes it
             pass
-        self._wait(self.backoff_s)
+        self.stopped.wait(self.backoff_s)
 
     def _wait(self, seconds: float) -> None:
         self.wake.wait(seconds)
@@ -164,7 +166,8 @@ def for_hall(cfg) -> Optional[Forwarder]:
     if not city.get("url"):
         return None
     return Forwarder(cfg.db_path, city["url"], city.get("token", ""), city.get("hall_id", ""),
-                     tz=cfg.raw["hall"]["timezone"], batch=int(city.get("batch", BATCH)))
+                     tz=cfg.raw["hall"]["timezone"], batch=int(city.get("batch", BATCH)),
+                     retry_max_s=float(city.get("retry_max_s", MAX_BACKOFF_S)))
 
 
 def status(db_path) -> dict:
