@@ -147,3 +147,26 @@ class CityServer:
             self.proc.wait(10)
         if getattr(self, "log", None):
             self.log.close()
+
+
+def synthetic_days(cfg, seed: int, first, last, max_ids=(0, 0, 0)):
+    """A hall's generated past (server/seed.py, as `qrate seed-history` makes it) as the
+    forwarder sends it: per day a list of events, each rating.created with its rating.
+    Yields (day, events); the generator's seq and ids go on across days."""
+    from server import seed as hall_seed
+    gen, days = hall_seed.history(cfg, max_ids, first, last, seed)
+    import json as _json
+    for day_rows in days:
+        by_ticket = {r[1]: r for r in day_rows["ratings"]}
+        out = []
+        for seq, kind, at, ts, day, ticket, window, clerk, service, data in day_rows["events"]:
+            e = {"seq": seq, "type": kind, "at": at, "ts": ts, "day": day, "ticket": ticket,
+                 "window": window, "clerk": clerk, "service": service,
+                 "data": _json.loads(data) if isinstance(data, str) else (data or {})}
+            if kind == "rating.created" and ticket in by_ticket:
+                rid, tid, score, reasons, w, c, s, rday, created, rts = by_ticket[ticket]
+                e["rating"] = {"id": rid, "ticket": tid, "score": score, "reasons": reasons,
+                               "comment": "", "window": w, "clerk": c, "service": s, "day": rday,
+                               "source": "touch", "created_at": created, "ts": rts, "excluded": 0}
+            out.append(e)
+        yield day_rows["events"][0][4] if day_rows["events"] else None, out

@@ -38,6 +38,30 @@ EXPORT_COLUMNS = [("issued", N_("Issued")), ("called", N_("Called")), ("served",
                   ("followup_rate", N_("Follow-up rate"))]
 
 
+PAGE_TEXT = {
+    "title": N_("City service figures"), "signin": N_("Sign in"), "user": N_("Employee number"),
+    "password": N_("Password"), "bad_login": N_("Wrong employee number or password."),
+    "from": N_("From"), "to": N_("To"), "show": N_("Show"), "rank": N_("Rank"),
+    "hall": N_("Hall"), "score": N_("City score"), "served": N_("Served"),
+    "no_show_rate": N_("No-show rate"), "wait_p50": N_("Wait p50"), "wait_p90": N_("Wait p90"),
+    "service_mean": N_("Service mean"), "ratings": N_("Ratings"),
+    "participation": N_("Participation"), "satisfied_rate": N_("Satisfied rate"),
+    "good_rate": N_("Good-rating rate"), "callback_rate": N_("Callback rate"),
+    "followup_rate": N_("Follow-up rate"), "trend": N_("Satisfied rate by day"),
+    "windows": N_("Windows"), "staff": N_("Clerks"), "window": N_("Window"), "clerk": N_("Clerk"),
+    "weights": N_("Ranked by the city's weights: satisfied rate 40, good-rating rate 20, "
+                  "wait p90 20, participation 20; fewer than 5 served or rated: no score."),
+    "none": N_("No hall has sent figures for these days yet."), "back": N_("All halls"),
+    "export": N_("Export"), "halls_n": N_("Halls"), "served_total": N_("Served, all halls"),
+    "sat_total": N_("Satisfied rate, all halls"), "last_seen": N_("Last heard from"),
+}
+
+
+def page_text() -> dict:
+    """The dashboard's strings, zh-CN first and English second."""
+    return {k: {"zh": translate(v, "zh_CN"), "en": translate(v, "en")} for k, v in PAGE_TEXT.items()}
+
+
 def _error(status: int, code: str, msgid: str, **params):
     body = {"code": code, "message": translate(msgid, "zh_CN", **params),
             "message_en": translate(msgid, "en", **params)}
@@ -241,6 +265,7 @@ def create_city_app(url: str, *, pool_size: int = 8, clock=None) -> Flask:
 
     @app.get("/city")
     def dashboard():
-        return render_template("city/dashboard.html", version=__version__)
+        return render_template("city/dashboard.html", version=__version__, text=page_text(),
+                               today=now().date().isoformat())
 
     return app
