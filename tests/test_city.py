@@ -3,16 +3,18 @@ event intake (idempotent, gaps asked for again), and the city's figures equal to
 hall's own to the last digit."""
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import jsonschema
 import psycopg
 import pytest
 import requests
 from werkzeug.serving import make_server
 
-from city_kit import Postgres, free_port, qrate
+from city_kit import ROOT, Postgres, free_port, qrate
 from conftest import PASSWORD, Accounts, FakeClock
 from server.app import create_app
 from server.city import db as city_db
@@ -260,6 +262,37 @@ def test_a_halls_figures_at_the_city_equal_its_own_to_the_last_digit(city_url, h
         assert xlsx.content[:2] == b"PK"
         # nothing new: a second round sends nothing and counts nothing twice
         assert forward_all(app) == 0
+        check_the_feed(city_url, app)
         app.extensions["qrate"].close()
     finally:
         city.stop()
+
+
+def check_the_feed(city_url: str, app) -> None:
+    """The 好差评 export: valid against docs/haochaping-feed.schema.json, every rating once,
+    差评 with their follow-up; the next export holds only what changed since."""
+    schema = json.loads((ROOT / "docs" / "haochaping-feed.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    out = qrate("city", "feed", "export", "--db", city_url).stdout
+    lines = [json.loads(line) for line in out.splitlines()]
+    for line in lines:
+        validator.validate(line)
+    ops = app.extensions["qrate"]
+    with ops.store() as s:
+        ids = [r[0] for r in s.db.execute("SELECT id FROM ratings ORDER BY id")]
+        called_back = {r[0] for r in s.db.execute(
+            "SELECT rating FROM rating_cases WHERE callback_done_at IS NOT NULL")}
+        upheld = {r[0] for r in s.db.execute("SELECT id FROM ratings WHERE excluded = 1")}
+    assert sorted(int(r["evaluation_id"].rsplit("-", 1)[1]) for r in lines) == ids
+    bad = [r for r in lines if r["level"] <= 2]
+    assert bad and all(r["followup"] is not None for r in bad)
+    assert all(r["followup"] is None for r in lines if r["level"] > 2)
+    by_id = {int(r["evaluation_id"].rsplit("-", 1)[1]): r for r in lines}
+    assert called_back and all(by_id[i]["followup"]["callback_at"] for i in called_back)
+    assert upheld and all(by_id[i]["excluded"] for i in upheld)
+    assert all(r["channel"] == "onsite_device" and r["level_name"] for r in lines)
+    # incremental: nothing changed, nothing sent; --all sends everything again, as CSV too
+    assert qrate("city", "feed", "export", "--db", city_url).stdout == ""
+    csv_all = qrate("city", "feed", "export", "--db", city_url, "--all", "--format", "csv").stdout
+    assert len(csv_all.strip().splitlines()) == len(ids) + 1
+    assert csv_all.lstrip("\ufeff").startswith("evaluation_id,hall_id,window_id,clerk_no,case_no")

@@ -8,7 +8,7 @@ import psycopg
 from werkzeug.serving import make_server  # a threaded WSGI server: see docs/city.md
 
 from ..i18n import translate as _t
-from . import db
+from . import db, feed
 from .app import create_city_app
 
 DB_OPTION = click.option("--db", "url", required=True, envvar="QRATE_CITY_DB",
@@ -99,3 +99,25 @@ def user_add(employee_no: str, role: str, name: str, url: str):
         except db.CityError as exc:
             raise click.ClickException(_t(exc.message, **exc.params))
     click.echo(_t("City user %(no)s (%(role)s) added.", no=employee_no, role=role))
+
+
+@city.group("feed")
+def feed_group():
+    """The province's 好差评 feed. / 省好差评系统数据推送。"""
+
+
+@feed_group.command("export")
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="File (default: stdout).")
+@click.option("--all", "everything", is_flag=True, help="Every rating, not only those since the last export.")
+def feed_export(url: str, fmt: str, out, everything: bool):
+    """Every rating since the last export (docs/haochaping-feed.schema.json). / 导出好差评数据。"""
+    with _connect(url) as conn:
+        text, n = feed.export(conn, fmt, everything)
+    if out:
+        with open(out, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        click.echo(_t("%(n)s ratings written to %(path)s.", n=n, path=out), err=True)
+    else:
+        click.echo(text, nl=False)

@@ -92,6 +92,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         PRIMARY KEY (hall_id, epoch, case_id)
     );
     """),
+    ("m002_feed", """
+    -- the province's 好差评 feed: every change of a rating (or of its case) takes the next
+    -- feed_seq; an export sends what is newer than the last export's mark
+    CREATE SEQUENCE ratings_feed_seq;
+    ALTER TABLE ratings ADD COLUMN feed_seq BIGINT NOT NULL DEFAULT nextval('ratings_feed_seq');
+    CREATE INDEX ratings_feed ON ratings (feed_seq);
+    CREATE TABLE feed_exports (
+        id SERIAL PRIMARY KEY,
+        exported_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        after_seq BIGINT NOT NULL,
+        through_seq BIGINT NOT NULL,
+        ratings INTEGER NOT NULL,
+        format TEXT NOT NULL
+    );
+    """),
 ]
 
 
@@ -275,7 +290,8 @@ def _put_rating(conn, hall_id, epoch, seq, r: dict) -> None:
         "clerk, service, day, source, created_at, ts, excluded, exclude_reason, extra, seq) "
         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (hall_id, epoch, rating_id) DO UPDATE SET excluded = EXCLUDED.excluded, "
-        "exclude_reason = EXCLUDED.exclude_reason, seq = EXCLUDED.seq WHERE ratings.seq < EXCLUDED.seq",
+        "exclude_reason = EXCLUDED.exclude_reason, seq = EXCLUDED.seq, "
+        "feed_seq = nextval('ratings_feed_seq') WHERE ratings.seq < EXCLUDED.seq",
         [hall_id, epoch, int(r["id"]), r.get("ticket"), int(r["score"]), Jsonb(reasons),
          r.get("comment") or "", r.get("window"), r.get("clerk"), r.get("service"), r["day"],
          r.get("source"), r["created_at"], float(r["ts"]), bool(r.get("excluded")),
@@ -299,6 +315,10 @@ def _put_case(conn, hall_id, epoch, seq, c: dict) -> None:
         [hall_id, epoch, int(c["id"]), int(c["rating"]), c.get("window"), c.get("clerk"),
          c.get("service"), *times, c.get("rerating_score"), c.get("status"),
          bool(c.get("excluded")), seq])
+    # the rating's follow-up changed: it goes into the next feed export again
+    conn.execute("UPDATE ratings SET feed_seq = nextval('ratings_feed_seq') "
+                 "WHERE hall_id = %s AND epoch = %s AND rating_id = %s",
+                 [hall_id, epoch, int(c["rating"])])
 
 
 def progress(conn, hall_id: str) -> list[dict]:
