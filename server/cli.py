@@ -32,9 +32,16 @@ def _load(hall_dir: Path):
     try:
         cfg = config.load(hall_dir)
     except config.ConfigError as exc:
-        raise click.ClickException(str(exc))
+        _config_exit(exc)
     store.open_and_migrate(cfg.db_path)
     return cfg
+
+
+def _config_exit(exc: "config.ConfigError"):
+    """An invalid configuration: one line per problem on stderr, exit 2, never a traceback."""
+    for line in exc.lines:
+        click.echo(line, err=True)
+    raise SystemExit(2)
 
 
 def _db(cfg):
@@ -238,6 +245,7 @@ def voice_say(hall_dir, number, window, out, lang):
 def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
     """Generate a realistic past (tickets, calls, ratings) for the figures. / 生成历史数据。"""
     if windows:
+        _load(hall_dir)  # an invalid hall file: its lines, not a traceback
         seed.expand_hall(hall_dir, windows)
     cfg = _load(hall_dir)
     ops = Operations(cfg)
