@@ -33,6 +33,7 @@ from . import (
     web_i18n,
 )
 from . import config as hall_config
+from . import config_live
 from .clock import from_environment
 from .console import bp as console_bp
 from .device_port import DevicePort
@@ -73,12 +74,14 @@ def create_app(config: dict | None = None) -> Flask:
     if clock is test_clock and test_clock is not None:
         app.logger.warning("QRATE_TEST_NOW: the hall clock is a test clock at %s", clock().isoformat())
     ops = Operations(cfg, clock=clock)
+    config_live.at_start(ops)  # the database's configuration, or a changed hall.toml imported
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
     # under `qrate serve`, reports run in a process of their own (server/readside/worker.py)
     app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now,
                                             own_process=report_process)
+    ops.subscribe(config_live.reports_follow(app.extensions["qrate_reader"]))
 
     web_i18n.init_app(app)
     web.register_errors(app)

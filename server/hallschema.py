@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 import re
 import typing
 from dataclasses import dataclass
@@ -551,3 +552,85 @@ def admin_keys(old: dict, new: dict) -> list[str]:
 def normalise(model: HallFile) -> dict:
     """The checked configuration as plain TOML-able data with every default filled in."""
     return model.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+# --- what changed, and hall.toml written back -------------------------------------------
+
+ID_KEYS = {"services": "code", "windows": "number", "staff": "employee_no", "posts": "code"}
+
+
+def diff(old: dict, new: dict) -> list[dict]:
+    """Every changed key, old → new: ``{"key": "services.A.name", "old": ..., "new": ...}``.
+    Rows of [[services]], [[windows]], [[staff]] and [[posts]] are matched by their code,
+    number or employee number, so a renamed window is one change, not a shifted list."""
+    out: list[dict] = []
+
+    def walk(path: str, a, b):
+        if a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in list(a) + [k for k in b if k not in a]:
+                walk(f"{path}.{k}" if path else str(k), a.get(k), b.get(k))
+            return
+        out.append({"key": path, "old": a, "new": b})
+
+    for section in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(section), new.get(section)
+        ident = ID_KEYS.get(section)
+        if ident and isinstance(a, list) and isinstance(b, list):
+            ra = {str(r.get(ident)): r for r in a if isinstance(r, dict)}
+            rb = {str(r.get(ident)): r for r in b if isinstance(r, dict)}
+            for k in list(ra) + [k for k in rb if k not in ra]:
+                walk(f"{section}.{k}", ra.get(k), rb.get(k))
+            if [str(r.get(ident)) for r in a] != [str(r.get(ident)) for r in b] and set(ra) == set(rb):
+                out.append({"key": f"{section}.order", "old": list(ra), "new": list(rb)})
+        else:
+            walk(section, a, b)
+    return out
+
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(k) -> str:
+    k = str(k)
+    return k if _BARE.match(k) else json.dumps(k, ensure_ascii=False)
+
+
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, (date,)):
+        return v.isoformat()
+    if isinstance(v, list):
+        return "[" + ", ".join(_value(x) for x in v if x is not None) + "]"
+    if isinstance(v, dict):
+        items = [f"{_key(k)} = {_value(x)}" for k, x in v.items() if x is not None]
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def to_toml(data: dict, heading: str = "") -> str:
+    """A configuration as hall.toml text: tables, then arrays of tables; nested tables inline.
+    ``tomllib.loads(to_toml(d)) == d`` for every configuration this schema accepts."""
+    parts = [heading] if heading else []
+    tables = [(k, v) for k, v in data.items() if isinstance(v, dict)]
+    arrays = [(k, v) for k, v in data.items() if isinstance(v, list)
+              and all(isinstance(r, dict) for r in v)]
+    for name, table in tables:
+        lines = [f"[{_key(name)}]"] + [f"{_key(k)} = {_value(v)}" for k, v in table.items()
+                                       if v is not None]
+        parts.append("\n".join(lines))
+    for name, rows in arrays:
+        if not rows:
+            parts.append(f"{_key(name)} = []")
+            continue
+        for row in rows:
+            lines = [f"[[{_key(name)}]]"] + [f"{_key(k)} = {_value(v)}" for k, v in row.items()
+                                             if v is not None]
+            parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
