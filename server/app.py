@@ -19,6 +19,7 @@ from kiosk import status_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
+    api_config,
     api_printing,
     api_queue,
     api_ratings,
@@ -41,7 +42,8 @@ from .operations import Operations
 from .readside import Reader
 from .version import __version__
 
-ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage)
+ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
+                 api_config)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -90,7 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
         module.routes.register(api)
     app.extensions["qrate_api_docs"] = [doc for m in ROUTE_MODULES for doc in m.routes.docs]
     app.register_blueprint(api)
-    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp):
+    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, api_config.bp):
         app.register_blueprint(bp)
 
     sio = realtime.init_app(app, ops, async_mode)

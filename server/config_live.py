@@ -41,13 +41,19 @@ def at_start(ops: Operations) -> str:
     file_raw = ops.cfg.raw
     file_digest = digest(file_raw)
     body, imported = stored(ops)
+    if body is not None:
+        raw = hall_config.merge(hall_config.DEFAULTS, body)
+        try:
+            hall_config.check(raw, "the database's configuration")
+            ops.swap_config(hall_config.build(ops.cfg.folder, raw))
+        except ConfigError:
+            if imported == file_digest:
+                raise
+            body = None  # a changed hall.toml replaces what this version no longer accepts
     if body is None or imported != file_digest:
         ops.change_config(file_raw, "hall.toml", "hall.toml", digest=file_digest,
-                          resolve={"action": "keep"} if body is not None else None)
+                          resolve={"action": "keep"})
         return "imported"
-    raw = hall_config.merge(hall_config.DEFAULTS, body)
-    hall_config.check(raw, "the database's configuration")
-    ops.swap_config(hall_config.build(ops.cfg.folder, raw))
     return "stored"
 
 
