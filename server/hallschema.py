@@ -462,7 +462,9 @@ def cross_checks(data: dict) -> list[Problem]:
     unique("staff", "employee_no", "employee number")
     unique("posts", "code", "post code")
     codes = [r.get("code") for _, r in _rows(data, "services")]
-    for i, w in _rows(data, "windows"):
+    if not all(isinstance(c, str) and re.fullmatch(r"[A-Z]{1,2}", c) for c in codes):
+        codes = []  # a wrong code is its own problem: no "unknown service" for each of its windows
+    for i, w in _rows(data, "windows") if codes else ():
         served = w.get("services") if isinstance(w.get("services"), list) else []
         for j, code in enumerate(served):
             if isinstance(code, str) and code not in codes:
