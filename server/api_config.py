@@ -170,8 +170,9 @@ def _jpeg(img) -> bytes:
 def page():
     """The admin pages: services, windows, staff, ratings and follow-up, devices, audit."""
     locale = request_locale()
+    reasons = {c: translate(c, locale) for c in ops().cfg.raw["ratings"]["reasons"]}
     return render_page("manage_config/config.html",
-                       strings={k: translate(v, locale) for k, v in JS.items()})
+                       strings={k: translate(v, locale) for k, v in JS.items()} | {"reasons": reasons})
 
 
 JS = {
@@ -184,7 +185,10 @@ JS = {
     "saved_staff": N_("Staff %(no)s saved."), "new_service": N_("New service"),
     "new_person": N_("New colleague"), "window_n": N_("Window %(n)s"), "photo": N_("Photo"),
     "admin_only": N_("Only the hall's admin may change the printer."),
-    "no_changes": N_("No changes yet."), "when": N_("When"), "by": N_("By"), "source": N_("From"),
+    "no_changes": N_("No changes yet."), "when": N_("When"), "by": N_("Changed by"), "source": N_("Changed through"),
+    "src_api": N_("settings page"), "src_import": N_("file import"), "src_hall.toml": N_("hall.toml at start"),
+    "sec_services": N_("Service"), "sec_windows": N_("Window"), "sec_staff": N_("Staff"),
+    "f_person_name": N_("Full name"), "upload_photo": N_("Upload a photo"),
     "key": N_("Setting"), "old": N_("Before"), "new": N_("After"),
     "f_code": N_("Code"), "f_name": N_("Name"), "f_name_en": N_("Name in English"),
     "f_category": N_("Category"), "f_category_en": N_("Category in English"),
@@ -196,9 +200,9 @@ JS = {
     "f_number": N_("Number"), "f_services": N_("Services, in order"),
     "f_employee_no": N_("Employee number"), "f_role": N_("Role"),
     "f_commitment": N_("Public commitment"), "f_commitment_en": N_("Commitment in English"),
-    "opt_clerk": N_("Clerk"), "opt_manager": N_("Manager"), "opt_admin": N_("Admin"),
+    "opt_clerk": N_("Window clerk"), "opt_manager": N_("Hall manager"), "opt_admin": N_("Hall admin (IT)"),
     "opt_text": N_("text"), "opt_raster": N_("raster (image)"),
-    "t_ratings": N_("Ratings"), "t_followup": N_("Follow-up deadlines (h, d, wd)"),
+    "t_ratings": N_("Rating settings"), "t_followup": N_("Follow-up deadlines (h, d, wd)"),
     "t_alerts": N_("Alert thresholds"), "t_printer": N_("Ticket printer"),
     "f_reasons": N_("Rating reason tags"), "f_window_minutes": N_("Minutes to rate after service"),
     "f_prompt_seconds": N_("Seconds the pad asks"), "f_callback": N_("Call back within"),

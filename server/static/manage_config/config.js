@@ -115,6 +115,7 @@
       const el = form.elements[s.key];
       if (!el || el.disabled) return;
       const v = s.kind === "bool" ? el.checked : (KINDS[s.kind || "text"].read(el.value.trim()));
+      if (v === "" && !(s.key in row)) return;  // an empty box the row never had: no change
       if (v === undefined || (s.optional && (v === "" || (Array.isArray(v) && !v.length)))) delete out[s.key];
       else out[s.key] = v;
     });
@@ -135,7 +136,7 @@
     {key: "materials", label: "f_materials", wide: "wide"}, {key: "materials_en", label: "f_materials_en", wide: "wide"},
   ];
   const STAFF = [
-    {key: "employee_no", label: "f_employee_no"}, {key: "name", label: "f_name"},
+    {key: "employee_no", label: "f_employee_no"}, {key: "name", label: "f_person_name"},
     {key: "role", label: "f_role", options: ["clerk", "manager", "admin"]},
     {key: "commitment", label: "f_commitment", wide: "full"}, {key: "commitment_en", label: "f_commitment_en", wide: "full"},
   ];
@@ -221,7 +222,7 @@
   function renderStaff() {
     $("#staff-list").innerHTML = cfg.staff.map((s, i) =>
       '<div class="card staff-row" data-i="' + i + '"><div><img alt="" src="/pad/photo/' + encodeURIComponent(s.employee_no) + "?v=" + encodeURIComponent(etag) +
-      '" onerror="this.style.visibility=\'hidden\'"><label class="muted">' + esc(T.photo) + '<input type="file" accept="image/jpeg,image/png" data-photo></label></div>' +
+      '" onerror="this.style.visibility=\'hidden\'"><label class="upload">' + esc(T.upload_photo) + '<input type="file" accept="image/jpeg,image/png" data-photo></label></div>' +
       '<form class="fields">' + fieldsHtml(STAFF, s, "staff." + i, (f) => f.key === "role" && !isAdmin()) +
       '<div class="actions"><button type="button" class="danger" data-remove>' + esc(T.remove) + '</button><button type="submit">' +
       esc(T.save) + "</button></div></form></div>").join("");
@@ -260,6 +261,7 @@
     $("#ratings-forms").innerHTML = SECTIONS.map((sec) =>
       '<form class="card fields" data-section="' + sec.section + '"><h3 style="grid-column:1/-1">' + esc(T[sec.title]) + "</h3>" +
       fieldsHtml(sec.specs, cfg[sec.section] || {}, sec.section) +
+      (sec.section === "ratings" ? '<p class="muted full" style="grid-column:1/-1">' + esc((cfg.ratings.reasons || []).map((c) => c + " = " + ((T.reasons || {})[c] || c)).join("，")) + "</p>" : "") +
       '<div class="actions"><button type="submit">' + esc(T.save) + "</button></div></form>").join("");
     document.querySelectorAll("#ratings-forms form").forEach((form) => {
       const sec = SECTIONS.find((s) => s.section === form.dataset.section);
@@ -282,6 +284,17 @@
     });
   }
 
+  const SPEC_OF = {services: SERVICE, staff: STAFF};
+  function keyLabel(key) {
+    const parts = key.split(".");
+    const sec = parts[0], id = parts[1], field = parts[2];
+    const section = T["sec_" + sec];
+    if (!section || id === undefined) return key;
+    const spec = (SPEC_OF[sec] || [{key: "name", label: "f_name"}, {key: "services", label: "f_services"},
+      {key: "number", label: "f_number"}]).find((s) => s.key === field);
+    return section + " " + id + (field ? " · " + (spec ? T[spec.label] : field) : "");
+  }
+
   function show(v) {
     if (v === null || v === undefined) return "—";
     return typeof v === "object" ? JSON.stringify(v) : String(v);
@@ -294,7 +307,8 @@
     const head = [T.when, T.by, T.source, T.key, T.old, T.new];
     const rows = [];
     d.changes.forEach((c) => c.changes.forEach((x) => rows.push('<tr><td class="l">' + esc(c.at.slice(0, 19).replace("T", " ")) +
-      '</td><td class="l">' + esc(c.by) + '</td><td class="l">' + esc(c.source) + '</td><td class="l">' + esc(x.key) +
+      '</td><td class="l">' + esc(c.by) + '</td><td class="l">' + esc(T["src_" + c.source] || c.source) + '</td><td class="l">' + esc(keyLabel(x.key)) +
+      ' <small class="muted">' + esc(x.key) + "</small>" +
       '</td><td class="l old">' + esc(show(x.old)) + '</td><td class="l new">' + esc(show(x.new)) + "</td></tr>")));
     $("#audit-table").innerHTML = "<thead><tr>" + head.map((h) => '<th class="l">' + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
       (rows.join("") || '<tr><td class="muted" colspan="6">' + esc(T.no_changes) + "</td></tr>") + "</tbody>";
