@@ -165,7 +165,7 @@ def for_hall(cfg) -> Optional[Forwarder]:
     city = cfg.raw.get("city") or {}
     if not city.get("url"):
         return None
-    return Forwarder(cfg.db_path, city["url"], city.get("token", ""), city.get("hall_id", ""),
+    return Forwarder(cfg.db_path, city["url"], str(city.get("token", "")), str(city.get("hall_id", "")),
                      tz=cfg.raw["hall"]["timezone"], batch=int(city.get("batch", BATCH)),
                      retry_max_s=float(city.get("retry_max_s", MAX_BACKOFF_S)))
 
