@@ -107,6 +107,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         format TEXT NOT NULL
     );
     """),
+    ("m003_event_times", """
+    -- the figures' inputs, made once when an event is stored instead of at every query:
+    -- a leg's wait and a service time in integer milliseconds (as the hall's summary makes
+    -- them: round(seconds * 1000), ties to even), and the service a leg counts to
+    ALTER TABLE events
+        ADD COLUMN wait_ms BIGINT GENERATED ALWAYS AS (
+            CASE WHEN type = 'ticket.called' AND coalesce(data->>'how', '') <> 'callback'
+                 THEN round(coalesce((data->>'wait_s')::float8, 0) * 1000)::bigint END) STORED,
+        ADD COLUMN service_ms BIGINT GENERATED ALWAYS AS (
+            CASE WHEN type = 'ticket.finished'
+                 THEN round(coalesce((data->>'service_s')::float8, 0) * 1000)::bigint END) STORED,
+        ADD COLUMN leg_service TEXT GENERATED ALWAYS AS (
+            coalesce(CASE WHEN type = 'ticket.transferred'
+                          THEN nullif(data->>'from_service', '') END, service, '')) STORED;
+    """),
 ]
 
 

@@ -7,7 +7,9 @@ definition of each figure (``server.readside.figures``, pure Python), so a hall'
 row at the city equals the hall's own ``/api/stats/...`` row to the last digit.
 
 Times: the event's seconds become integer milliseconds as the hall's summary makes
-them (``round(seconds * 1000)``, ties to even in both), and seconds again on output.
+them (``round(seconds * 1000)``, ties to even in both; the events table's generated
+columns ``wait_ms``, ``service_ms`` and ``leg_service``, migration m003), and seconds
+again on output.
 """
 from __future__ import annotations
 
@@ -38,13 +40,7 @@ def _sql(dim: str, hall: bool) -> str:
     hall_c = "AND c.hall_id = %(hall)s" if hall else ""
     return f"""
 WITH ev AS (
-    SELECT hall_id, "window", clerk, type,
-           coalesce(CASE WHEN type = 'ticket.transferred'
-                         THEN nullif(data->>'from_service', '') END, service, '') AS s,
-           CASE WHEN type = 'ticket.called' AND coalesce(data->>'how', '') <> 'callback'
-                THEN round(coalesce((data->>'wait_s')::float8, 0) * 1000)::bigint END AS wait_ms,
-           CASE WHEN type = 'ticket.finished'
-                THEN round(coalesce((data->>'service_s')::float8, 0) * 1000)::bigint END AS service_ms
+    SELECT hall_id, "window", clerk, type, leg_service AS s, wait_ms, service_ms
     FROM events
     WHERE day BETWEEN %(start)s AND %(end)s AND type = ANY(%(types)s) {hall_ev}
 ), legs AS (
