@@ -93,7 +93,7 @@ def forward_lag(city_url: str, db_url: str, folder: Path, seconds: float, rate: 
     config.write_demo(hall, always_open=True)
     with psycopg.connect(db_url, autocommit=True) as conn:
         hall_id, token = city_db.add_hall(conn, "直播大厅")
-    cfg = config.load(hall, {"ratings": {"press_burst": 10_000, "presses_per_minute": 1e6}})
+    cfg = config.load(hall, {"ratings": {"press_burst": 1000, "presses_per_minute": 6000}})
     store.open_and_migrate(cfg.db_path)
     ops = Operations(cfg)
     fw = Forwarder(cfg.db_path, city_url, token, hall_id, retry_max_s=1)
