@@ -260,8 +260,8 @@ def transfer(id: int, body: TransferIn):
 @route("/tickets/<int:id>/cancel", "POST", "Cancel a waiting or parked ticket", "clerk, manager",
        body=ReasonIn, response=TicketOut, tags=("window",))
 def cancel(id: int, body: ReasonIn):
-    require("clerk", "manager")
-    return ops().cancel(id, body.reason)
+    p = require("clerk", "manager")
+    return ops().cancel(id, body.reason, acting_window=p.window if p.role == "clerk" else None)
 
 
 @route("/windows/<int:window>/pause", "POST", "Pause the window", "clerk at the window, its keypad, manager",

@@ -385,21 +385,24 @@ class Operations:
                  acting_window: Optional[int] = None) -> dict:
         """Send a ticket to another service's queue or to one window's queue.
 
-        ``acting_window``: a clerk may move only tickets waiting or held at their own window."""
+        ``acting_window``: a clerk moves only their window's tickets and the waiting tickets
+        of the services it serves (engine.check_may_act)."""
         with self.change() as (s, bodies):
             t = self.ticket(s, ticket_id)
-            if acting_window is not None and t.status in ("called", "parked") \
-                    and t.window != acting_window:
-                raise engine.OtherWindow(mine=acting_window, window=t.window)
+            if acting_window is not None:
+                engine.check_may_act(t, self.window(s, acting_window))
             svc = self.service(service) if service is not None else None
             w = self.window(s, window) if window is not None else None
             ev = engine.transfer(t, now=self.now(), service=svc, window=w, note=note,
                                  by_window=t.window)
             return self._record(s, bodies, ev, t)
 
-    def cancel(self, ticket_id: int, reason: str = "") -> dict:
+    def cancel(self, ticket_id: int, reason: str = "", acting_window: Optional[int] = None) -> dict:
+        """Cancel a waiting or parked ticket; ``acting_window``: a clerk's own tickets only."""
         with self.change() as (s, bodies):
             t = self.ticket(s, ticket_id)
+            if acting_window is not None:
+                engine.check_may_act(t, self.window(s, acting_window))
             return self._record(s, bodies, engine.cancel(t, now=self.now(), reason=reason), t)
 
     # -- ratings ---------------------------------------------------------------
