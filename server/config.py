@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = {
                  "anonymous_per_minute": 3000, "anonymous_burst": 600,
                  "voice_per_minute": 120, "voice_burst": 30,
                  "login_free_failures": 5, "login_max_delay_s": 300,
-                 "login_per_minute": 60, "login_burst": 30, "voice_cache_mb": 50},
+                 "login_per_minute": 120, "login_burst": 60, "voice_cache_mb": 50},
     # which per-window and per-clerk figures are public (阳光政务): lobby, pad, status page
     "publish": {"figures": ["window_satisfaction"]},
     "services": [],

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import queue
+import re
 import secrets
 import threading
 import time
@@ -844,6 +845,14 @@ class Operations:
     def public_ticket(self, ticket_id: int) -> dict:
         with self.store() as s:
             return self._ticket_view(s, self.ticket(s, ticket_id))
+
+    def number_issued_today(self, number: str) -> bool:
+        """Whether a ticket with this number (A023, AB1000) exists today (the voice route's check)."""
+        m = re.fullmatch(r"([A-Z]{1,2})(\d{3,6})", number or "")
+        if m is None:
+            return False
+        with self.store() as s:
+            return s.number_issued(self.today(), m[1], int(m[2]))
 
     def ticket_by_key(self, key: str) -> Optional[dict]:
         with self.store() as s:

@@ -10,10 +10,11 @@ clerk, pad and keypad of window N) gets `window` with each event at that window,
 """
 from __future__ import annotations
 
-from flask import request, session
+from flask import request
 from flask_socketio import SocketIO, emit, join_room
 
 from . import auth, privacy
+from .web import session_principal
 
 STAFF_ROLES = ("manager", "admin")  # the managers' room: every event whole
 WINDOW_STAFF = ("clerk", "keypad")  # the staff room of their window
@@ -28,11 +29,11 @@ def init_app(app, ops, async_mode: str) -> SocketIO:
         raw = None
         if isinstance(data, dict):
             raw = data.get("token")
-        raw = raw or request.args.get("token") or session.get("token")
-        if not isinstance(raw, str):
-            return None
+        raw = raw or request.args.get("token")
         with ops.store() as s:
-            return auth.resolve(s.db, raw)
+            if isinstance(raw, str):
+                return auth.resolve(s.db, raw)
+            return session_principal(s.db)
 
     @sio.on("connect")
     def on_connect(auth_data=None):

@@ -8,6 +8,7 @@ A leaf of the web layer: ``init_app`` registers the hooks; the login route asks
 """
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -93,9 +94,12 @@ def security_headers(response):
     h = response.headers
     if response.mimetype == "text/html":
         nonce = csp_nonce()
+        # tests only (QRATE_TEST_CSP_EVAL=1, set by tests/conftest.py): Playwright's polling
+        # predicates run through eval; the pages themselves never need it
+        test_eval = " 'unsafe-eval'" if current_app.config.get("QRATE_TEST_CSP_EVAL") else ""
         h.setdefault("Content-Security-Policy",
                      "default-src 'self'; "
-                     f"script-src 'self' 'nonce-{nonce}'; "
+                     f"script-src 'self' 'nonce-{nonce}'{test_eval}; "
                      f"style-src 'self' 'nonce-{nonce}'; "
                      "img-src 'self' data: blob:; media-src 'self' blob:; "
                      "connect-src 'self' ws: wss:; font-src 'self' data:; "
@@ -227,14 +231,23 @@ def login_guard(user: str) -> tuple:
     if wait:
         raise ApiError(429, "login_throttled",
                        N_("Too many failed sign-ins; wait %(s)s s before trying again."),
-                       s=max(1, round(wait)))
+                       {"retry_after_s": max(1, round(wait))}, s=max(1, round(wait)))
     return key
+
+
+def login_failed(key: tuple) -> None:
+    current_app.extensions["qrate_security"]["login"].failed(key)
+
+
+def login_succeeded(key: tuple) -> None:
+    current_app.extensions["qrate_security"]["login"].succeeded(key)
 
 
 def init_app(app) -> None:
     """Register the Origin check, the rate limits and the headers; build the limiters."""
     sec = app.extensions["qrate_config"].raw.get("security", {})
     # Strict: no other site's page or link sends the cookie; Secure behind an HTTPS proxy
+    app.config["QRATE_TEST_CSP_EVAL"] = os.environ.get("QRATE_TEST_CSP_EVAL") == "1"
     app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=bool(sec.get("secure_cookies", False)))
     app.extensions["qrate_security"] = {
@@ -243,8 +256,8 @@ def init_app(app) -> None:
         "voice": Buckets(float(sec.get("voice_per_minute", 120)), float(sec.get("voice_burst", 30))),
         "login": LoginThrottle(int(sec.get("login_free_failures", 5)),
                                float(sec.get("login_max_delay_s", 300))),
-        "login_address": Buckets(float(sec.get("login_per_minute", 60)),
-                                 float(sec.get("login_burst", 30))),
+        "login_address": Buckets(float(sec.get("login_per_minute", 120)),
+                                 float(sec.get("login_burst", 60))),
     }
     app.before_request(limit_anonymous)
     app.before_request(check_origin)
