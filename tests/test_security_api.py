@@ -170,3 +170,15 @@ def test_the_board_publishes_per_clerk_satisfaction_only_when_the_hall_says_so(a
     app.extensions["qrate_config"].raw["publish"]["figures"] = ["clerk_satisfaction"]
     board = client.get("/api/display/board").get_json()
     assert all("month" in s for s in board["staff"]) and all("month" not in w for w in board["windows"])
+
+
+def test_the_joined_call_cache_is_trimmed_to_its_size(tmp_path):
+    from server.voice import Voice
+    v = Voice(tmp_path)
+    first = v.call("A001", 1)
+    size = first.stat().st_size
+    v.max_cache_bytes = int(size * 2.5)
+    paths = [v.call(f"A{n:03d}", 1) for n in range(2, 7)]
+    kept = sorted((tmp_path / "voice" / "cache" / "calls").glob("*.wav"))
+    assert sum(p.stat().st_size for p in kept) <= v.max_cache_bytes
+    assert paths[-1] in kept and paths[-2] in kept and first not in kept  # the least recently used go
