@@ -113,6 +113,18 @@ class LoginOut(BaseModel):
     window: Optional[int] = None
 
 
+class MeOut(BaseModel):
+    kind: Literal["user", "device"]
+    role: str
+    subject: str
+    name: str
+    window: Optional[int] = None
+
+
+class OkOut(BaseModel):
+    ok: bool
+
+
 class WindowOut(BaseModel):
     number: int
     name: str
@@ -291,7 +303,8 @@ def rate(body: RatingIn):
 
 
 @route("/login", "POST", "Sign in; a clerk signs in at a window", "anyone", body=LoginIn,
-       response=LoginOut, extra_status={429: "Too many failed sign-ins: wait (Retry-After)"},
+       response=LoginOut, extra_status={401: "Wrong employee number or password",
+                                     429: "Too many failed sign-ins: wait (Retry-After)"},
        tags=("auth",))
 def login(body: LoginIn):
     h = ops()
@@ -315,7 +328,8 @@ def login(body: LoginIn):
             "name": user["name"], "window": body.window}
 
 
-@route("/logout", "POST", "Sign out; a clerk's window closes", "any signed-in user", tags=("auth",))
+@route("/logout", "POST", "Sign out; a clerk's window closes", "any signed-in user", response=OkOut,
+       tags=("auth",))
 def logout():
     p = require("clerk", "manager")
     h = ops()
@@ -328,7 +342,7 @@ def logout():
     return {"ok": True}
 
 
-@route("/me", "GET", "Who this token belongs to", "any valid token", tags=("auth",))
+@route("/me", "GET", "Who this token belongs to", "any valid token", response=MeOut, tags=("auth",))
 def me():
     p = require()
     return {"kind": p.kind, "role": p.role, "subject": p.subject, "name": p.name,
