@@ -221,3 +221,12 @@ def test_import_of_a_bad_file_says_where_and_changes_nothing(hall_dir, tmp_path)
     assert out.exit_code == 2
     assert f"{bad}:5: [queue] no_show_after_recall: unknown key; did you mean 'no_show_after_recalls'?" \
         in out.output
+
+
+def test_where_the_data_lives_and_the_hall_clock_change_only_in_hall_toml(client, admin):
+    cfg = current(client, admin)
+    cfg["data"]["folder"] = "elsewhere"
+    cfg["hall"]["timezone"] = "Asia/Urumqi"
+    r = client.put("/api/config", json=cfg, headers=admin)
+    assert r.status_code == 422
+    assert {d["field"] for d in r.get_json()["error"]["details"]} == {"data.folder", "hall.timezone"}
