@@ -230,3 +230,24 @@ def test_where_the_data_lives_and_the_hall_clock_change_only_in_hall_toml(client
     r = client.put("/api/config", json=cfg, headers=admin)
     assert r.status_code == 422
     assert {d["field"] for d in r.get_json()["error"]["details"]} == {"data.folder", "hall.timezone"}
+
+
+def test_a_clerks_photo_is_uploaded_re_encoded_and_shown_on_the_pad(client, manager, hall_dir):
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (1200, 1600), (200, 30, 30)).save(buf, "PNG")
+    r = client.post("/api/config/staff/1003/photo", data=buf.getvalue(),
+                    headers={**manager, "Content-Type": "image/png"})
+    assert r.status_code == 200, r.get_json()
+    row = [s for s in r.get_json()["staff"] if s["employee_no"] == "1003"][0]
+    assert row["photo"] == "photos/1003.jpg"
+    with Image.open(hall_dir / "photos" / "1003.jpg") as saved:
+        assert saved.format == "JPEG" and max(saved.size) == 600
+    shown = client.get("/pad/photo/1003")
+    assert shown.status_code == 200 and shown.data[:2] == b"\xff\xd8"
+    shown.close()
+    bad = client.post("/api/config/staff/1003/photo", data=b"not an image", headers=manager)
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "not_an_image"
+    assert client.post("/api/config/staff/7777/photo", data=buf.getvalue(), headers=manager).status_code == 404
