@@ -60,7 +60,7 @@ def test_invalid_change_is_422_with_the_fields_and_nothing_changes(client, manag
     r = client.put("/api/config", json=bad, headers=manager)
     assert r.status_code == 422
     err = r.get_json()["error"]
-    fields = {d["field"]: d["problem"] for d in err["details"]}
+    fields = {d["field"]: d["problem_en"] for d in err["details"]}
     assert "services.0.target_good_rate" in fields
     assert "queue.no_show_after_recalls" in fields
     assert "enforce_hours" in fields["hall.enforce_hour"]   # the nearest valid key
@@ -217,7 +217,8 @@ def test_export_then_import_round_trips_exactly(hall_dir, tmp_path, client, mana
 def test_import_of_a_bad_file_says_where_and_changes_nothing(hall_dir, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[hall]\nname = "x"\n\n[queue]\nno_show_after_recall = 2\n', encoding="utf-8")
-    out = CliRunner().invoke(cli, ["config", "import", str(bad), "--hall", str(hall_dir)])
+    out = CliRunner().invoke(cli, ["config", "import", str(bad), "--hall", str(hall_dir)],
+                             env={"QRATE_LANG": "en"})
     assert out.exit_code == 2
     assert f"{bad}:5: [queue] no_show_after_recall: unknown key; did you mean 'no_show_after_recalls'?" \
         in out.output
