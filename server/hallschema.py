@@ -272,15 +272,14 @@ class Backup(Section):
 
 
 Positive = Annotated[float, Field(gt=0)]
-Origin = Annotated[str, Field(pattern=r"^[a-z][a-z0-9+.-]*://")]
 
 
 class Security(Section):
     """docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle."""
 
-    trusted_origins: list[Origin] = []
+    trusted_origins: list[Annotated[str, Field(pattern=r"://")]] = []
     secure_cookies: bool = False
-    proxies: Annotated[int, Field(ge=0)] = 0
+    proxies: Annotated[int, Field(ge=0, le=10)] = 0
     anonymous_per_minute: Positive = 3000
     anonymous_burst: Positive = 600
     voice_per_minute: Positive = 120
