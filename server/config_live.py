@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from pathlib import Path
 
 from . import config as hall_config
@@ -107,5 +106,5 @@ def reports_follow(reader):
     (it was handed the configuration when it started)."""
     def listener(body: dict) -> None:
         if body.get("type") == "config.changed" and getattr(reader, "process", None) is not None:
-            threading.Thread(target=reader.process.close, daemon=True).start()
+            reader.process.stale = True
     return listener

@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any, Literal, Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +25,10 @@ from pydantic import (
     Field,
     ValidationError,
 )
+from pydantic_core import PydanticCustomError
+
+from .engine import N_
+from .i18n import translate
 
 from .workdays import parse_spec
 
@@ -43,17 +47,17 @@ _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 def _hhmm(text: str) -> str:
     m = _HHMM.match(text.strip())
     if not m or int(m[1]) > 24 or int(m[2]) > 59 or (int(m[1]) == 24 and int(m[2])):
-        raise ValueError(f"'{text}' is not a time like 08:30")
+        raise _bad(N_("'%(value)s' is not a time like 08:30"), value=text)
     return text
 
 
 def _period(text: str) -> str:
     parts = text.split("-")
     if len(parts) != 2:
-        raise ValueError(f"'{text}' is not a period like 08:30-12:00")
+        raise _bad(N_("'%(value)s' is not a period like 08:30-12:00"), value=text)
     a, b = (_hhmm(p) for p in parts)
     if tuple(map(int, b.strip().split(":"))) <= tuple(map(int, a.strip().split(":"))):
-        raise ValueError(f"'{text}' ends before it starts")
+        raise _bad(N_("'%(value)s' ends before it starts"), value=text)
     return text
 
 
@@ -61,7 +65,7 @@ def _duration(text: str) -> str:
     try:
         parse_spec(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not a duration like 24h, 3d or 15wd (working days)") from None
+        raise _bad(N_("'%(value)s' is not a duration like 24h, 3d or 15wd (working days)"), value=text) from None
     return text
 
 
@@ -69,13 +73,13 @@ def _zone(text: str) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone '{text}' (e.g. Asia/Shanghai)") from None
+        raise _bad(N_("unknown time zone '%(value)s' (e.g. Asia/Shanghai)"), value=text) from None
     return text
 
 
 def _url(text: str) -> str:
     if not re.match(r"^https?://[^/\s]+", text):
-        raise ValueError(f"'{text}' is not an address like http://10.0.0.5:5000")
+        raise _bad(N_("'%(value)s' is not an address like http://10.0.0.5:5000"), value=text)
     return text
 
 
@@ -83,7 +87,7 @@ def _day(value) -> str:
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise ValueError(f"'{value}' is not a day like 2026-10-01") from None
+        raise _bad(N_("'%(value)s' is not a day like 2026-10-01"), value=str(value)) from None
 
 
 HHMM = Annotated[str, AfterValidator(_hhmm)]
@@ -327,18 +331,31 @@ ADMIN_ONLY = ("printer", "server", "data", "city", "backup", "security", "staff.
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong: where (the key's path) and what to do."""
+    """One thing wrong: where (the key's path) and what to do (a message id and its values)."""
 
     loc: tuple
-    message: str
+    msgid: str
+    params: dict = field(default_factory=dict)
 
     @property
     def path(self) -> str:
         return key_path(self.loc)
 
+    @property
+    def message(self) -> str:
+        return translate(self.msgid, "en", **self.params)
+
+    def text(self, locale: Optional[str] = None) -> str:
+        """The message in ``locale`` (default: the request's, or the CLI's QRATE_LANG)."""
+        return translate(self.msgid, locale, **self.params)
+
     def as_field(self) -> dict:
         return {"field": ".".join(str(x) for x in self.loc), "key": self.path,
-                "problem": self.message}
+                "problem": self.text(), "problem_en": self.message}
+
+
+def _bad(msgid: str, **params) -> PydanticCustomError:
+    return PydanticCustomError("hall_value", msgid, {"msgid": msgid, **params})
 
 
 def key_path(loc: tuple) -> str:
@@ -394,24 +411,55 @@ def _field_names(model) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _message(err: dict) -> str:
+_TYPES = {
+    "int_type": N_("a whole number, not %(input)s"), "int_parsing": N_("a whole number, not %(input)s"),
+    "int_from_float": N_("a whole number, not %(input)s"),
+    "float_type": N_("a number, not %(input)s"), "float_parsing": N_("a number, not %(input)s"),
+    "bool_type": N_("true or false, not %(input)s"), "bool_parsing": N_("true or false, not %(input)s"),
+    "string_type": N_("text in quotes, not %(input)s"), "list_type": N_("a list [...], not %(input)s"),
+    "model_type": N_("a table, not %(input)s"), "dict_type": N_("a table, not %(input)s"),
+    "model_attributes_type": N_("a table, not %(input)s"),
+    "less_than_equal": N_("at most %(le)s, not %(input)s"),
+    "greater_than_equal": N_("at least %(ge)s, not %(input)s"),
+    "greater_than": N_("more than %(gt)s, not %(input)s"), "less_than": N_("less than %(lt)s, not %(input)s"),
+    "string_too_short": N_("must not be empty"),
+    "string_too_long": N_("at most %(max_length)s characters"),
+    "literal_error": N_("one of %(expected)s, not %(input)s"),
+    "string_pattern_mismatch": N_("%(input)s does not have the right form (%(pattern)s)"),
+    "date_type": N_("a day like 2026-10-01, not %(input)s"),
+}
+
+
+def _shown(value) -> str:
+    text = repr(value) if not isinstance(value, bool) else ("true" if value else "false")
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _message(err: dict) -> tuple[str, dict]:
+    """A pydantic error as (message id, values)."""
     loc = tuple(err["loc"])
-    if err["type"] == "extra_forbidden":
+    kind, ctx = err["type"], dict(err.get("ctx") or {})
+    if kind == "extra_forbidden":
         model = _model_at(loc)
         names = _field_names(model) if model else []
         near = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.5)
         if near:
-            return f"unknown key; did you mean '{near[0]}'?"
-        return "unknown key; known: " + ", ".join(names) if names else "unknown key"
-    if err["type"] == "missing":
-        return "missing; write it"
-    msg = err["msg"]
-    msg = msg.removeprefix("Value error, ")
-    if "input" in err and err["type"] not in ("value_error",):
-        shown = repr(err["input"])
-        if len(shown) <= 40 and not isinstance(err["input"], (dict, list)):
-            msg += f", not {shown}"
-    return msg
+            return N_("unknown key; did you mean '%(near)s'?"), {"near": near[0]}
+        return N_("unknown key; known: %(known)s"), {"known": ", ".join(names) or "-"}
+    if kind == "missing":
+        return N_("missing; write it"), {}
+    if kind == "hall_value":
+        msgid = ctx.pop("msgid")
+        return msgid, ctx
+    if kind == "string_pattern_mismatch" and loc and loc[-1] in ("code", 0, 1, 2, 3) and \
+            "A-Z" in str(ctx.get("pattern", "")):
+        return N_("one or two capital letters like A or AB, not %(input)s"), {"input": _shown(err.get("input"))}
+    if kind in _TYPES:
+        params = {k: (int(v) if isinstance(v, float) and v.is_integer() else
+                      v if isinstance(v, (int, float)) else str(v)) for k, v in ctx.items()}
+        params["input"] = _shown(err.get("input"))
+        return _TYPES[kind], params
+    return "%(text)s", {"text": err["msg"]}
 
 
 def problems(data: dict, tolerated: Optional[dict] = None) -> tuple[Optional[HallFile], list[Problem]]:
@@ -420,7 +468,7 @@ def problems(data: dict, tolerated: Optional[dict] = None) -> tuple[Optional[Hal
     ``tolerated``: keys outside the models that are accepted anyway (config.DEFAULTS:
     a key another part added there before its model was written here)."""
     if not isinstance(data, dict):
-        return None, [Problem((), "the configuration must be a table of sections")]
+        return None, [Problem((), N_("the configuration must be a table of sections"))]
     try:
         model = HallFile.model_validate(data)
     except ValidationError as exc:
@@ -435,7 +483,7 @@ def problems(data: dict, tolerated: Optional[dict] = None) -> tuple[Optional[Hal
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Problem(loc, _message(err)))
+            out.append(Problem(loc, *_message(err)))
         if out:
             return None, out + cross_checks(data)
         return problems(_without(data, dropped), None)
@@ -482,15 +530,15 @@ def cross_checks(data: dict) -> list[Problem]:
             if value is None or isinstance(value, (dict, list)):
                 continue
             if value in seen:
-                out.append(Problem((section, i, attr),
-                                   f"{what} {value!r} is used twice (first at #{seen[value] + 1})"))
+                out.append(Problem((section, i, attr), what,
+                                   {"value": str(value), "first": seen[value] + 1}))
             else:
                 seen[value] = i
 
-    unique("services", "code", "service code")
-    unique("windows", "number", "window number")
-    unique("staff", "employee_no", "employee number")
-    unique("posts", "code", "post code")
+    unique("services", "code", N_("service code '%(value)s' is used twice (first at #%(first)s)"))
+    unique("windows", "number", N_("window number %(value)s is used twice (first at #%(first)s)"))
+    unique("staff", "employee_no", N_("employee number '%(value)s' is used twice (first at #%(first)s)"))
+    unique("posts", "code", N_("post code '%(value)s' is used twice (first at #%(first)s)"))
     codes = [r.get("code") for _, r in _rows(data, "services")]
     if not all(isinstance(c, str) and re.fullmatch(r"[A-Z]{1,2}", c) for c in codes):
         codes = []  # a wrong code is its own problem: no "unknown service" for each of its windows
@@ -499,23 +547,23 @@ def cross_checks(data: dict) -> list[Problem]:
         for j, code in enumerate(served):
             if isinstance(code, str) and code not in codes:
                 out.append(Problem(("windows", i, "services", j),
-                                   f"unknown service {code!r}; known: "
-                                   f"{', '.join(str(c) for c in codes) or 'none'}"))
+                                   N_("unknown service '%(value)s'; known: %(known)s"),
+                                   {"value": code, "known": ", ".join(str(c) for c in codes) or "-"}))
         if len(set(map(str, served))) != len(served):
-            out.append(Problem(("windows", i, "services"), "a service is listed twice"))
+            out.append(Problem(("windows", i, "services"), N_("a service is listed twice")))
     numbers = [r.get("number") for _, r in _rows(data, "windows")]
     for i, r in _rows(data, "rota"):
         if isinstance(r.get("window"), int) and r["window"] not in numbers:
-            out.append(Problem(("rota", i, "window"), f"unknown window {r['window']}"))
+            out.append(Problem(("rota", i, "window"), N_("unknown window %(value)s"),
+                               {"value": r["window"]}))
     posts = [r.get("code") for _, r in _rows(data, "posts")]
     for i, s in _rows(data, "staff"):
         if s.get("post") and s["post"] not in posts:
-            out.append(Problem(("staff", i, "post"),
-                               f"unknown post {s['post']!r}; known: "
-                               f"{', '.join(str(p) for p in posts) or 'none'}"))
+            out.append(Problem(("staff", i, "post"), N_("unknown post '%(value)s'; known: %(known)s"),
+                               {"value": s["post"], "known": ", ".join(str(p) for p in posts) or "-"}))
     reasons = (data.get("ratings") or {}).get("reasons") if isinstance(data.get("ratings"), dict) else None
     if isinstance(reasons, list) and len(set(map(str, reasons))) != len(reasons):
-        out.append(Problem(("ratings", "reasons"), "a reason is listed twice"))
+        out.append(Problem(("ratings", "reasons"), N_("a reason is listed twice")))
     return out
 
 
@@ -555,13 +603,14 @@ def line_of(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:
     return None
 
 
-def format_problems(found: list[Problem], file: str, text: Optional[str]) -> list[str]:
+def format_problems(found: list[Problem], file: str, text: Optional[str],
+                    locale: Optional[str] = None) -> list[str]:
     """One line per problem: ``FILE:LINE: KEY: what``."""
     lines = key_lines(text) if text is not None else {}
     out = []
     for p in found:
         n = line_of(p.loc, lines)
-        out.append((n or 0, f"{file}:{n if n else '-'}: {p.path}: {p.message}"))
+        out.append((n or 0, f"{file}:{n if n else '-'}: {p.path}: {p.text(locale)}"))
     return [line for _, line in sorted(out, key=lambda x: x[0])]
 
 

@@ -713,6 +713,16 @@ class Operations:
         raw = hall_config.merge(hall_config.DEFAULTS, raw)
         hall_config.check(raw, "PUT /api/config" if source == "api" else source)
         new = hall_config.build(self.cfg.folder, raw)
+        fixed = []  # what only hall.toml and a restart may change: where the data is, the hall's clock
+        if new.db_path != self.cfg.db_path:
+            fixed.append(hallschema.Problem(("data", "folder"), N_(
+                "the database lives here; change it in hall.toml with the hall stopped")))
+        if raw["hall"]["timezone"] != getattr(self.tz, "key", raw["hall"]["timezone"]):
+            fixed.append(hallschema.Problem(("hall", "timezone"), N_(
+                "the hall's time zone changes in hall.toml, at a restart")))
+        if fixed:
+            lines = [f"{source}: {p.path}: {p.text()}" for p in fixed]
+            raise hall_config.ConfigError("\n".join(lines), lines, fixed)
         with self.lock:
             stranded = self.stranded_by(new)
             if stranded:

@@ -60,7 +60,7 @@ def test_invalid_change_is_422_with_the_fields_and_nothing_changes(client, manag
     r = client.put("/api/config", json=bad, headers=manager)
     assert r.status_code == 422
     err = r.get_json()["error"]
-    fields = {d["field"]: d["problem"] for d in err["details"]}
+    fields = {d["field"]: d["problem_en"] for d in err["details"]}
     assert "services.0.target_good_rate" in fields
     assert "queue.no_show_after_recalls" in fields
     assert "enforce_hours" in fields["hall.enforce_hour"]   # the nearest valid key
@@ -217,7 +217,38 @@ def test_export_then_import_round_trips_exactly(hall_dir, tmp_path, client, mana
 def test_import_of_a_bad_file_says_where_and_changes_nothing(hall_dir, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[hall]\nname = "x"\n\n[queue]\nno_show_after_recall = 2\n', encoding="utf-8")
-    out = CliRunner().invoke(cli, ["config", "import", str(bad), "--hall", str(hall_dir)])
+    out = CliRunner().invoke(cli, ["config", "import", str(bad), "--hall", str(hall_dir)],
+                             env={"QRATE_LANG": "en"})
     assert out.exit_code == 2
     assert f"{bad}:5: [queue] no_show_after_recall: unknown key; did you mean 'no_show_after_recalls'?" \
         in out.output
+
+
+def test_where_the_data_lives_and_the_hall_clock_change_only_in_hall_toml(client, admin):
+    cfg = current(client, admin)
+    cfg["data"]["folder"] = "elsewhere"
+    cfg["hall"]["timezone"] = "Asia/Urumqi"
+    r = client.put("/api/config", json=cfg, headers=admin)
+    assert r.status_code == 422
+    assert {d["field"] for d in r.get_json()["error"]["details"]} == {"data.folder", "hall.timezone"}
+
+
+def test_a_clerks_photo_is_uploaded_re_encoded_and_shown_on_the_pad(client, manager, hall_dir):
+    import io
+
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (1200, 1600), (200, 30, 30)).save(buf, "PNG")
+    r = client.post("/api/config/staff/1003/photo", data=buf.getvalue(),
+                    headers={**manager, "Content-Type": "image/png"})
+    assert r.status_code == 200, r.get_json()
+    row = [s for s in r.get_json()["staff"] if s["employee_no"] == "1003"][0]
+    assert row["photo"] == "photos/1003.jpg"
+    with Image.open(hall_dir / "photos" / "1003.jpg") as saved:
+        assert saved.format == "JPEG" and max(saved.size) == 600
+    shown = client.get("/pad/photo/1003")
+    assert shown.status_code == 200 and shown.data[:2] == b"\xff\xd8"
+    shown.close()
+    bad = client.post("/api/config/staff/1003/photo", data=b"not an image", headers=manager)
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "not_an_image"
+    assert client.post("/api/config/staff/7777/photo", data=buf.getvalue(), headers=manager).status_code == 404

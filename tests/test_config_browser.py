@@ -90,3 +90,7 @@ def test_a_manager_adds_a_service_and_renames_a_window_and_every_screen_follows(
         admin.screenshot(path=shots / f"config-{tab}.png")
     kiosk.screenshot(path=shots / "config-kiosk-after.png")
     lobby.screenshot(path=shots / "config-lobby-after.png")
+    admin.goto(server.url + "/manage/config?lang=en#services")
+    admin.wait_for_selector("body[data-ready='1']")
+    expect(admin.locator("#tabs")).to_contain_text("Services")
+    admin.screenshot(path=shots / "config-services-en.png")

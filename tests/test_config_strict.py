@@ -25,12 +25,12 @@ CASES = [
     ("misspelt_hall_key", "enforce_hours = false", "enforce_hour = false",
      "[hall] enforce_hour", "enforce_hours"),
     ("rate_as_percent", "target_good_rate = 0.93", "target_good_rate = 95",
-     "[[services]] #3 target_good_rate", "less than or equal to 1"),
+     "[[services]] #3 target_good_rate", "at most 1, not 95"),
     ("recalls_as_word", "no_show_after_recalls = 2", 'no_show_after_recalls = "two"',
-     "[queue] no_show_after_recalls", "integer"),
+     "[queue] no_show_after_recalls", "a whole number, not 'two'"),
     ("recalls_negative", "no_show_after_recalls = 2", "no_show_after_recalls = -1",
-     "[queue] no_show_after_recalls", "greater than or equal to 0"),
-    ("port_as_word", "port = 5000", 'port = "abc"', "[server] port", "integer"),
+     "[queue] no_show_after_recalls", "at least 0, not -1"),
+    ("port_as_word", "port = 5000", 'port = "abc"', "[server] port", "a whole number"),
     ("port_too_big", "port = 5000", "port = 70000", "[server] port", "65535"),
     ("duration_in_words", 'callback = "1wd"', 'callback = "1 working day"',
      "[followup] callback", "15wd"),
@@ -40,8 +40,8 @@ CASES = [
      '[[services]]\ncode = "A"\nname = "又一个社会保障"\n\n[[windows]]\nnumber = 1\n',
      "[[services]] #6 code", "used twice"),
     ("duplicate_window", "number = 2\n", "number = 1\n", "[[windows]] #2 number", "used twice"),
-    ("lowercase_code", 'code = "E"', 'code = "e"', "[[services]] #5 code", "pattern"),
-    ("three_letter_code", 'code = "E"', 'code = "EEE"', "[[services]] #5 code", "pattern"),
+    ("lowercase_code", 'code = "E"', 'code = "e"', "[[services]] #5 code", "capital letters"),
+    ("three_letter_code", 'code = "E"', 'code = "EEE"', "[[services]] #5 code", "capital letters"),
     ("unknown_window_service", 'services = ["D", "E"]', 'services = ["D", "Q"]',
      "[[windows]] #9 services #2", "unknown service"),
     ("bad_time_zone", 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Shangai"',
@@ -51,13 +51,13 @@ CASES = [
     ("bad_clock", 'hours = ["08:30-17:30"]', 'hours = ["8h30-17:30"]',
      "[[services]] #5 hours #1", "08:30"),
     ("weekday_eight", "days = [1, 2, 3, 4, 5, 6, 7]", "days = [1, 2, 8]",
-     "[[services]] #5 days #3", "less than or equal to 7"),
+     "[[services]] #5 days #3", "at most 7, not 8"),
     ("bad_role", 'role = "manager"', 'role = "boss"', "[[staff]] #9 role", "admin"),
     ("printer_mode", 'mode = "text"', 'mode = "colour"', "[printer] mode", "raster"),
     ("unknown_section", "[queue]\n", "[queues]\nx = 1\n\n[queue]\n", "[queues]", "queue"),
     ("enforce_as_string", "enforce_hours = false", 'enforce_hours = "no"',
-     "[hall] enforce_hours", "boolean"),
-    ("cap_as_float", "daily_cap = 400", "daily_cap = 40.5", "[[services]] #1 daily_cap", "integer"),
+     "[hall] enforce_hours", "true or false"),
+    ("cap_as_float", "daily_cap = 400", "daily_cap = 40.5", "[[services]] #1 daily_cap", "a whole number"),
     ("slot_without_cap", '{ from = "08:30", to = "12:00", cap = 240 }',
      '{ from = "08:30", to = "12:00" }', "[[services]] #1 slots #1 cap", "missing"),
     ("public_url_no_scheme", 'public_url = "http://127.0.0.1:5000"', 'public_url = "127.0.0.1:5000"',
@@ -66,8 +66,8 @@ CASES = [
 ]
 
 
-def serve(folder):
-    env = {k: v for k, v in os.environ.items() if k != "QRATE_LANG"}
+def serve(folder, lang="en"):
+    env = {**os.environ, "QRATE_LANG": lang}
     return subprocess.run([sys.executable, "-m", "server.entry", "serve", "--hall", str(folder),
                            "--port", str(free_port())], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=60)
@@ -136,3 +136,15 @@ def test_a_new_key_of_the_defaults_is_tolerated_before_its_model():
     assert problems == []
     _, problems = hallschema.problems(config.merge(defaults, {"kiosk": {"idle_s": 1}}), defaults)
     assert [p.path for p in problems] == ["[kiosk]"]
+
+
+def test_the_lines_are_in_the_halls_language_by_default(tmp_path):
+    text = DEMO.replace("no_show_after_recalls = 2", 'no_show_after_recalls = "two"')
+    text = text.replace("enforce_hours = false", "enforce_hour = false")
+    (tmp_path / "hall.toml").write_text(text, encoding="utf-8")
+    out = serve(tmp_path, lang="zh_CN")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("[hall] enforce_hour: 未知的键；您是否要写 'enforce_hours'？")
+    assert lines[1].endswith("[queue] no_show_after_recalls: 应为整数，而不是 'two'")

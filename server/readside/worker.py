@@ -55,6 +55,7 @@ class ReportProcess:
         self.db_path, self.cfg = db_path, cfg
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        self.stale = False  # the configuration changed: the next call starts a fresh child
 
     def _start(self) -> subprocess.Popen:
         proc = subprocess.Popen([sys.executable, "-m", "server.readside.child"],
@@ -65,6 +66,9 @@ class ReportProcess:
     def call(self, fn, args: tuple, kwargs: dict):
         """fn(db, cfg, *args, **kwargs) in the child; its exception is raised here."""
         with self._lock:
+            if self.stale:
+                self.stale = False
+                self.close_locked()
             for attempt in (1, 2):
                 if self._proc is None or self._proc.poll() is not None:
                     self._proc = self._start()

@@ -131,9 +131,9 @@
     {key: "hours", label: "f_hours", kind: "list", wide: "wide", placeholder: "08:30-12:00, 13:30-17:30"},
     {key: "days", label: "f_days", kind: "ints", placeholder: "1, 2, 3, 4, 5"},
     {key: "daily_cap", label: "f_daily_cap", kind: "num", optional: true},
-    {key: "warn_at", label: "f_warn_at", kind: "num"},
-    {key: "slots", label: "f_slots", kind: "slots", wide: "wide", optional: true, placeholder: "08:30-12:00=240"},
-    {key: "materials", label: "f_materials", wide: "wide"}, {key: "materials_en", label: "f_materials_en", wide: "wide"},
+    {key: "warn_at", label: "f_warn_at", kind: "num", placeholder: "0.9"},
+    {key: "slots", label: "f_slots", kind: "slots", wide: "span5", optional: true, placeholder: "08:30-12:00=240, 13:30-17:30=200"},
+    {key: "materials", label: "f_materials", wide: "half"}, {key: "materials_en", label: "f_materials_en", wide: "half"},
   ];
   const STAFF = [
     {key: "employee_no", label: "f_employee_no"}, {key: "name", label: "f_person_name"},
