@@ -13,7 +13,7 @@ from devices.cli import printer as printer_group
 from devices.cli import printer_sim
 from devices.padsim import pad_sim
 
-from . import auth, config, seed, store
+from . import auth, cli_plan, config, seed, store
 from .app import create_app
 from .i18n import translate as _t
 from .operations import Operations
@@ -270,5 +270,6 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
 
 
 cli.add_command(pad_sim)
+cli.add_command(cli_plan.plan_cmd)  # qrate plan (docs/planning.md)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)
