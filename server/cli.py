@@ -271,5 +271,6 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
 
 cli.add_command(pad_sim)
 cli.add_command(cli_plan.plan_cmd)  # qrate plan (docs/planning.md)
+cli.add_command(cli_plan.simulate_cmd)  # qrate simulate (docs/planning.md)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)

@@ -93,3 +93,71 @@ def plan_cmd(hall_dir: Path, day: str, as_json: bool):
         click.echo(json.dumps(p, ensure_ascii=False, indent=1))
     else:
         click.echo(plan_text(p))
+
+
+def _hours(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        lo, _, hi = text.partition("-")
+        lo, hi = int(lo), int(hi or lo)
+    except ValueError:
+        raise click.BadParameter(_t(N_("--hours must look like 9-11 (hours 9, 10 and 11) or 10.")))
+    if not 0 <= lo <= hi <= 23:
+        raise click.BadParameter(_t(N_("--hours must look like 9-11 (hours 9, 10 and 11) or 10.")))
+    return list(range(lo, hi + 1))
+
+
+@click.command("simulate")
+@_hall
+@click.option("--day", "day", required=True, help="The day to simulate, YYYY-MM-DD (planned from the history before it).")
+@click.option("--speed", type=click.FloatRange(1, 3600), default=60, show_default=True,
+              help="Simulated seconds per real second.")
+@click.option("--hours", "hours", default=None, help="Only these hours, e.g. 9-11 (default: every planned hour).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same day).")
+@click.option("--staffing", type=click.Choice(["planned", "rota"]), default="planned", show_default=True,
+              help="Open the windows the plan needs, or those the [[rota]] schedules.")
+@click.option("--minus-at-peak", type=click.IntRange(0, 50), default=0,
+              help="Open this many windows fewer than planned at each group's busiest hour.")
+@click.option("--server", "server_url", default=None,
+              help="Drive this running server (started with QRATE_TEST_SPEED) instead of starting one.")
+@click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
+def simulate_cmd(hall_dir: Path, day: str, speed: float, hours, seed: int, staffing: str,
+                 minus_at_peak: int, server_url, as_json: bool):
+    """Play a simulated hall day against a real `qrate serve`, in compressed time. / 模拟一天的大厅运行。"""
+    from . import simulate as S
+    cfg = _cfg(hall_dir)
+    the_day = date.fromisoformat(_day(day))
+    p = compute_plan(cfg, the_day.isoformat())
+    if not p["rows"]:
+        raise click.ClickException(_t(N_("No history for this day yet.")))
+    wanted = _hours(hours) or sorted({r["hour"] for r in p["rows"]})
+    plan_staff = (S.staffing_from_plan(cfg, p, minus_at_peak=minus_at_peak) if staffing == "planned"
+                  else S.staffing_from_rota(cfg, the_day, wanted))
+    sim = S.Simulation(cfg, server_url or "", the_day, p, plan_staff, speed, seed, wanted)
+    proc = None
+    if server_url is None:
+        db = store.connect(cfg.db_path)
+        try:
+            busy = store.Store(db, cfg.tz).has_tickets_between(the_day, the_day)
+        finally:
+            db.close()
+        if busy:
+            raise click.ClickException(_t(N_("The hall already has tickets on %(day)s: simulate a day "
+                                             "without tickets of its own (its figures are the result)."),
+                                          day=the_day.isoformat()))
+        log = cfg.data_folder / "simulate-server.log"
+        cfg.data_folder.mkdir(parents=True, exist_ok=True)
+        sim.accounts()
+        proc, server_url = S.start_server(hall_dir, the_day, min(wanted), speed, cfg.tz, log=log)
+        sim.url = server_url.rstrip("/")
+    try:
+        res = sim.run(timeout_s=(len(wanted) + 3) * 3600 / speed + 120)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except Exception:
+                proc.kill()
+    click.echo(S.as_json(res) if as_json else S.result_text(res, _t))
