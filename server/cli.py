@@ -152,7 +152,8 @@ def device_add(name: str, kind: str, window, hall_dir: Path):
 @click.argument("directory", default="demo-hall", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", type=int, default=5000)
-def demo(directory: Path, host: str, port: int):
+@click.option("--simulate", is_flag=True, help="Fill the hall with a moving simulated day (docs/planning.md).")
+def demo(directory: Path, host: str, port: int, simulate: bool = False):
     """Create (once) and run a demo hall with accounts and devices. / 启动演示大厅。"""
     if not (directory / "hall.toml").exists():
         config.write_demo(directory, always_open=True, port=port)
@@ -177,8 +178,12 @@ def demo(directory: Path, host: str, port: int):
         click.echo(_t("Device pages (also in %(path)s):", path=str(links_file)))
         click.echo(links_file.read_text(encoding="utf-8").strip())
     app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
-    run(app, host, port, lambda bound: click.echo(
-        _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
+
+    def serving(bound):
+        click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound))
+        if simulate:  # qrate demo --simulate: a moving day (server/cli_plan.py)
+            cli_plan.start_demo_simulation(directory, cfg, f"http://127.0.0.1:{bound}")
+    run(app, host, port, serving)
 
 
 # --- voice calls ------------------------------------------------------------------

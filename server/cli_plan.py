@@ -161,3 +161,47 @@ def simulate_cmd(hall_dir: Path, day: str, speed: float, hours, seed: int, staff
             except Exception:
                 proc.kill()
     click.echo(S.as_json(res) if as_json else S.result_text(res, _t))
+
+
+def start_demo_simulation(hall_dir: Path, cfg, url: str, echo=click.echo) -> None:
+    """`qrate demo --simulate`: a moving day in the demo hall at real speed. The hall gets
+    four weeks of history first (when it has none), then simulated citizens, clerks and
+    pads play the plan of today from this hour on (hours the plan does not cover borrow
+    its busiest hour, so a demo works at any time of day)."""
+    import subprocess
+    import sys
+    import threading
+    from datetime import timedelta
+    from . import simulate as S
+    today = datetime.now(cfg.tz).date()
+    db = store.connect(cfg.db_path)
+    try:
+        has_past = store.Store(db, cfg.tz).has_tickets_between(today - timedelta(days=28),
+                                                                today - timedelta(days=1))
+    finally:
+        db.close()
+    if not has_past:
+        subprocess.run([sys.executable, "-m", "server.entry", "seed-history", "--hall", str(hall_dir),
+                        "--days", "28"], check=True)
+    p = compute_plan(cfg, today.isoformat())
+    if not p["rows"]:
+        echo(_t(N_("No history for this day yet.")))
+        return
+    now = datetime.now(cfg.tz)
+    hours = [h for h in range(now.hour, min(now.hour + 3, 24))]
+    busiest = max(p["hours"], key=lambda h: h["windows_needed"])["hour"]
+    planned = {r["hour"] for r in p["rows"]}
+    for h in hours:
+        if h not in planned:
+            p["rows"] += [dict(r, hour=h) for r in p["rows"] if r["hour"] == busiest]
+            p["hours"] += [dict(x, hour=h) for x in p["hours"] if x["hour"] == busiest]
+    staffing = S.staffing_from_plan(cfg, p)
+    sim = S.Simulation(cfg, url, today, p, staffing, 1.0, int(now.timestamp()) % 100000, hours)
+    sim.accounts()
+
+    def play():
+        res = sim.run(timeout_s=(len(hours) + 1) * 3600)
+        echo(S.result_text(res, _t))
+    threading.Thread(target=play, daemon=True, name="demo-simulation").start()
+    echo(_t(N_("A simulated day is moving in the hall (hours %(first)s-%(last)s)."),
+            first=f"{hours[0]:02d}:00", last=f"{hours[-1] + 1:02d}:00"))

@@ -339,8 +339,11 @@ class Simulation:
         hold back the next (a few kiosks at once)."""
         rng = random.Random(self.seed)
         midnight = datetime.combine(self.day, dtime(0), self.cfg.tz)
+        begun = (self.clock.now() - midnight).total_seconds()   # a demo joins mid-hour
         with ThreadPoolExecutor(KIOSKS, thread_name_prefix="kiosk") as kiosks:
             for at, code in self.model.arrivals(self.hours, rng):
+                if at < begun - 1:
+                    continue
                 if not self.clock.sleep_until(midnight + timedelta(seconds=at), self.stop):
                     break
                 kiosks.submit(self._ticket, code, midnight + timedelta(seconds=at))
