@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from pydantic import BaseModel, Field
 
 from .engine import N_
-from .readside import lists, tables
+from .readside import lists, planning, tables
 from .web import ApiError, Routes, ops, reader, require
 
 routes = Routes()
@@ -34,7 +34,8 @@ RANGE_QUERY = (("from", "First day, YYYY-MM-DD (default today)"),
                ("to", "Last day, YYYY-MM-DD (default: from)"),
                ("window", "Only this window"), ("staff", "Only this employee number"),
                ("service", "Only this service code"),
-               ("format", "json (default), csv or xlsx"))
+               ("format", "json (default), csv or xlsx"),
+               ("weekday", "Only the days of this weekday, 1 (Monday) to 7 (Sunday)"))
 
 
 def _day(name: str, default: str) -> str:
@@ -73,6 +74,17 @@ def _filters() -> dict:
     return out
 
 
+def _weekday():
+    """?weekday=1..7 (ISO: 1 Monday, 7 Sunday), or None (every day)."""
+    text = request.args.get("weekday")
+    if not text:
+        return None
+    if text not in {"1", "2", "3", "4", "5", "6", "7"}:
+        raise ApiError(422, "bad_weekday", N_("weekday must be 1 (Monday) to 7 (Sunday), not '%(value)s'."),
+                       value=text[:10])
+    return int(text)
+
+
 def export(dim: str, rows: list[dict], start: str, end: str, fmt: str):
     english = request.args.get("lang") == "en"
     keys, labels, table = tables.flat(dim, rows, "en" if english else "zh_CN")
@@ -104,7 +116,12 @@ def _table(dim_path: str):
     require("manager")
     start, end = _range()
     dim = tables.DIMENSIONS[dim_path]
-    rows = reader().run(tables.table, dim=dim, start=start, end=end, **_filters())
+    weekday = _weekday()
+    if weekday is None:
+        rows = reader().run(tables.table, dim=dim, start=start, end=end, **_filters())
+    else:
+        rows = reader().run(planning.weekday_figures, dim=dim, start=start, end=end,
+                            weekday=weekday, **_filters())
     fmt = request.args.get("format", "json")
     if fmt in ("csv", "xlsx"):
         return export(dim, rows, start, end, fmt)

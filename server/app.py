@@ -35,6 +35,7 @@ from . import (
     web,
     web_i18n,
 )
+from . import api_plan
 from . import config as hall_config
 from . import config_live
 from .clock import from_environment
@@ -46,6 +47,7 @@ from .version import __version__
 
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
                  api_config)
+ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -97,6 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api)
     for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, api_config.bp):
         app.register_blueprint(bp)
+    app.register_blueprint(api_plan.bp)
 
     sio = realtime.init_app(app, ops, async_mode)
     app.extensions["qrate_socketio"] = sio

@@ -13,7 +13,7 @@ from devices.cli import printer as printer_group
 from devices.cli import printer_sim
 from devices.padsim import pad_sim
 
-from . import auth, config, config_live, seed, store
+from . import auth, cli_plan, config, config_live, seed, store
 from .app import create_app
 from .city.cli import city as city_group
 from .i18n import translate as _t
@@ -166,7 +166,8 @@ def device_add(name: str, kind: str, window, hall_dir: Path):
 @click.argument("directory", default="demo-hall", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", type=int, default=5000)
-def demo(directory: Path, host: str, port: int):
+@click.option("--simulate", is_flag=True, help="Fill the hall with a moving simulated day (docs/planning.md).")
+def demo(directory: Path, host: str, port: int, simulate: bool = False):
     """Create (once) and run a demo hall with accounts and devices. / 启动演示大厅。"""
     if not (directory / "hall.toml").exists():
         config.write_demo(directory, always_open=True, port=port)
@@ -191,8 +192,12 @@ def demo(directory: Path, host: str, port: int):
         click.echo(_t("Device pages (also in %(path)s):", path=str(links_file)))
         click.echo(links_file.read_text(encoding="utf-8").strip())
     app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
-    run(app, host, port, lambda bound: click.echo(
-        _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
+
+    def serving(bound):
+        click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound))
+        if simulate:  # qrate demo --simulate: a moving day (server/cli_plan.py)
+            cli_plan.start_demo_simulation(directory, cfg, f"http://127.0.0.1:{bound}")
+    run(app, host, port, serving)
 
 
 # --- the hall's configuration -------------------------------------------------------
@@ -339,6 +344,8 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
 
 
 cli.add_command(pad_sim)
+cli.add_command(cli_plan.plan_cmd)  # qrate plan (docs/planning.md)
+cli.add_command(cli_plan.simulate_cmd)  # qrate simulate (docs/planning.md)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)
 cli.add_command(city_group)  # qrate city serve | hall add | user add (server/city/cli.py)

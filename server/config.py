@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
     "city": {"url": "", "token": "", "hall_id": "", "batch": 500, "retry_max_s": 10},
+    "planning": {"weeks": 8, "target_share": 0.8, "erlang_a_from": 0.05},
+    "rota": [],
     # docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle
     "security": {"trusted_origins": [], "secure_cookies": False, "proxies": 0,
                  "anonymous_per_minute": 3000, "anonymous_burst": 600,
@@ -111,6 +113,7 @@ class HallConfig:
     windows: dict[int, Window] = field(default_factory=dict)
     window_devices: dict[int, dict] = field(default_factory=dict)
     staff: dict[str, Staff] = field(default_factory=dict)
+    rota: list = field(default_factory=list)   # [(window, weekdays, (Slot, ...))]: _planning
 
     @property
     def name(self) -> str:
@@ -226,6 +229,7 @@ def build(folder: Path, data: dict) -> HallConfig:
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
     _check_city(data)
+    _planning(cfg, data)
     _check_security(data)
     return cfg
 
@@ -251,6 +255,36 @@ def _check_city(data: dict) -> None:
         raise ConfigError("[city] retry_max_s: seconds, 0.1 to 3600") from exc
     if not 0.1 <= retry <= 3600:
         raise ConfigError("[city] retry_max_s: seconds, 0.1 to 3600")
+def _planning(cfg: HallConfig, data: dict) -> None:
+    """[planning] (the staffing planner) and [[rota]] (the scheduled windows); docs/planning.md."""
+    p = data.get("planning", {})
+    try:
+        weeks, share, from_ = int(p["weeks"]), float(p["target_share"]), float(p["erlang_a_from"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError("[planning]: weeks must be a whole number, target_share and "
+                          "erlang_a_from numbers") from exc
+    if not 1 <= weeks <= 52:
+        raise ConfigError(f"[planning] weeks: {weeks} is not between 1 and 52")
+    if not 0 < share < 1:
+        raise ConfigError(f"[planning] target_share: {share} must be above 0 and below 1, e.g. 0.8")
+    if not 0 <= from_ <= 1:
+        raise ConfigError(f"[planning] erlang_a_from: {from_} must be between 0 and 1")
+    for i, r in enumerate(data.get("rota", [])):
+        where = f"[[rota]] #{i + 1}"
+        try:
+            window = int(r["window"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: window must be a window number") from exc
+        if window not in cfg.windows:
+            raise ConfigError(f"{where}: window {window} is not in [[windows]]; known: {sorted(cfg.windows)}")
+        days = tuple(int(d) for d in r.get("weekdays", range(1, 6)))   # default Monday-Friday
+        if not days or any(d < 1 or d > 7 for d in days):
+            raise ConfigError(f"{where} weekdays: weekdays are 1 (Monday) to 7 (Sunday)")
+        hours = r.get("hours", [])
+        hours = [hours] if isinstance(hours, str) else list(hours)
+        if not hours:
+            raise ConfigError(f"{where} hours: give periods like [\"08:30-12:00\", \"13:30-17:30\"]")
+        cfg.rota.append((window, days, tuple(_period(h, f"{where} hours") for h in hours)))
 
 
 PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction")

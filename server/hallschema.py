@@ -259,6 +259,13 @@ class Rota(Section):
     hours: list[Period] = []
 
 
+class Planning(Section):
+    """The staffing planner (docs/planning.md)."""
+    weeks: Annotated[int, Field(ge=1, le=52)] = 8
+    target_share: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    erlang_a_from: Share = 0.05
+
+
 class City(Section):
     url: str = ""
     token: str = ""
@@ -321,6 +328,7 @@ class HallFile(Section):
     staff: list[Staff] = []
     posts: list[Post] = []
     rota: list[Rota] = []
+    planning: Planning = Planning()   # the staffing planner (docs/planning.md)
 
 
 # keys only an admin may change (PUT /api/config by a manager touching them → 403)

@@ -16,6 +16,8 @@ from server import config, hallschema
 pytestmark = pytest.mark.api
 
 DEMO = config.demo_text(always_open=True)
+# the demo's [[rota]] names windows: a broken [[windows]] would give a second line there
+DEMO = DEMO[:DEMO.index("# The scheduled windows")] if "# The scheduled windows" in DEMO else DEMO
 
 # (id, text in the demo hall.toml, what it becomes, the key path the line must name,
 #  a word the message must carry). The line expected is where the new text lands.
