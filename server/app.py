@@ -19,6 +19,7 @@ from kiosk import status_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
+    api_appointments,
     api_printing,
     api_queue,
     api_ratings,
@@ -34,13 +35,15 @@ from . import (
 )
 from . import config as hall_config
 from .clock import from_environment
+from .appointment_ops import Appointments
 from .console import bp as console_bp
 from .device_port import DevicePort
 from .operations import Operations
 from .readside import Reader
 from .version import __version__
 
-ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage)
+ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
+                 api_appointments)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -76,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
+    app.extensions["qrate_appointments"] = Appointments(ops)
     # under `qrate serve`, reports run in a process of their own (server/readside/worker.py)
     app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now,
                                             own_process=report_process)

@@ -18,7 +18,7 @@ from . import store
 from .engine import N_, QueueError
 
 USER_ROLES = ("clerk", "manager")
-DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
+DEVICE_KINDS = ("kiosk", "pad", "keypad", "display", "integration")  # integration: the city's booking platform
 
 
 class UserExists(QueueError):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import appointments as appt
 from .engine import N_, Service, Slot, Window
 from .i18n import translate
 
@@ -30,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
+    "appointments": {"closures": [], "retention_days": 30, "bookings_per_minute": 20,
+                     "remote_tickets": False, "remote_expire_min": 60, "near_places": 3,
+                     "webhook": {"url": "", "retries": 5, "timeout_s": 5, "backoff_s": 2}},
     "services": [],
     "windows": [],
     "staff": [],
@@ -93,6 +97,8 @@ class HallConfig:
     windows: dict[int, Window] = field(default_factory=dict)
     window_devices: dict[int, dict] = field(default_factory=dict)
     staff: dict[str, Staff] = field(default_factory=dict)
+    appointment_rules: dict[str, "appt.Rules"] = field(default_factory=dict)  # per service code
+    closures: frozenset = frozenset()  # [appointments] closures: days the hall is shut
 
     @property
     def name(self) -> str:
@@ -187,7 +193,30 @@ def build(folder: Path, data: dict) -> HallConfig:
         cfg.staff[no] = Staff(employee_no=no, name=s.get("name", no), role=s.get("role", "clerk"),
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
+    build_appointments(cfg, data)
     return cfg
+
+
+def build_appointments(cfg: HallConfig, data: dict) -> None:
+    """[[services]] appointments = {...} and the hall's [appointments] section (docs/appointments.md)."""
+    section = data["appointments"]
+    try:
+        cfg.closures = appt.parse_closures(section.get("closures", []))
+        for i, s in enumerate(data["services"]):
+            rules = appt.parse_rules(s.get("appointments"), f"[[services]] #{i + 1} appointments")
+            if rules is not None:
+                cfg.appointment_rules[str(s["code"])] = rules
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    for key in ("retention_days", "bookings_per_minute", "remote_expire_min", "near_places"):
+        value = section.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"[appointments] {key} must be a whole number, 0 or more, not {value!r}")
+    if not isinstance(section.get("remote_tickets"), bool):
+        raise ConfigError("[appointments] remote_tickets must be true or false")
+    hook = section.get("webhook", {})
+    if not isinstance(hook.get("url", ""), str) or (hook.get("url") and not re.match(r"^https?://", hook["url"])):
+        raise ConfigError("[appointments] webhook.url must start with http:// or https://")
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

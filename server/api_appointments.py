@@ -1,0 +1,178 @@
+"""Appointments' HTTP API under /api: slots, bookings, check-in and phone tickets.
+
+Callers: the citizen's phone page (anonymous, bounded per address), the city's
+booking platform (an ``integration`` device token), the kiosk (check-in) and
+managers (the masked list, the notifier's log). The rules are in
+server/appointments.py, the changes in server/appointment_ops.py.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Optional
+
+from flask import current_app, request
+from pydantic import BaseModel, Field
+
+from .engine import N_
+from .web import ApiError, Routes, Strict, principal, require
+
+routes = Routes()
+route = routes.route
+
+ID_LAST4 = r"^[0-9]{3}[0-9Xx]$"
+
+
+def appointments():
+    """The appointments' service layer (server.appointment_ops.Appointments)."""
+    return current_app.extensions["qrate_appointments"]
+
+
+def _anonymous_or(*roles: str) -> Optional[str]:
+    """No token: an anonymous citizen (bounded per address); a token: one of ``roles``."""
+    p = principal()
+    if p is None:
+        if request.headers.get("Authorization"):
+            raise ApiError(401, "unauthorized", N_("Sign in or send a valid token."))
+        appointments().allow(f"addr:{request.remote_addr}")
+        return None
+    require(*roles)
+    return p.role
+
+
+def _day(text: Optional[str]) -> date:
+    try:
+        return date.fromisoformat(text or "")
+    except ValueError:
+        raise ApiError(422, "bad_day", N_("day must be a date like 2026-12-02, not '%(day)s'."),
+                       day=(text or "")[:20])
+
+
+class BookingIn(Strict):
+    service: str = Field(min_length=1, max_length=8, description="Service code, e.g. A")
+    slot: str = Field(min_length=16, max_length=40, description="A slot start from GET /api/slots, ISO 8601 with offset")
+    name: str = Field(min_length=1, max_length=30, pattern=r"\S")
+    phone: str = Field(min_length=7, max_length=20, pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$")
+    id_last4: str = Field(pattern=ID_LAST4, description="The last 4 characters of the ID card number")
+
+
+class BookingOut(BaseModel):
+    id: int
+    code: Optional[str] = Field(None, description="The booking code (typed or scanned at the kiosk)")
+    status_url: Optional[str] = None
+    service: str
+    service_name: str
+    service_name_en: str
+    slot: str
+    slot_label: str
+    day: str
+    status: str = Field(description="booked, checked_in, late (came after check-in closed), cancelled")
+    source: str
+    name: str = Field(description="Masked")
+    phone: str = Field(description="Masked")
+    id_last4: str = Field(description="Masked")
+    checkin_opens: str
+    checkin_closes: str
+    ticket: Optional[dict] = None
+
+
+class SlotsOut(BaseModel):
+    service: str
+    day: str
+    open: bool
+    closed_reason: Optional[str] = None
+    horizon_until: str
+    slot_min: int
+    slots: list[dict] = Field(description="{slot, label, capacity, taken, free, bookable}")
+
+
+class CheckInByPhoneIn(Strict):
+    phone_last4: str = Field(pattern=r"^[0-9]{4}$")
+    name: str = Field(min_length=1, max_length=30, pattern=r"\S")
+
+
+class RemoteIn(Strict):
+    service: str = Field(min_length=1, max_length=8)
+
+
+@route("/appointments/services", "GET", "Services that take appointments (and phone tickets)",
+       "anyone", tags=("appointments",))
+def appointment_services():
+    return {"services": appointments().services(),
+            "remote_tickets": bool(appointments().section["remote_tickets"])}
+
+
+@route("/slots", "GET", "A day's appointment slots of a service, with free places", "anyone",
+       response=SlotsOut, tags=("appointments",),
+       query=(("service", "Service code"), ("day", "YYYY-MM-DD")))
+def slots():
+    service = request.args.get("service", "")
+    return appointments().slots(service[:8], _day(request.args.get("day")))
+
+
+@route("/appointments", "POST", "Book an appointment", "anyone (the phone page, bounded) or an integration token",
+       body=BookingIn, response=BookingOut, status=201, tags=("appointments",),
+       extra_status={409: "slot_full, already_booked, service_closed", 422: "past_horizon, slot_unknown, slot_past",
+                     429: "rate_limited"})
+def book(body: BookingIn):
+    role = _anonymous_or("integration", "manager")
+    p = principal()
+    return appointments().book(body.service, body.slot, body.name, body.phone, body.id_last4,
+                               source="integration" if role == "integration" else
+                               ("manager" if role else "phone"),
+                               device=p.subject if p is not None else None)
+
+
+@route("/appointments", "GET", "A day's bookings, masked", "manager", tags=("appointments",),
+       query=(("day", "YYYY-MM-DD"),))
+def booking_list():
+    require("manager")
+    return {"appointments": appointments().listing(_day(request.args.get("day")))}
+
+
+@route("/appointments/status/<key>", "GET", "A citizen's own booking, by the key in its status_url",
+       "anyone", response=BookingOut, tags=("appointments",))
+def booking_status(key: str):
+    view = appointments().status(key) if len(key) < 64 else None
+    if view is None:
+        raise ApiError(404, "unknown_booking", N_("No appointment has this address."))
+    return view
+
+
+@route("/appointments/<code>", "DELETE", "Cancel a booking", "anyone holding the code (bounded), integration, manager",
+       response=BookingOut, tags=("appointments",))
+def cancel_booking(code: str):
+    _anonymous_or("integration", "manager")
+    return appointments().cancel(code)
+
+
+@route("/appointments/<code>/check-in", "POST", "Check in by the booking code (typed or scanned)",
+       "kiosk", response=BookingOut, status=201, tags=("appointments",),
+       extra_status={409: "too_early, not_today, already_checked_in, booking_not_active"})
+def check_in(code: str):
+    require("kiosk", "manager")
+    return appointments().check_in(code)
+
+
+@route("/appointments/check-in", "POST", "Check in by the phone number's last 4 digits and the name",
+       "kiosk", body=CheckInByPhoneIn, status=201, tags=("appointments",))
+def check_in_by_phone(body: CheckInByPhoneIn):
+    require("kiosk", "manager")
+    return appointments().check_in(phone_last4=body.phone_last4, name=body.name)
+
+
+@route("/remote-tickets", "POST", "Take today's ticket from a phone (where the hall allows it)",
+       "anyone (bounded), within the service's quota", body=RemoteIn, status=201,
+       tags=("appointments",), extra_status={404: "remote_off", 409: "remote_quota_reached"})
+def remote_ticket(body: RemoteIn):
+    _anonymous_or("integration", "manager")
+    return appointments().remote_ticket(body.service)
+
+
+@route("/status/<key>/check-in", "POST", "Check in a phone ticket at the kiosk (its QR scanned)",
+       "kiosk", status=201, tags=("appointments",))
+def check_in_remote(key: str):
+    require("kiosk", "manager")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,63}", key):
+        raise ApiError(404, "unknown_ticket", N_("No ticket has this address."))
+    return appointments().check_in_remote(key)
