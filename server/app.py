@@ -16,6 +16,8 @@ from devices.hub import DeviceHub
 from display import bp as display_bp
 from kiosk import bp as kiosk_bp
 from kiosk import status_bp
+from kiosk.appointments import bp as book_bp
+from kiosk.appointments import checkin_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
@@ -91,7 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
         module.routes.register(api)
     app.extensions["qrate_api_docs"] = [doc for m in ROUTE_MODULES for doc in m.routes.docs]
     app.register_blueprint(api)
-    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp):
+    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, book_bp, checkin_bp):
         app.register_blueprint(bp)
 
     sio = realtime.init_app(app, ops, async_mode)
