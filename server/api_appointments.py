@@ -29,15 +29,15 @@ def appointments():
 
 
 def _anonymous_or(*roles: str) -> Optional[str]:
-    """No token: an anonymous citizen (bounded per address); a token: one of ``roles``."""
+    """A bearer token: one of ``roles`` (the platform, a manager). Otherwise an anonymous
+    citizen, bounded per address, whatever session cookie the browser happens to hold."""
+    if request.headers.get("Authorization"):
+        return require(*roles).role
     p = principal()
-    if p is None:
-        if request.headers.get("Authorization"):
-            raise ApiError(401, "unauthorized", N_("Sign in or send a valid token."))
-        appointments().allow(f"addr:{request.remote_addr}")
-        return None
-    require(*roles)
-    return p.role
+    if p is not None and p.role in roles:
+        return p.role
+    appointments().allow(f"addr:{request.remote_addr}")
+    return None
 
 
 def _day(text: Optional[str]) -> date:
@@ -116,11 +116,9 @@ def slots():
                      429: "rate_limited"})
 def book(body: BookingIn):
     role = _anonymous_or("integration", "manager")
-    p = principal()
     return appointments().book(body.service, body.slot, body.name, body.phone, body.id_last4,
-                               source="integration" if role == "integration" else
-                               ("manager" if role else "phone"),
-                               device=p.subject if p is not None else None)
+                               source=role or "phone",
+                               device=principal().subject if role else None)
 
 
 @route("/appointments", "GET", "A day's bookings, masked", "manager", tags=("appointments",),

@@ -53,6 +53,7 @@ class TicketOut(BaseModel):
     appointment: bool = Field(False, description="Issued by an appointment's check-in (约)")
     checked_in: bool = Field(True, description="False for a phone's remote ticket until the kiosk checks it in")
     remote: bool = Field(False, description="Taken from the phone page")
+    queue_at: Optional[str] = Field(None, description="The time it queues by: the issue time, or an appointment's slot start")
 
 
 class CallIn(Strict):

@@ -39,6 +39,7 @@ from . import config as hall_config
 from .clock import from_environment
 from .appointment_ops import Appointments
 from .console import bp as console_bp
+from .notifier import Notifier
 from .device_port import DevicePort
 from .operations import Operations
 from .readside import Reader
@@ -81,7 +82,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
-    app.extensions["qrate_appointments"] = Appointments(ops)
+    app.extensions["qrate_appointments"] = appointments = Appointments(ops)
+    appointments.purge()  # personal data past the hall's retention (docs/appointments.md)
+    notifier = Notifier(ops)
+    ops.subscribe(notifier.listener)
+    app.extensions["qrate_notifier"] = notifier
     # under `qrate serve`, reports run in a process of their own (server/readside/worker.py)
     app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now,
                                             own_process=report_process)
@@ -105,6 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":
         manage.start_background(app, sio)
+        notifier.start(sweep=appointments.expire_remote)
     if start_devices or async_mode == "gevent":
         voice.prepare_in_background(app.extensions["qrate_voice"])  # the default clips, at the first start
 

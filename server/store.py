@@ -443,12 +443,12 @@ class Store:
             "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND remote = 1 "
             "AND checked_in = 0 AND issued_ts < ?", [day.isoformat(), before_ts])]
 
-    def waiting_queue(self, day: date, service: str) -> list[Ticket]:
-        """The waiting tickets of one service in the order they are called (the near notices)."""
+    def waiting_queue(self, day: date, service: str, limit: int) -> list[Ticket]:
+        """The first waiting tickets of one service in the order they are called (near notices)."""
         return [self.ticket_from_row(r) for r in self._query(
             "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service = ? "
-            "AND target_window IS NULL ORDER BY priority DESC, queue_ts, id",
-            [day.isoformat(), service])]
+            "AND checked_in = 1 AND target_window IS NULL ORDER BY priority DESC, queue_ts, id "
+            "LIMIT ?", [day.isoformat(), service, limit])]
 
     def insert_notice(self, ticket: int, kind: str, payload: str, at: str, next_ts: float) -> Optional[int]:
         """Queue one notice; None when this ticket had this notice already (no duplicates)."""
