@@ -7,15 +7,20 @@ server/appointments.py, the changes in server/appointment_ops.py.
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import date
 from typing import Optional
 
-from flask import current_app, request
+from flask import Response, current_app, request
+from openpyxl import Workbook
 from pydantic import BaseModel, Field
 
 from .engine import N_
-from .web import ApiError, Routes, Strict, principal, require
+from .i18n import translate
+from .readside import appointments as figures
+from .web import ApiError, Routes, Strict, ops, principal, reader, require
 
 routes = Routes()
 route = routes.route
@@ -174,3 +179,61 @@ def check_in_remote(key: str):
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,63}", key):
         raise ApiError(404, "unknown_ticket", N_("No ticket has this address."))
     return appointments().check_in_remote(key)
+
+
+# Column labels of the export (zh first in the header; keys as in the JSON).
+LABELS = {"service": N_("Service"), "name": N_("Name"), "booked": N_("Booked"),
+          "checked_in": N_("Checked in"), "late": N_("Came late"), "no_show": N_("No-show"),
+          "cancelled": N_("Cancelled"), "pending": N_("Not due yet"), "show_rate": N_("Show rate"),
+          "walk_in_calls": N_("Walk-in calls"), "appointment_calls": N_("Appointment calls"),
+          "walk_in_wait_s": N_("Walk-in wait (s)"), "appointment_wait_s": N_("Appointment wait (s)"),
+          "punctuality_s": N_("Punctuality (s)")}
+
+
+def _label(key: str, locale: str) -> str:
+    head, _, tail = key.partition(".")
+    text = translate(LABELS[head], locale)
+    return f"{text} {tail}" if tail else text
+
+
+@route("/stats/appointments", "GET", "Appointments booked, checked in, no-show, cancelled; walk-in and appointment waits side by side; punctuality",
+       "manager", tags=("stats", "appointments"),
+       query=(("from", "First day, YYYY-MM-DD (default today)"), ("to", "Last day (default: from)"),
+              ("format", "json (default), csv or xlsx")))
+def stats_appointments():
+    require("manager")
+    today = ops().today().isoformat()
+    start = _day(request.args.get("from") or today).isoformat()
+    end = _day(request.args.get("to") or start).isoformat()
+    if end < start or (date.fromisoformat(end) - date.fromisoformat(start)).days > 3 * 366:
+        raise ApiError(422, "bad_range", N_("'to' (%(to)s) is before 'from' (%(from_)s)."),
+                       to=end, from_=start)
+    rows = reader().run(figures.appointment_figures, start=start, end=end)
+    fmt = request.args.get("format", "json")
+    if fmt == "json":
+        return {"from": start, "to": end, "rows": rows}
+    if fmt not in ("csv", "xlsx"):
+        raise ApiError(422, "bad_format", N_("format must be json, csv or xlsx."))
+    english = request.args.get("lang") == "en"
+    header = [k if english else f"{_label(k, 'zh_CN')} {k}" for k in figures.COLUMNS]
+    table = figures.flat(rows)
+    name = f"qrate-appointments-{start}_{end}"
+    if fmt == "csv":
+        out = io.StringIO()
+        out.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with the BOM
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(["" if v is None else v for v in line] for line in table)
+        return Response(out.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "appointments"
+    ws.append(header)
+    for line in table:
+        ws.append(line)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(buf.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})

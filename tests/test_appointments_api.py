@@ -221,3 +221,39 @@ def test_anonymous_booking_is_bounded(hall_dir):
         [book(client, slot(9, 0), phone=f"1380000{i:04d}", name=f"人{i}").status_code for i in range(4)]
     assert codes == [200, 201, 201, 201, 429]
     app.extensions["qrate"].close()
+
+
+def test_figures_count_outcomes_and_put_waits_side_by_side(hall):
+    app, client, clock, acc = hall
+    kiosk = acc.device("kiosk")
+    came = book(client, slot(9, 30)).get_json()
+    gone = book(client, slot(9, 30), phone="13900000000", name="李四").get_json()
+    book(client, slot(10, 0), phone="13700000000", name="王五")  # never comes
+    client.delete(f"/api/appointments/{gone['code']}")
+    clock.set(datetime(2026, 11, 30, 9, 20, tzinfo=TZ))
+    client.post(f"/api/appointments/{came['code']}/check-in", headers=kiosk)
+    clock.set(datetime(2026, 11, 30, 9, 25, tzinfo=TZ))
+    client.post("/api/tickets", json={"service": "A"}, headers=kiosk)
+    clerk = acc.clerk(1)
+    clock.set(datetime(2026, 11, 30, 9, 35, tzinfo=TZ))
+    first = client.post("/api/windows/1/call-next", headers=clerk).get_json()  # the walk-in (09:25 < 09:30)
+    client.post(f"/api/tickets/{first['id']}/finish", headers=clerk)
+    clock.set(datetime(2026, 11, 30, 9, 40, tzinfo=TZ))
+    second = client.post("/api/windows/1/call-next", headers=clerk).get_json()
+    assert second["appointment"] is True
+    manager = acc.manager()
+    clock.set(datetime(2026, 11, 30, 10, 16, tzinfo=TZ))  # the 10:00 booking's check-in has closed
+    body = client.get("/api/stats/appointments?from=2026-11-30", headers=manager).get_json()
+    a = next(r for r in body["rows"] if r["service"] == "A")
+    assert (a["booked"], a["checked_in"], a["cancelled"], a["no_show"], a["pending"]) == (3, 1, 1, 1, 0)
+    assert a["show_rate"] == 0.5
+    assert a["walk_in_wait_s"]["max"] == 600 and a["appointment_wait_s"]["max"] == 1200
+    assert a["punctuality_s"] == {"mean": 600.0, "p50": 600.0, "p90": 600.0, "max": 600.0}
+    total = body["rows"][-1]
+    assert total["service"] == "*" and total["booked"] == 3
+    csv = client.get("/api/stats/appointments?from=2026-11-30&format=csv", headers=manager)
+    assert csv.status_code == 200 and "准时度" in csv.get_data(as_text=True)
+    assert "现场号等候" in csv.get_data(as_text=True).splitlines()[0]
+    xlsx = client.get("/api/stats/appointments?from=2026-11-30&format=xlsx", headers=manager)
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert app.test_client().get("/api/stats/appointments").status_code == 401
