@@ -257,3 +257,35 @@ def test_figures_count_outcomes_and_put_waits_side_by_side(hall):
     xlsx = client.get("/api/stats/appointments?from=2026-11-30&format=xlsx", headers=manager)
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert app.test_client().get("/api/stats/appointments").status_code == 401
+
+
+def test_the_platform_books_with_an_integration_token(hall):
+    app, client, clock, acc = hall
+    platform = acc.device("integration")
+    r = book(client, slot(9, 0), headers=platform)
+    assert r.status_code == 201 and r.get_json()["source"] == "integration"
+    assert book(client, slot(9, 30), phone="13500000000", headers=acc.device("pad", 1)).status_code == 403
+    assert book(client, slot(9, 30), phone="13500000000",
+                headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.delete(f"/api/appointments/{r.get_json()['code']}", headers=platform).status_code == 200
+
+
+def test_booking_data_is_never_pushed_and_is_forgotten_after_the_retention(hall):
+    app, client, clock, acc = hall
+    sio = app.extensions["qrate_socketio"].test_client(app, flask_test_client=client)
+    sio.get_received()
+    b = book(client, slot(9, 30)).get_json()
+    clock.set(datetime(2026, 11, 30, 9, 10, tzinfo=TZ))
+    client.post(f"/api/appointments/{b['code']}/check-in", headers=acc.device("kiosk"))
+    pushed = repr(sio.get_received())
+    assert "appointment.booked" in pushed and "appointment.checked_in" in pushed
+    for secret in ("张三", "13800001234", "123X", b["code"]):
+        assert secret not in pushed
+    sio.disconnect()
+    clock.set(datetime(2026, 12, 31, 9, 0, tzinfo=TZ))  # 31 days later; the hall keeps 30
+    assert app.extensions["qrate_appointments"].purge() == 1
+    listing = client.get("/api/appointments?day=2026-11-30", headers=acc.manager()).get_json()
+    assert [(x["name"], x["phone"], x["id_last4"]) for x in listing["appointments"]] == [("", "", "")]
+    with app.extensions["qrate"].store() as s:
+        row = s.db.execute("SELECT name, phone, id_last4, status FROM appointments").fetchone()
+    assert row == (None, None, None, "checked_in")
