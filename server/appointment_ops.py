@@ -28,12 +28,20 @@ class Appointments:
     """Bookings and check-ins of one hall, over its service layer."""
 
     def __init__(self, ops: Operations):
-        self.ops, self.cfg = ops, ops.cfg
-        self.section = ops.cfg.raw["appointments"]
+        self.ops = ops
         per_min = float(self.section["bookings_per_minute"])
         # anonymous routes (the phone page): a bucket per caller address; security unifies later
         self.guard = PressGuard(per_min, max(1, int(per_min)), clock=lambda: ops.now().timestamp())
         self._purged_for: Optional[date] = None
+
+    @property
+    def cfg(self):
+        """The hall's configuration in force (a PUT /api/config swaps it live)."""
+        return self.ops.cfg
+
+    @property
+    def section(self) -> dict:
+        return self.ops.cfg.raw["appointments"]
 
     # -- lookups -----------------------------------------------------------------
     def rules(self, code) -> tuple[engine.Service, appt.Rules]:
@@ -49,7 +57,7 @@ class Appointments:
 
     def allow(self, who: str) -> None:
         """The anonymous routes' bound: a burst, then bookings_per_minute per caller."""
-        if not self.guard.take(who):
+        if int(self.section["bookings_per_minute"]) > 0 and not self.guard.take(who):
             raise appt.TooMany()
 
     # -- slots -------------------------------------------------------------------

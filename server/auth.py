@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import store
 from .engine import N_, QueueError
 
-USER_ROLES = ("clerk", "manager")
+USER_ROLES = ("clerk", "manager", "admin")  # admin: a manager who also runs accounts, devices, printer
 DEVICE_KINDS = ("kiosk", "pad", "keypad", "display", "integration")  # integration: the city's booking platform
 
 

@@ -31,16 +31,19 @@ class Notifier:
 
     def __init__(self, ops: Operations, post: Optional[Callable[[str, bytes, dict, float], int]] = None):
         self.ops = ops
-        section = ops.cfg.raw["appointments"]
-        self.near = int(section["near_places"])
-        hook = section.get("webhook", {})
-        self.url = hook.get("url", "")
-        self.retries = int(hook.get("retries", 5))
-        self.timeout = float(hook.get("timeout_s", 5))
-        self.backoff = float(hook.get("backoff_s", 2))
         self.post = post or _http_post
         self._deliver_lock = threading.Lock()
         self._stop = threading.Event()
+
+    # the settings in force (a PUT /api/config swaps the configuration live)
+    def _hook(self, key, default):
+        return self.ops.cfg.raw["appointments"].get("webhook", {}).get(key, default)
+
+    near = property(lambda self: int(self.ops.cfg.raw["appointments"]["near_places"]))
+    url = property(lambda self: self._hook("url", ""))
+    retries = property(lambda self: int(self._hook("retries", 5)))
+    timeout = property(lambda self: float(self._hook("timeout_s", 5)))
+    backoff = property(lambda self: float(self._hook("backoff_s", 2)))
 
     # -- queueing, after each commit ------------------------------------------------
     def listener(self, body: dict) -> None:
