@@ -5,7 +5,7 @@ who came after the slot began, finished and rated. Screenshots in test-output/sc
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 import requests
@@ -14,15 +14,21 @@ from conftest import TZ, LiveServer, bearer, follow_hall_clock
 
 pytestmark = pytest.mark.browser
 
-START = datetime(2026, 11, 30, 8, 59, 35, tzinfo=TZ)  # a Monday, just before the 09:00 slot
+START = datetime(2026, 11, 30, 8, 0, tzinfo=TZ)  # a Monday morning: book
+LATER = datetime(2026, 11, 30, 9, 0, 30, tzinfo=TZ)  # the 09:00 slot has begun: come
 SLOT = datetime(2026, 11, 30, 9, 0, tzinfo=TZ).isoformat()
 
 
 @pytest.fixture
-def server(hall_dir):
-    s = LiveServer(hall_dir, now=START).start()
-    yield s
-    s.kill()
+def servers(hall_dir):
+    started = []
+
+    def start(now):
+        started.append(LiveServer(hall_dir, now=now).start())
+        return started[-1]
+    yield start
+    for s in started:
+        s.kill()
 
 
 def book(server, name, phone, id_last4="1234", slot=SLOT):
@@ -32,7 +38,8 @@ def book(server, name, phone, id_last4="1234", slot=SLOT):
     return r.json()
 
 
-def test_book_check_in_call_finish_rate(server, browser, shots):
+def test_book_check_in_call_finish_rate(servers, hall_dir, browser, shots):
+    server = servers(START)
     kiosk = server.device_token("kiosk-1", "kiosk")
     pad = server.device_token("pad-1", "pad", window=1)
     clerk = server.clerk_token("1001", 1)
@@ -46,7 +53,7 @@ def test_book_check_in_call_finish_rate(server, browser, shots):
     follow_hall_clock(pg, server)
     pg.goto(server.url + "/book")
     pg.get_by_role("button", name="社会保障").first.click()
-    pg.locator(".slot:not([disabled])").nth(2).click()
+    pg.locator(".slot:not([disabled])").nth(4).click()  # 10:30: too early to check in at 09:00
     pg.fill("#f-name", "王五")
     pg.fill("#f-phone", "13700009999")
     pg.fill("#f-id", "567x")
@@ -60,9 +67,10 @@ def test_book_check_in_call_finish_rate(server, browser, shots):
     pg.screenshot(path=shots / "appointments-phone-booked.png", full_page=True)
     phone.close()
 
+    # the hall opens again at 09:00:30 (a restart moves the hall clock on; tokens survive)
+    server.kill()
+    server = servers(LATER)
     # a walk-in who arrives after 09:00 began, before the appointment checks in
-    while server.hall_time() < START.replace(second=0) + timedelta(minutes=1, seconds=1):
-        time.sleep(0.3)
     walk_in = requests.post(server.url + "/api/tickets", json={"service": "A"},
                             headers=bearer(kiosk), timeout=5).json()
 
@@ -70,7 +78,13 @@ def test_book_check_in_call_finish_rate(server, browser, shots):
     ctx = browser.new_context(viewport={"width": 1080, "height": 1920}, locale="zh-CN")
     kp = ctx.new_page()
     follow_hall_clock(kp, server)
-    kp.goto(f"{server.url}/kiosk/check-in?token={kiosk}")
+    # the kiosk's start screen: one entry to check-in, no self-declared 预约 priority
+    kp.goto(f"{server.url}/kiosk?token={kiosk}")
+    kp.wait_for_selector("#services .service")
+    assert kp.locator(".kind[data-kind='appointment']").count() == 0
+    kp.screenshot(path=shots / "appointments-kiosk-start.png")
+    kp.click("#checkin-btn")
+    kp.wait_for_url("**/kiosk/check-in")
     for ch in typed["code"]:
         kp.click(f"#keys .key[data-key='{ch}']")
     kp.screenshot(path=shots / "appointments-kiosk-checkin.png")

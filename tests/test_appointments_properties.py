@@ -188,6 +188,6 @@ class AppointmentMachine(RuleBasedStateMachine):
 
 
 AppointmentMachine.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=30, deadline=None,
+    max_examples=20, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestAppointments = AppointmentMachine.TestCase
