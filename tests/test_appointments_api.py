@@ -289,3 +289,15 @@ def test_booking_data_is_never_pushed_and_is_forgotten_after_the_retention(hall)
     with app.extensions["qrate"].store() as s:
         row = s.db.execute("SELECT name, phone, id_last4, status FROM appointments").fetchone()
     assert row == (None, None, None, "checked_in")
+
+
+def test_the_printed_ticket_of_an_appointment_carries_its_mark():
+    from devices.printer import Layout, ticket_bytes
+    ticket = {"id": 7, "number": "A012", "service": "A", "service_name": "社会保障",
+              "service_name_en": "Social Security", "waiting_ahead": 0, "estimated_wait_s": 0,
+              "issued_at": "2026-11-30T09:20:00+08:00", "priority": False,
+              "status_url": "http://10.0.0.5:5000/t/abc123"}
+    walk_in = ticket_bytes(ticket, Layout())
+    appointment = ticket_bytes({**ticket, "appointment": True}, Layout())
+    assert "【约】".encode("gb18030") in appointment and "【约】".encode("gb18030") not in walk_in
+    assert b"A012" in appointment  # the number stays the service code and digits
