@@ -31,6 +31,7 @@ from . import (
     api_voice,
     manage,
     realtime,
+    security,
     store,
     voice,
     web,
@@ -97,6 +98,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     web_i18n.init_app(app)
     web.register_errors(app)
+    security.init_app(app)  # CSRF Origin check, rate limits, headers, cookie flags
     api = Blueprint("api", __name__, url_prefix="/api")
     for module in ROUTE_MODULES:
         module.routes.register(api)
