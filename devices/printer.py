@@ -192,7 +192,8 @@ def ticket_lines(ticket: dict) -> dict:
                  else "预计无需等候  No wait expected" if wait == 0
                  else f"预计等候约 {wait} 分钟  About {wait} min"),
         "issued": f"取号时间 {issued}",
-        "priority": "优先  Priority" if ticket.get("priority") else "",
+        "priority": "优先  Priority" if ticket.get("priority") else
+                    "【约】预约  Appointment" if ticket.get("appointment") else "",
         "scan": "扫码查看排队进度  Scan for live status",
     }
 

@@ -3,7 +3,7 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, request, session
+from flask import Blueprint, Response, abort, request, session, url_for
 
 from server.i18n import normalise
 from server.pages import render_page
@@ -49,4 +49,6 @@ def qr_svg():
 
 @status_bp.get("/<key>")
 def status_page(key: str):
-    return render_page("kiosk/status.html", locale=_locale(), key=key)
+    return render_page("kiosk/status.html", locale=_locale(), key=key,
+                       near_places=int(ops().cfg.raw["appointments"]["near_places"]),
+                       qr_base=url_for("kiosk.qr_svg"), status_base=ops().status_url(""))

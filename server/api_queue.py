@@ -51,6 +51,10 @@ class TicketOut(BaseModel):
     waiting_ahead: int
     estimated_wait_s: Optional[int] = None
     status_url: Optional[str] = Field(None, description="Only in the answer to the kiosk that issued it")
+    appointment: bool = Field(False, description="Issued by an appointment's check-in (约)")
+    checked_in: bool = Field(True, description="False for a phone's remote ticket until the kiosk checks it in")
+    remote: bool = Field(False, description="Taken from the phone page")
+    queue_at: Optional[str] = Field(None, description="The time it queues by: the issue time, or an appointment's slot start")
 
 
 class CallIn(Strict):

@@ -16,9 +16,12 @@ from devices.hub import DeviceHub
 from display import bp as display_bp
 from kiosk import bp as kiosk_bp
 from kiosk import status_bp
+from kiosk.appointments import bp as book_bp
+from kiosk.appointments import checkin_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
+    api_appointments,
     api_config,
     api_printing,
     forward,
@@ -39,14 +42,16 @@ from . import api_plan
 from . import config as hall_config
 from . import config_live
 from .clock import from_environment
+from .appointment_ops import Appointments
 from .console import bp as console_bp
+from .notifier import Notifier
 from .device_port import DevicePort
 from .operations import Operations
 from .readside import Reader
 from .version import __version__
 
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
-                 api_config)
+                 api_config, api_appointments)
 ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
 
 
@@ -84,6 +89,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
+    app.extensions["qrate_appointments"] = appointments = Appointments(ops)
+    appointments.purge()  # personal data past the hall's retention (docs/appointments.md)
+    notifier = Notifier(ops)
+    ops.subscribe(notifier.listener)
+    app.extensions["qrate_notifier"] = notifier
     # under `qrate serve`, reports run in a process of their own (server/readside/worker.py)
     app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now,
                                             own_process=report_process)
@@ -97,7 +107,8 @@ def create_app(config: dict | None = None) -> Flask:
         module.routes.register(api)
     app.extensions["qrate_api_docs"] = [doc for m in ROUTE_MODULES for doc in m.routes.docs]
     app.register_blueprint(api)
-    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, api_config.bp):
+    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, api_config.bp,
+               book_bp, checkin_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_plan.bp)
 
@@ -110,6 +121,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":
         manage.start_background(app, sio)
+        notifier.start(sweep=appointments.expire_remote)
     _start_forwarder(app, ops, cfg, sio, config.pop("START_FORWARDER", async_mode == "gevent"))
     if start_devices or async_mode == "gevent":
         voice.prepare_in_background(app.extensions["qrate_voice"])  # the default clips, at the first start

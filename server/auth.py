@@ -19,7 +19,7 @@ from .engine import N_, QueueError
 from .runtime import run_blocking
 
 USER_ROLES = ("clerk", "manager", "admin")  # admin: a manager who also runs accounts, devices, printer
-DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
+DEVICE_KINDS = ("kiosk", "pad", "keypad", "display", "integration")  # integration: the city's booking platform
 
 
 class UserExists(QueueError):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import appointments as appt
 from . import hallschema
 from .engine import N_, Service, Slot, Window
 from .i18n import translate
@@ -34,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "city": {"url": "", "token": "", "hall_id": "", "batch": 500, "retry_max_s": 10},
     "planning": {"weeks": 8, "target_share": 0.8, "erlang_a_from": 0.05},
     "rota": [],
+    "appointments": {"closures": [], "retention_days": 30, "bookings_per_minute": 20,
+                     "remote_tickets": False, "remote_expire_min": 60, "near_places": 3,
+                     "webhook": {"url": "", "retries": 5, "timeout_s": 5, "backoff_s": 2}},
     # docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle
     "security": {"trusted_origins": [], "secure_cookies": False, "proxies": 0,
                  "anonymous_per_minute": 3000, "anonymous_burst": 600,
@@ -114,6 +118,8 @@ class HallConfig:
     window_devices: dict[int, dict] = field(default_factory=dict)
     staff: dict[str, Staff] = field(default_factory=dict)
     rota: list = field(default_factory=list)   # [(window, weekdays, (Slot, ...))]: _planning
+    appointment_rules: dict[str, "appt.Rules"] = field(default_factory=dict)  # per service code
+    closures: frozenset = frozenset()  # [appointments] closures: days the hall is shut
 
     @property
     def name(self) -> str:
@@ -230,6 +236,7 @@ def build(folder: Path, data: dict) -> HallConfig:
                               commitment_en=s.get("commitment_en", ""))
     _check_city(data)
     _planning(cfg, data)
+    build_appointments(cfg, data)
     _check_security(data)
     return cfg
 
@@ -285,6 +292,26 @@ def _planning(cfg: HallConfig, data: dict) -> None:
         if not hours:
             raise ConfigError(f"{where} hours: give periods like [\"08:30-12:00\", \"13:30-17:30\"]")
         cfg.rota.append((window, days, tuple(_period(h, f"{where} hours") for h in hours)))
+def build_appointments(cfg: HallConfig, data: dict) -> None:
+    """[[services]] appointments = {...} and the hall's [appointments] section (docs/appointments.md)."""
+    section = data["appointments"]
+    try:
+        cfg.closures = appt.parse_closures(section.get("closures", []))
+        for i, s in enumerate(data["services"]):
+            rules = appt.parse_rules(s.get("appointments"), f"[[services]] #{i + 1} appointments")
+            if rules is not None:
+                cfg.appointment_rules[str(s["code"])] = rules
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    for key in ("retention_days", "bookings_per_minute", "remote_expire_min", "near_places"):
+        value = section.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"[appointments] {key} must be a whole number, 0 or more, not {value!r}")
+    if not isinstance(section.get("remote_tickets"), bool):
+        raise ConfigError("[appointments] remote_tickets must be true or false")
+    hook = section.get("webhook", {})
+    if not isinstance(hook.get("url", ""), str) or (hook.get("url") and not re.match(r"^https?://", hook["url"])):
+        raise ConfigError("[appointments] webhook.url must start with http:// or https://")
 
 
 PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction")

@@ -248,16 +248,23 @@ class Ticket:
     calls: int = 0
     transfers: int = 0
     note: str = ""
+    appointment: bool = False  # issued by an appointment's check-in (约)
+    checked_in: bool = True  # a phone's remote ticket is not, until the kiosk checks it in
+    remote: bool = False  # taken from the phone page
+    queue_at: Optional[datetime] = None  # the time it queues by: the slot start of an appointment
 
     def __post_init__(self):
         if not self.number:
             self.number = ticket_number(self.service, self.seq)
         if self.leg_at is None:
             self.leg_at = self.issued_at
+        if self.queue_at is None:
+            self.queue_at = self.issued_at
 
     def queue_key(self, rank: int = 0):
-        """Where the ticket stands: priority first, then original issue time."""
-        return (not self.priority, self.issued_at, rank, self.id or 0)
+        """Where the ticket stands: priority first, then the time it queues by (the
+        original issue time; an appointment's slot start, docs/appointments.md)."""
+        return (not self.priority, self.queue_at, rank, self.id or 0)
 
     def need(self, *statuses: str) -> None:
         if self.status not in statuses:
@@ -279,8 +286,12 @@ def ticket_number(service: str, seq: int) -> str:
 
 def issue(service: Service, *, day: date, now: datetime, issued_today: int,
           issued_in_slot: int, priority: bool = False,
-          priority_kind: Optional[str] = None, enforce_hours: bool = True) -> Event:
-    """Issue the next ticket of a service, within its hours and caps."""
+          priority_kind: Optional[str] = None, enforce_hours: bool = True,
+          marks: Optional[dict] = None) -> Event:
+    """Issue the next ticket of a service, within its hours and caps.
+
+    ``marks``: an appointment's or a remote ticket's fields (appointment, booking,
+    queue_at, checked_in, remote), carried in the event so a replay rebuilds them."""
     if enforce_hours and not service.is_open(now):
         raise ServiceClosed(name=service.name, name_en=service.name_en, hours=service.hours_label())
     if service.daily_cap is not None and issued_today >= service.daily_cap:
@@ -295,7 +306,7 @@ def issue(service: Service, *, day: date, now: datetime, issued_today: int,
     return Event("ticket.issued", now, data={
         "service": service.code, "seq": seq, "number": ticket_number(service.code, seq),
         "day": day.isoformat(), "priority": bool(priority),
-        "priority_kind": priority_kind if priority else None,
+        "priority_kind": priority_kind if priority else None, **(marks or {}),
     })
 
 
@@ -308,8 +319,8 @@ def pick_next(window: Window, waiting: Iterable[Ticket]) -> Optional[Ticket]:
     """
     best, best_key = None, None
     for t in waiting:
-        if t.status != "waiting":
-            continue
+        if t.status != "waiting" or not t.checked_in:
+            continue  # a remote ticket not checked in yet is passed over
         if t.target_window is not None:
             if t.target_window != window.number:
                 continue
@@ -318,7 +329,7 @@ def pick_next(window: Window, waiting: Iterable[Ticket]) -> Optional[Ticket]:
             rank = window.services.index(t.service) if window.order == "ranked" else 0
         else:
             continue
-        key = (not t.priority, rank, t.issued_at, t.id or 0) if window.order == "ranked" \
+        key = (not t.priority, rank, t.queue_at, t.id or 0) if window.order == "ranked" \
             else t.queue_key(rank)
         if best_key is None or key < best_key:
             best, best_key = t, key
@@ -459,7 +470,9 @@ def apply(event: Event, ticket: Optional[Ticket] = None,
     if kind == "ticket.issued":
         return Ticket(id=event.ticket, day=date.fromisoformat(d["day"]), service=d["service"],
                       seq=d["seq"], priority=d["priority"], priority_kind=d.get("priority_kind"),
-                      issued_at=at, number=d["number"])
+                      issued_at=at, number=d["number"], appointment=bool(d.get("appointment")),
+                      checked_in=d.get("checked_in", True), remote=bool(d.get("remote")),
+                      queue_at=_ts(d["queue_at"]) if d.get("queue_at") else None)
     if kind == "window.changed":
         if window is not None:
             window.status, window.clerk = d["status"], d["clerk"]
@@ -488,6 +501,8 @@ def apply(event: Event, ticket: Optional[Ticket] = None,
             t.note = d["note"]
     elif kind == "ticket.cancelled":
         t.status, t.finished_at = "cancelled", at
+    elif kind == "ticket.checked_in":
+        t.checked_in = True
     # other types (rating.created, device.changed, a feature's own) change no ticket
     return t
 

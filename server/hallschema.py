@@ -199,6 +199,26 @@ class Appointments(Section):
     horizon_days: Annotated[int, Field(ge=0, le=366)] = 7
     checkin_before_min: Annotated[int, Field(ge=0, le=240)] = 30
     checkin_after_min: Annotated[int, Field(ge=0, le=240)] = 15
+    remote_quota: Annotated[int, Field(ge=0, le=10000)] = 0  # phone tickets a day (docs/appointments.md)
+
+
+class Webhook(Section):
+    url: Annotated[str, Field(pattern=r"^(https?://.*)?$")] = ""
+    retries: Annotated[int, Field(ge=1, le=100)] = 5
+    timeout_s: Annotated[Union[int, float], Field(gt=0, le=120)] = 5
+    backoff_s: Annotated[Union[int, float], Field(ge=0, le=3600)] = 2
+
+
+class HallAppointments(Section):
+    """[appointments]: the hall's closures, retention, phone tickets, near notices (docs/appointments.md)."""
+
+    closures: list[Day] = []
+    retention_days: Annotated[int, Field(ge=0, le=3650)] = 30
+    bookings_per_minute: Annotated[int, Field(ge=0, le=10000)] = 20
+    remote_tickets: bool = False
+    remote_expire_min: Annotated[int, Field(ge=0, le=1440)] = 60
+    near_places: Annotated[int, Field(ge=0, le=1000)] = 3
+    webhook: Webhook = Webhook()
 
 
 class Service(Section):
@@ -319,6 +339,7 @@ class HallFile(Section):
     alerts: Alerts = Alerts()
     assessment: Assessment = Assessment()
     calendar: Calendar = Calendar()
+    appointments: HallAppointments = HallAppointments()
     city: Optional[City] = None
     backup: Optional[Backup] = None
     security: Security = Security()

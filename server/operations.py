@@ -859,7 +859,9 @@ class Operations:
                 "status": t.status, "priority": t.priority, "priority_kind": t.priority_kind,
                 "issued_at": iso(t.issued_at), "called_at": iso(t.called_at),
                 "finished_at": iso(t.finished_at), "window": t.window,
-                "target_window": t.target_window, "recalls": t.recalls, "day": t.day.isoformat()}
+                "target_window": t.target_window, "recalls": t.recalls, "day": t.day.isoformat(),
+                "appointment": t.appointment, "checked_in": t.checked_in, "remote": t.remote,
+                "queue_at": iso(t.queue_at)}
         if t.status == "waiting":
             ahead = s.ahead_of(t)
             view["waiting_ahead"] = ahead
@@ -962,7 +964,9 @@ class Operations:
                     "tickets": [{"id": t.id, "number": t.number, "service": t.service,
                                  "status": t.status, "priority": t.priority, "window": t.window,
                                  "target_window": t.target_window, "issued_at": iso(t.issued_at),
-                                 "called_at": iso(t.called_at)} for t in tickets],
+                                 "called_at": iso(t.called_at), "appointment": t.appointment,
+                                 "checked_in": t.checked_in, "queue_at": iso(t.queue_at)}
+                                for t in tickets],
                     "calls": s.latest_calls(day),
                 }
             if cached is None or seq >= cached[0]:

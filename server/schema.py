@@ -18,9 +18,10 @@ from sqlite_utils import Migrations
 core = Migrations("qrate")
 followup = Migrations("qrate-ratings")
 summary = Migrations("qrate-stats")
+appointments = Migrations("qrate-appointments")
 hallconfig = Migrations("qrate-config")
 forward = Migrations("qrate-forward")  # the city forwarder's progress (server/forward.py)
-MIGRATION_SETS = (core, followup, summary, hallconfig, forward)
+MIGRATION_SETS = (core, followup, summary, hallconfig, forward, appointments)
 
 
 @core()
@@ -381,4 +382,68 @@ def m001_forward_state(db: sqlite_utils.Database) -> None:
         last_ok_ts REAL,
         last_error TEXT
     );
+    """)
+
+
+@appointments()
+def m001_appointments(db: sqlite_utils.Database) -> None:
+    # Tickets gain their mark (appointment), whether the holder has checked in (a phone's
+    # remote ticket has not until the kiosk says so) and the time they queue by: the slot
+    # start for an appointment, the issue time for everyone else (filled by a trigger,
+    # so every writer, the history loader too, gets it).
+    # Bookings keep the citizen's name, phone and ID digits until the retention ends
+    # (then they are set to NULL); the notices table is the notifier's log.
+    db.executescript("""
+    ALTER TABLE tickets ADD COLUMN appointment INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN checked_in INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE tickets ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN queue_at TEXT;
+    ALTER TABLE tickets ADD COLUMN queue_ts REAL;
+    UPDATE tickets SET queue_at = issued_at, queue_ts = issued_ts;
+    CREATE TRIGGER tickets_queue_ts AFTER INSERT ON tickets
+        WHEN NEW.queue_ts IS NULL
+        BEGIN UPDATE tickets SET queue_ts = NEW.issued_ts, queue_at = NEW.issued_at
+              WHERE id = NEW.id; END;
+    CREATE INDEX tickets_queue_at ON tickets(day, status, service, priority, checked_in, queue_ts,
+                                             target_window);
+
+    CREATE TABLE appointments (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL UNIQUE,
+        key TEXT NOT NULL UNIQUE,
+        service TEXT NOT NULL,
+        day TEXT NOT NULL,
+        slot_at TEXT NOT NULL,
+        slot_ts REAL NOT NULL,
+        status TEXT NOT NULL,
+        name TEXT,
+        phone TEXT,
+        id_last4 TEXT,
+        source TEXT NOT NULL,
+        device TEXT,
+        created_at TEXT NOT NULL,
+        checked_in_at TEXT,
+        checked_in_ts REAL,
+        cancelled_at TEXT,
+        ticket INTEGER REFERENCES tickets(id),
+        purged INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX appointments_slot ON appointments(service, slot_ts, status);
+    CREATE INDEX appointments_day ON appointments(day, service);
+    CREATE INDEX appointments_ticket ON appointments(ticket);
+
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        ticket INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_ts REAL NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (ticket, kind)
+    );
+    CREATE INDEX notices_due ON notices(status, next_ts);
     """)

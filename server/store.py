@@ -87,7 +87,9 @@ class Store:
                    target_window=row["target_window"], window=row["window"], clerk=row["clerk"],
                    called_at=self._dt(row["called_at"]), finished_at=self._dt(row["finished_at"]),
                    recalls=row["recalls"], calls=row["calls"], transfers=row["transfers"],
-                   note=row["note"])
+                   note=row["note"], appointment=bool(row.get("appointment")),
+                   checked_in=bool(row.get("checked_in", 1)), remote=bool(row.get("remote")),
+                   queue_at=self._dt(row.get("queue_at")))
         t.key = row["key"]  # type: ignore[attr-defined]
         return t
 
@@ -99,7 +101,10 @@ class Store:
                 "issued_at": iso(t.issued_at), "issued_ts": t.issued_at.timestamp(),
                 "leg_at": iso(t.leg_at), "target_window": t.target_window, "window": t.window,
                 "clerk": t.clerk, "called_at": iso(t.called_at), "finished_at": iso(t.finished_at),
-                "recalls": t.recalls, "calls": t.calls, "transfers": t.transfers, "note": t.note}
+                "recalls": t.recalls, "calls": t.calls, "transfers": t.transfers, "note": t.note,
+                "appointment": int(t.appointment), "checked_in": int(t.checked_in),
+                "remote": int(t.remote), "queue_at": iso(t.queue_at),
+                "queue_ts": t.queue_at.timestamp() if t.queue_at else None}
 
     def ticket(self, ticket_id: int) -> Optional[Ticket]:
         rows = list(self._query("SELECT * FROM tickets WHERE id = ?", [ticket_id]))
@@ -133,8 +138,8 @@ class Store:
             for priority in (1, 0):
                 rows += self._query(
                     "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service = ? "
-                    "AND priority = ? AND target_window IS NULL ORDER BY issued_ts, id LIMIT 1",
-                    [d, code, priority])
+                    "AND priority = ? AND checked_in = 1 AND target_window IS NULL "
+                    "ORDER BY queue_ts, id LIMIT 1", [d, code, priority])
         rows += self._query("SELECT * FROM tickets WHERE day = ? AND status = 'waiting' "
                             "AND target_window = ?", [d, window])
         return [self.ticket_from_row(r) for r in rows]
@@ -170,11 +175,11 @@ class Store:
 
     def ahead_of(self, t: Ticket) -> int:
         """Waiting tickets of the same queue that stand before this one."""
-        ts = t.issued_at.timestamp()
+        ts = t.queue_at.timestamp()
         return self.db.execute(
             "SELECT count(*) FROM tickets WHERE day = ? AND status = 'waiting' AND service = ? "
             "AND target_window IS ? AND id != ? AND (priority > ? OR (priority = ? AND "
-            "(issued_ts < ? OR (issued_ts = ? AND id < ?))))",
+            "(queue_ts < ? OR (queue_ts = ? AND id < ?))))",
             [t.day.isoformat(), t.service, t.target_window, t.id, int(t.priority),
              int(t.priority), ts, ts, t.id]).fetchone()[0]
 
@@ -378,6 +383,95 @@ class Store:
             self.save_window(number, "closed", None, seq)
         for day, service, seq in {(t[1], t[16], t[3]) for t in tickets}:
             self._count_issued(day, service, seq)
+
+    # -- appointments (server/appointment_ops.py): bookings, check-ins, the notifier's log
+    def insert_booking(self, row: dict) -> int:
+        return self._insert("appointments", row)
+
+    def booking(self, *, code: Optional[str] = None, key: Optional[str] = None,
+                booking_id: Optional[int] = None) -> Optional[dict]:
+        col, value = ("code", code) if code is not None else ("key", key) if key is not None \
+            else ("id", booking_id)
+        rows = self._query(f"SELECT * FROM appointments WHERE {col} = ?", [value])
+        return rows[0] if rows else None
+
+    def booking_of_ticket(self, ticket_id: int) -> Optional[dict]:
+        rows = self._query("SELECT * FROM appointments WHERE ticket = ?", [ticket_id])
+        return rows[0] if rows else None
+
+    def bookings_taken(self, service: str, slot_ts: float) -> int:
+        """Places taken in one slot (booked, checked in or come late; cancelled ones are free)."""
+        return self.db.execute(
+            "SELECT count(*) FROM appointments WHERE service = ? AND slot_ts = ? "
+            "AND status IN ('booked', 'checked_in', 'late')", [service, slot_ts]).fetchone()[0]
+
+    def bookings_per_slot(self, service: str, day: date) -> dict[float, int]:
+        return dict(self.db.execute(
+            "SELECT slot_ts, count(*) FROM appointments WHERE service = ? AND day = ? "
+            "AND status IN ('booked', 'checked_in', 'late') GROUP BY slot_ts",
+            [service, day.isoformat()]).fetchall())
+
+    def same_person_booking(self, service: str, day: date, phone: str, name: str,
+                            id_last4: str) -> Optional[dict]:
+        rows = self._query(
+            "SELECT * FROM appointments WHERE service = ? AND day = ? AND status IN "
+            "('booked', 'checked_in', 'late') AND (phone = ? OR (name = ? AND id_last4 = ?))",
+            [service, day.isoformat(), phone, name, id_last4])
+        return rows[0] if rows else None
+
+    def bookings_by_phone_name(self, day: date, phone_last4: str, name: str) -> list[dict]:
+        return self._query(
+            "SELECT * FROM appointments WHERE day = ? AND name = ? AND substr(phone, -4) = ? "
+            "AND status = 'booked' ORDER BY slot_ts", [day.isoformat(), name, phone_last4])
+
+    def bookings_of_day(self, day: date) -> list[dict]:
+        return self._query("SELECT * FROM appointments WHERE day = ? ORDER BY slot_ts, id",
+                           [day.isoformat()])
+
+    def update_booking(self, booking_id: int, sets: dict) -> None:
+        cols = ", ".join(f"{k} = ?" for k in sets)
+        self.db.execute(f"UPDATE appointments SET {cols} WHERE id = ?", [*sets.values(), booking_id])
+
+    def purge_bookings(self, before: date) -> int:
+        """Forget the citizen's name, phone and ID digits of bookings before a day."""
+        return self.db.execute(
+            "UPDATE appointments SET name = NULL, phone = NULL, id_last4 = NULL, purged = 1 "
+            "WHERE day < ? AND purged = 0", [before.isoformat()]).rowcount
+
+    def remote_tickets_issued(self, day: date, service: str) -> int:
+        return self.db.execute("SELECT count(*) FROM tickets WHERE day = ? AND issue_service = ? "
+                               "AND remote = 1", [day.isoformat(), service]).fetchone()[0]
+
+    def stale_remote_tickets(self, day: date, before_ts: float) -> list[Ticket]:
+        """Remote tickets never checked in, issued before ``before_ts`` (they expire)."""
+        return [self.ticket_from_row(r) for r in self._query(
+            "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND remote = 1 "
+            "AND checked_in = 0 AND issued_ts < ?", [day.isoformat(), before_ts])]
+
+    def waiting_queue(self, day: date, service: str, limit: int) -> list[Ticket]:
+        """The first waiting tickets of one service in the order they are called (near notices)."""
+        return [self.ticket_from_row(r) for r in self._query(
+            "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service = ? "
+            "AND checked_in = 1 AND target_window IS NULL ORDER BY priority DESC, queue_ts, id "
+            "LIMIT ?", [day.isoformat(), service, limit])]
+
+    def insert_notice(self, ticket: int, kind: str, payload: str, at: str, next_ts: float) -> Optional[int]:
+        """Queue one notice; None when this ticket had this notice already (no duplicates)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO notices (ticket, kind, payload, status, next_ts, created_at) "
+            "VALUES (?, ?, ?, 'pending', ?, ?)", [ticket, kind, payload, next_ts, at])
+        return cur.lastrowid if cur.rowcount else None
+
+    def due_notices(self, now_ts: float, limit: int = 20) -> list[dict]:
+        return self._query("SELECT * FROM notices WHERE status = 'pending' AND next_ts <= ? "
+                           "ORDER BY next_ts, id LIMIT ?", [now_ts, limit])
+
+    def update_notice(self, notice_id: int, sets: dict) -> None:
+        cols = ", ".join(f"{k} = ?" for k in sets)
+        self.db.execute(f"UPDATE notices SET {cols} WHERE id = ?", [*sets.values(), notice_id])
+
+    def notices(self, limit: int = 200) -> list[dict]:
+        return self._query("SELECT * FROM notices ORDER BY id DESC LIMIT ?", [limit])
 
     def _query(self, sql: str, args=()) -> list[dict]:
         """Rows as dicts. Plain execute: sqlite-utils' query() wraps each read in a savepoint."""

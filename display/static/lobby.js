@@ -44,6 +44,7 @@
     var box = $("newest");
     box.classList.toggle("empty", !newest);
     $("newest-number").textContent = newest ? newest.number : "—";
+    if (newest) apptBadge($("newest-number"), st.tickets[newest.ticket]);
     $("newest-window").textContent = newest ? windowLabel(newest.window) : "";
     box.dataset.seq = newest ? newest.seq : "";
     // a long window name must shrink to the card, never be cut off
@@ -59,9 +60,20 @@
       if (!t || t.status !== "called") li.className = "gone";
       li.innerHTML = '<span class="num"></span><span class="win"></span>';
       li.firstChild.textContent = c.number;
+      apptBadge(li.firstChild, t);
       li.lastChild.textContent = windowLabel(c.window);
       ol.appendChild(li);
     });
+  }
+
+  // an appointment's ticket carries 约 beside its number (docs/appointments.md)
+  function apptBadge(el, t) {
+    if (!t || !t.appointment) return;
+    var b = document.createElement("sup");
+    b.className = "appt";
+    b.textContent = T.appt;
+    b.style.cssText = "font-size:.38em;background:#1d5fd1;color:#fff;border-radius:999px;padding:.05em .3em;margin-left:.15em;vertical-align:super";
+    el.appendChild(b);
   }
 
   function flashNewest() {

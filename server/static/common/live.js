@@ -155,6 +155,7 @@
           id: t.id, number: t.number, service: t.service, status: t.status,
           priority: t.priority, window: t.window, target_window: t.target_window,
           issued_at: t.issued_at, called_at: t.called_at, recalls: t.recalls,
+          appointment: !!t.appointment, checked_in: t.checked_in !== false, queue_at: t.queue_at || t.issued_at,
         };
       } else {
         delete st.tickets[t.id];

@@ -76,7 +76,8 @@
     }).sort(function (a, b) {
       if (a.target_window !== b.target_window) return a.target_window === N ? -1 : 1;
       if (a.priority !== b.priority) return a.priority ? -1 : 1;
-      return a.issued_at < b.issued_at ? -1 : a.issued_at > b.issued_at ? 1 : a.id - b.id;
+      var qa = a.queue_at || a.issued_at, qb = b.queue_at || b.issued_at;  // an appointment queues by its slot
+      return qa < qb ? -1 : qa > qb ? 1 : a.id - b.id;
     });
   }
   function parked() {
@@ -122,7 +123,8 @@
       li.innerHTML = '<b></b><span class="svc"></span><span class="tags"></span><span class="wait"></span>';
       li.children[0].textContent = t.number;
       li.children[1].textContent = SVC[t.service] || t.service;
-      li.children[2].textContent = [t.priority ? T.priority : "", t.target_window === N ? T.forWindow : ""].filter(Boolean).join(" ");
+      li.children[2].textContent = [t.priority ? T.priority : "", t.appointment ? T.appt : "",
+        t.checked_in === false ? T.notCheckedIn : "", t.target_window === N ? T.forWindow : ""].filter(Boolean).join(" ");
       li.children[3].textContent = fmt(T.waited, { m: minutesSince(t.issued_at) });
       li.addEventListener("click", function () { selected = t.id; render(); });
       ol.appendChild(li);

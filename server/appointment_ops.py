@@ -1,0 +1,307 @@
+"""Appointments in the service layer: booking, cancelling, check-in, phone tickets.
+
+Each change runs inside ``Operations.change()`` (the hall's one write lock, one
+transaction with its event, pushes after commit). The rules are in
+server/appointments.py; the SQL in server/store.py. Booking data (name, phone,
+ID digits) never enters an event or a pushed body: events carry the booking's id,
+service and slot only. The policy is written in docs/appointments.md.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from typing import Optional
+
+from . import appointments as appt
+from . import engine
+from .operations import Operations, PressGuard, iso
+from .store import Store
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: typed from paper or a phone
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+class Appointments:
+    """Bookings and check-ins of one hall, over its service layer."""
+
+    def __init__(self, ops: Operations):
+        self.ops = ops
+        per_min = float(self.section["bookings_per_minute"])
+        # anonymous routes (the phone page): a bucket per caller address; security unifies later
+        self.guard = PressGuard(per_min, max(1, int(per_min)), clock=lambda: ops.now().timestamp())
+        self._purged_for: Optional[date] = None
+
+    @property
+    def cfg(self):
+        """The hall's configuration in force (a PUT /api/config swaps it live)."""
+        return self.ops.cfg
+
+    @property
+    def section(self) -> dict:
+        return self.ops.cfg.raw["appointments"]
+
+    # -- lookups -----------------------------------------------------------------
+    def rules(self, code) -> tuple[engine.Service, appt.Rules]:
+        svc = self.ops.service(code)
+        rules = self.cfg.appointment_rules.get(svc.code)
+        if rules is None:
+            raise appt.AppointmentsOff(name=svc.name, name_en=svc.name_en)
+        return svc, rules
+
+    def capacity(self, svc: engine.Service, rules: appt.Rules) -> int:
+        windows = sum(1 for w in self.cfg.windows.values() if svc.code in w.services)
+        return appt.slot_capacity(rules, svc, windows)
+
+    def allow(self, who: str) -> None:
+        """The anonymous routes' bound: a burst, then bookings_per_minute per caller."""
+        if int(self.section["bookings_per_minute"]) > 0 and not self.guard.take(who):
+            raise appt.TooMany()
+
+    # -- slots -------------------------------------------------------------------
+    def slots(self, code, day: date) -> dict:
+        """A day's slots of one service with their free places."""
+        svc, rules = self.rules(code)
+        now, tz = self.ops.now(), self.ops.tz
+        cap = self.capacity(svc, rules)
+        limit = now.date() + timedelta(days=rules.horizon_days)
+        why = appt.day_closed_reason(svc, day, self.ops.calendar, self.cfg.closures)
+        with self.ops.store() as s:
+            taken = s.bookings_per_slot(svc.code, day)
+        rows = []
+        if why is None and now.date() <= day <= limit:
+            for at in appt.slot_starts(svc, rules, day, tz):
+                used = taken.get(at.timestamp(), 0)
+                rows.append({"slot": at.isoformat(), "label": appt.slot_label(at, rules),
+                             "capacity": cap, "taken": used, "free": max(0, cap - used),
+                             "bookable": at > now and used < cap})
+        return {"service": svc.code, "service_name": svc.name, "service_name_en": svc.name_en,
+                "day": day.isoformat(), "open": why is None and bool(rows),
+                "closed_reason": why if why else (None if rows else "past_horizon"),
+                "horizon_until": limit.isoformat(), "slot_min": rules.slot_min, "slots": rows}
+
+    def services(self) -> list[dict]:
+        out = []
+        for code, rules in self.cfg.appointment_rules.items():
+            svc = self.cfg.services[code]
+            out.append({"code": code, "name": svc.name, "name_en": svc.name_en,
+                        "horizon_days": rules.horizon_days, "slot_min": rules.slot_min,
+                        "remote_quota": rules.remote_quota if self.section["remote_tickets"] else 0,
+                        "materials": svc.materials, "materials_en": svc.materials_en})
+        return out
+
+    # -- booking -----------------------------------------------------------------
+    def book(self, code, slot_text: str, name: str, phone: str, id_last4: str, *,
+             source: str, device: Optional[str] = None) -> dict:
+        """Book one place in a slot; refused when full, closed, booked twice or too far ahead."""
+        svc, rules = self.rules(code)
+        slot = appt.parse_slot(slot_text, self.ops.tz)
+        if slot is None:
+            raise appt.SlotUnknown(slot=slot_text, name=svc.name, name_en=svc.name_en)
+        name, phone, id_last4 = name.strip(), appt.normal_phone(phone), id_last4.upper()
+        with self.ops.change() as (s, bodies):
+            self._purge(s)
+            now = self.ops.now()
+            same = s.same_person_booking(svc.code, slot.date(), phone, name, id_last4)
+            if same is not None:
+                same = {**same, "slot_label": appt.slot_label(
+                    datetime.fromisoformat(same["slot_at"]), rules)}
+            appt.check_booking(svc, rules, slot, now=now, cap=self.capacity(svc, rules),
+                               taken=s.bookings_taken(svc.code, slot.timestamp()),
+                               calendar=self.ops.calendar, closures=self.cfg.closures,
+                               same_person=same)
+            code_, key = new_code(), secrets.token_urlsafe(16)
+            while s.booking(code=code_) is not None:
+                code_ = new_code()
+            booking_id = s.insert_booking({
+                "code": code_, "key": key, "service": svc.code, "day": slot.date().isoformat(),
+                "slot_at": slot.isoformat(), "slot_ts": slot.timestamp(), "status": "booked",
+                "name": name, "phone": phone, "id_last4": id_last4, "source": source,
+                "device": device, "created_at": iso(now)})
+            self.ops._record_hall_event(s, bodies, "appointment.booked", {
+                "booking": booking_id, "service": svc.code, "slot": slot.isoformat(),
+                "source": source})
+            return self._view(s, s.booking(booking_id=booking_id), rules, code_=True)
+
+    def cancel(self, code: str) -> dict:
+        """The citizen (or the platform) cancels a booking not yet used."""
+        with self.ops.change() as (s, bodies):
+            b = self._find(s, code)
+            if b["status"] != "booked":
+                raise appt.BookingClosed(status=b["status"])
+            now = self.ops.now()
+            s.update_booking(b["id"], {"status": "cancelled", "cancelled_at": iso(now)})
+            self.ops._record_hall_event(s, bodies, "appointment.cancelled", {
+                "booking": b["id"], "service": b["service"], "slot": b["slot_at"]})
+            _, rules = self.rules(b["service"])
+            return self._view(s, s.booking(booking_id=b["id"]), rules, code_=True)
+
+    def status(self, key: str) -> Optional[dict]:
+        """The citizen's own booking, by the key in its status_url (masked, with the code)."""
+        with self.ops.store() as s:
+            b = s.booking(key=key)
+            if b is None:
+                return None
+            rules = self.cfg.appointment_rules.get(b["service"]) or appt.Rules()
+            return self._view(s, b, rules, code_=True)
+
+    def listing(self, day: date) -> list[dict]:
+        """A day's bookings for managers: name, phone and ID digits masked."""
+        with self.ops.store() as s:
+            return [self._view(s, b, self.cfg.appointment_rules.get(b["service"]) or appt.Rules())
+                    for b in s.bookings_of_day(day)]
+
+    # -- check-in ----------------------------------------------------------------
+    def check_in(self, code: Optional[str] = None, *, phone_last4: Optional[str] = None,
+                 name: Optional[str] = None) -> dict:
+        """Check in at the kiosk: an appointment ticket at once, or, late, a walk-in ticket."""
+        with self.ops.change() as (s, bodies):
+            if code is not None:
+                b = self._find(s, code)
+            else:
+                found = s.bookings_by_phone_name(self.ops.today(), phone_last4, name.strip())
+                if not found:
+                    raise appt.NoMatch()
+                b = found[0]
+            svc, rules = self.rules(b["service"])
+            now = self.ops.now()
+            if b["ticket"]:
+                b = {**b, "number": s.ticket(b["ticket"]).number}
+            verdict = appt.check_in_verdict(b, rules, now=now)
+            slot = datetime.fromisoformat(b["slot_at"]).astimezone(self.ops.tz)
+            if verdict == "on_time":
+                ticket = self._issue(s, bodies, svc, {"appointment": True, "booking": b["id"],
+                                                      "queue_at": slot.isoformat()},
+                                     reserved=True)
+                status = "checked_in"
+            else:  # late: a walk-in ticket, within the service's hours and caps
+                ticket = self._issue(s, bodies, svc, {"late_booking": b["id"]}, reserved=False)
+                status = "late"
+            s.update_booking(b["id"], {"status": status, "checked_in_at": iso(now),
+                                       "checked_in_ts": now.timestamp(), "ticket": ticket["id"]})
+            self.ops._record_hall_event(s, bodies, "appointment.checked_in", {
+                "booking": b["id"], "service": svc.code, "slot": b["slot_at"],
+                "status": status, "ticket_id": ticket["id"], "number": ticket["number"]})
+            return {**ticket, "late": status == "late", "booking_code": b["code"],
+                    "slot": b["slot_at"], "slot_label": appt.slot_label(slot, rules)}
+
+    # -- remote walk-in tickets (the phone page) ---------------------------------
+    def remote_ticket(self, code) -> dict:
+        """Today's ticket from a phone, within the service's quota; it must check in at the kiosk."""
+        svc = self.ops.service(code)
+        rules = self.cfg.appointment_rules.get(svc.code)
+        if not self.section["remote_tickets"] or rules is None or rules.remote_quota <= 0:
+            raise appt.RemoteOff(name=svc.name, name_en=svc.name_en)
+        with self.ops.change() as (s, bodies):
+            if s.remote_tickets_issued(self.ops.today(), svc.code) >= rules.remote_quota:
+                raise appt.RemoteQuotaReached(quota=rules.remote_quota, name=svc.name,
+                                              name_en=svc.name_en)
+            return self._issue(s, bodies, svc, {"remote": True, "checked_in": False},
+                               reserved=False)
+
+    def check_in_remote(self, key: str) -> dict:
+        """The kiosk scans a phone ticket's code: it may be called from now on."""
+        with self.ops.change() as (s, bodies):
+            t = s.ticket_by_key(key) if len(key) < 64 else None
+            if t is None:
+                raise engine.UnknownTicket(ticket=key[:16])
+            if not t.remote or t.checked_in:
+                raise appt.NotRemote(number=t.number)
+            t.need("waiting")
+            ev = engine.Event("ticket.checked_in", self.ops.now(), t.id, None, None,
+                              {"number": t.number, "service": t.service})
+            return self.ops._record(s, bodies, ev, t)
+
+    def expire_remote(self) -> int:
+        """Cancel remote tickets not checked in within [appointments] remote_expire_min."""
+        limit = self.ops.now() - timedelta(minutes=int(self.section["remote_expire_min"]))
+        with self.ops.change() as (s, bodies):
+            stale = s.stale_remote_tickets(self.ops.today(), limit.timestamp())
+            for t in stale:
+                self.ops._record(s, bodies, engine.cancel(t, now=self.ops.now(),
+                                                          reason="remote_expired"), t)
+            return len(stale)
+
+    # -- helpers -----------------------------------------------------------------
+    def _find(self, s: Store, code: str) -> dict:
+        b = s.booking(code=code.strip().upper()) if isinstance(code, str) and len(code) <= 16 else None
+        if b is None:
+            raise appt.UnknownBooking()
+        return b
+
+    def _purge(self, s: Store) -> None:
+        """Once a day: forget the personal data of bookings past the hall's retention."""
+        today = self.ops.today()
+        if self._purged_for != today:
+            s.purge_bookings(today - timedelta(days=int(self.section["retention_days"])))
+            self._purged_for = today
+
+    def purge(self) -> int:
+        with self.ops.lock, self.ops.store() as s, s.transaction():
+            today = self.ops.today()
+            n = s.purge_bookings(today - timedelta(days=int(self.section["retention_days"])))
+            self._purged_for = today
+            return n
+
+    def _issue(self, s: Store, bodies: list, svc: engine.Service, marks: dict, *,
+               reserved: bool) -> dict:
+        """Issue a ticket inside the open change (as Operations.issue does), with its marks.
+
+        ``reserved``: an appointment's place was kept from walk-ins, so the day's cap and
+        the walk-in slot quotas do not refuse it, nor the opening hours (its slot is in them)."""
+        ops = self.ops
+        now, day = ops.now(), ops.today()
+        in_slot = 0
+        slot = svc.slot_at(now)
+        if slot is not None and not reserved:
+            start = datetime.combine(day, slot.start, ops.tz).timestamp()
+            end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), ops.tz)
+                   if slot.end == datetime.max.time()
+                   else datetime.combine(day, slot.end, ops.tz)).timestamp()
+            in_slot = s.issued_between(day, svc.code, start, end)
+        rule_svc = engine.replace(svc, daily_cap=None, slots=()) if reserved else svc
+        ev = engine.issue(rule_svc, day=day, now=now, issued_today=s.issued_count(day, svc.code),
+                          issued_in_slot=in_slot, marks=marks,
+                          enforce_hours=ops.cfg.raw["hall"]["enforce_hours"] and not reserved)
+        t = engine.apply(ev)
+        key = secrets.token_urlsafe(16)
+        t.id = ev.ticket = s.insert_ticket(t, key)
+        seq = s.append(ev, day, t.service)
+        s.update_ticket(t, seq)
+        ops._live.ticket_changed(None, t)
+        ops._live.seq = seq
+        inputs = ops._estimate_inputs(s)
+        public = ops._ticket_view(s, t, inputs)
+        printed = {**public, "status_url": ops.status_url(key)}
+        s.insert_print_job(t.id, "ticket", printed, iso(now))
+        bodies.append(ops._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
+                                ticket_view=public))
+        return printed
+
+    def _view(self, s: Store, b: dict, rules: appt.Rules, code_: bool = False) -> dict:
+        svc = self.cfg.services.get(b["service"])
+        slot = datetime.fromisoformat(b["slot_at"])
+        view = {"id": b["id"], "service": b["service"],
+                "service_name": svc.name if svc else b["service"],
+                "service_name_en": svc.name_en if svc else b["service"],
+                "slot": b["slot_at"], "slot_label": appt.slot_label(slot, rules), "day": b["day"],
+                "status": b["status"], "source": b["source"], "created_at": b["created_at"],
+                "checked_in_at": b["checked_in_at"],
+                "name": appt.mask_name(b["name"]), "phone": appt.mask_phone(b["phone"]),
+                "id_last4": "**" + b["id_last4"][-2:] if b["id_last4"] else "",
+                "checkin_opens": iso(slot - timedelta(minutes=rules.checkin_before_min)),
+                "checkin_closes": iso(slot + timedelta(minutes=rules.checkin_after_min)),
+                "ticket": None}
+        if b["ticket"]:
+            t = s.ticket(b["ticket"])
+            view["ticket"] = {"id": t.id, "number": t.number, "status": t.status,
+                              "status_url": self.ops.status_url(getattr(t, "key"))}
+        if code_:
+            view["code"] = b["code"]
+            view["status_url"] = self.status_url(b["key"])
+        return view
+
+    def status_url(self, key: str) -> str:
+        return self.cfg.raw["hall"]["public_url"].rstrip("/") + f"/book/b/{key}"
