@@ -171,7 +171,7 @@ class Followup(Section):
 
 
 class Alerts(Section):
-    long_wait_min: Minutes = 30
+    long_wait_min: Annotated[float, Field(ge=0, le=24 * 60)] = 30  # 0: any wait counts
     long_wait_count: Annotated[int, Field(ge=0)] = 5
     check_s: Annotated[float, Field(gt=0, le=3600)] = 30
 
@@ -326,6 +326,24 @@ class Publish(Section):
     figures: list[Literal["window_satisfaction", "clerk_satisfaction"]] = ["window_satisfaction"]
 
 
+class Kiosk(Section):
+    """How long the ticket screen stays before the kiosk returns to its start (docs/printing.md)."""
+
+    return_s: Annotated[int, Field(ge=3, le=600)] = 20
+
+
+class Voice(Section):
+    """The spoken calls' languages, in the order they are read (docs/voice.md)."""
+
+    languages: list[Literal["zh", "en"]] = ["zh"]
+
+
+class Serial(Section):
+    """Every serial pad and keypad port of the hall (docs/serial-protocol.md)."""
+
+    baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+
+
 class HallFile(Section):
     """The whole hall.toml; a new section is a model above and one field here."""
 
@@ -343,6 +361,9 @@ class HallFile(Section):
     city: Optional[City] = None
     backup: Optional[Backup] = None
     security: Security = Security()
+    kiosk: Kiosk = Kiosk()
+    voice: Voice = Voice()
+    serial: Serial = Serial()
     publish: Publish = Publish()
     services: list[Service] = []
     windows: list[Window] = []

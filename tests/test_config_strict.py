@@ -136,8 +136,8 @@ def test_a_new_key_of_the_defaults_is_tolerated_before_its_model():
     defaults = config.merge(config.DEFAULTS, {"kiosks": {"idle_s": 60}})
     _, problems = hallschema.problems(defaults, defaults)
     assert problems == []
-    _, problems = hallschema.problems(config.merge(defaults, {"kiosk": {"idle_s": 1}}), defaults)
-    assert [p.path for p in problems] == ["[kiosk]"]
+    _, problems = hallschema.problems(config.merge(defaults, {"kiosq": {"idle_s": 1}}), defaults)
+    assert [p.path for p in problems] == ["[kiosq]"]
 
 
 def test_the_lines_are_in_the_halls_language_by_default(tmp_path):

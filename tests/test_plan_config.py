@@ -19,9 +19,9 @@ def _load(tmp_path, extra):
 
 
 @pytest.mark.parametrize("extra,words", [
-    ('\n[[rota]]\nwindow = 99\nhours = ["08:30-12:00"]\n', "window 99"),
+    ('\n[[rota]]\nwindow = 99\nhours = ["08:30-12:00"]\n', "window 99|未知窗口 99"),
     ('\n[[rota]]\nwindow = 1\nweekdays = [8]\nhours = ["08:30-12:00"]\n', "weekdays"),
-    ('\n[[rota]]\nwindow = 1\nhours = ["12:00-08:30"]\n', "ends before it starts"),
+    ('\n[[rota]]\nwindow = 1\nhours = ["12:00-08:30"]\n', "ends before it starts|结束早于开始"),
     ('\n[[rota]]\nwindow = 1\nhours = []\n', "hours"),
     ('\n[planning]\ntarget_share = 1.5\n', "target_share"),
     ('\n[planning]\nweeks = 0\n', "weeks"),
