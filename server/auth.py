@@ -18,8 +18,8 @@ from . import store
 from .engine import N_, QueueError
 from .runtime import run_blocking
 
-USER_ROLES = ("clerk", "manager")
-DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
+USER_ROLES = ("clerk", "manager", "admin")  # an admin has every manager right
+DEVICE_KINDS = ("kiosk", "pad", "keypad", "display", "integration")
 
 
 class UserExists(QueueError):
