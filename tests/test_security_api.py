@@ -26,6 +26,9 @@ def login(client, user, password, addr="10.0.0.7"):
 
 def test_wrong_passwords_are_throttled_per_account_and_address_without_locking_out(app, client, accounts):
     accounts.user("9001", "manager")
+    throttle = app.extensions["qrate_security"]["login"]
+    now = [1000.0]
+    throttle.clock = lambda: now[0]  # the throttle's clock stands still unless moved
     codes = [login(client, "9001", "wrong").status_code for _ in range(10)]
     assert codes[:5] == [401] * 5
     assert 429 in codes[:10], "throttled after at most 10 failures"
@@ -38,14 +41,12 @@ def test_wrong_passwords_are_throttled_per_account_and_address_without_locking_o
     assert client.post("/api/login", json={"user": "1001", "password": PASSWORD, "window": 1},
                        environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 200
     # no hard lockout: the delay passes, then the right password works and clears the count
-    throttle = app.extensions["qrate_security"]["login"]
     wait = throttle.wait(("9001", "10.0.0.7"))
     assert 0 < wait <= throttle.max_delay_s
-    throttle.clock, real = (lambda: time.monotonic() + wait + 0.1), throttle.clock
-    try:
-        assert login(client, "9001", PASSWORD).status_code == 200
-    finally:
-        throttle.clock = real
+    now[0] += wait - 0.1
+    assert login(client, "9001", PASSWORD).status_code == 429
+    now[0] += 0.2
+    assert login(client, "9001", PASSWORD).status_code == 200
     assert throttle.wait(("9001", "10.0.0.7")) == 0 and login(client, "9001", "wrong").status_code == 401
 
 
@@ -69,7 +70,7 @@ def test_an_unknown_user_costs_a_password_hash_too(client, accounts):
         return statistics.median(out)
     known, unknown = timed("9001"), timed("nobody")
     # scrypt dominates both (tens of ms); an unhashed unknown user answered in well under 1 ms
-    assert 0.5 < unknown / known < 2, (known, unknown)
+    assert 0.25 < unknown / known < 4, (known, unknown)
 
 
 @pytest.fixture
