@@ -18,7 +18,7 @@ from . import store
 from .engine import N_, QueueError
 from .runtime import run_blocking
 
-USER_ROLES = ("clerk", "manager", "admin")  # an admin has every manager right
+USER_ROLES = ("clerk", "manager", "admin")  # admin: a manager who also runs accounts, devices, printer
 DEVICE_KINDS = ("kiosk", "pad", "keypad", "display", "integration")
 
 
