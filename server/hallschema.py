@@ -267,6 +267,38 @@ class Backup(Section):
     at: HHMM = "02:00"
 
 
+def _origin(text: str) -> str:
+    if not re.fullmatch(r"https?://[^/\s]+", text):
+        raise ValueError(f"'{text}' is not an origin like https://hall.example")
+    return text
+
+
+Origin = Annotated[str, AfterValidator(_origin)]
+
+
+class Security(Section):
+    """docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle."""
+
+    trusted_origins: list[Origin] = []
+    secure_cookies: bool = False
+    proxies: Annotated[int, Field(ge=0, le=5)] = 0
+    anonymous_per_minute: Annotated[float, Field(gt=0)] = 3000
+    anonymous_burst: Annotated[float, Field(gt=0)] = 600
+    voice_per_minute: Annotated[float, Field(gt=0)] = 120
+    voice_burst: Annotated[float, Field(gt=0)] = 30
+    login_free_failures: Annotated[int, Field(ge=1, le=10)] = 5
+    login_max_delay_s: Annotated[float, Field(gt=0, le=3600)] = 300
+    login_per_minute: Annotated[float, Field(gt=0)] = 120
+    login_burst: Annotated[float, Field(gt=0)] = 60
+    voice_cache_mb: Annotated[float, Field(gt=0, le=10_000)] = 50
+
+
+class Publish(Section):
+    """Which per-window and per-clerk figures are public (阳光政务): lobby, pad, status page."""
+
+    figures: list[Literal["window_satisfaction", "clerk_satisfaction"]] = ["window_satisfaction"]
+
+
 class HallFile(Section):
     """The whole hall.toml; a new section is a model above and one field here."""
 
@@ -282,6 +314,8 @@ class HallFile(Section):
     calendar: Calendar = Calendar()
     city: Optional[City] = None
     backup: Optional[Backup] = None
+    security: Security = Security()
+    publish: Publish = Publish()
     services: list[Service] = []
     windows: list[Window] = []
     staff: list[Staff] = []
@@ -290,7 +324,7 @@ class HallFile(Section):
 
 
 # keys only an admin may change (PUT /api/config by a manager touching them → 403)
-ADMIN_ONLY = ("printer", "server", "data", "city", "backup", "staff.role")
+ADMIN_ONLY = ("printer", "server", "data", "city", "backup", "staff.role", "security")
 
 
 # --- problems ---------------------------------------------------------------------

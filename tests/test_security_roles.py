@@ -73,6 +73,11 @@ ROUTES = {
     ("GET", "/print-jobs"): "manager",
     ("GET", "/voice/call/<number>/<int:window>.wav"): "anyone",
     ("GET", "/manage/settings"): "manager",
+    ("GET", "/config"): "manager",
+    ("PUT", "/config"): "manager",
+    ("GET", "/config/changes"): "manager",
+    ("GET", "/config/commitments"): "anyone",
+    ("POST", "/config/staff/<employee_no>/photo"): "manager",
 }
 
 ALLOWED = {
@@ -120,7 +125,7 @@ def fill(rule: str, ticket: int, big: bool = False) -> str:
     n = str(2 ** 64) if big else None
     return (rule.replace("<int:window>", n or "1").replace("<int:id>", n or str(ticket))
             .replace("<int:case_id>", n or "1").replace("<step>", "callback")
-            .replace("<key>", "nokey").replace("<number>", "A001"))
+            .replace("<key>", "nokey").replace("<number>", "A001").replace("<employee_no>", "1001"))
 
 
 @pytest.fixture
