@@ -183,3 +183,11 @@ def test_the_joined_call_cache_is_trimmed_to_its_size(tmp_path):
     kept = sorted((tmp_path / "voice" / "cache" / "calls").glob("*.wav"))
     assert sum(p.stat().st_size for p in kept) <= v.max_cache_bytes
     assert paths[-1] in kept and paths[-2] in kept and first not in kept  # the least recently used go
+
+
+def test_the_pad_shows_the_windows_satisfaction_only_when_published(app, client, accounts):
+    pad = accounts.device("pad", 1)
+    assert client.get("/api/pad/state", headers=pad).get_json()["satisfaction"].get("published", True)
+    app.extensions["qrate_config"].raw["publish"]["figures"] = []
+    sat = client.get("/api/pad/state", headers=pad).get_json()["satisfaction"]
+    assert sat["published"] is False and sat["satisfied_rate"] is None and sat["ratings"] == 0
