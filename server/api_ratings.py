@@ -126,8 +126,12 @@ def pad_state():
                  "commitment_en": staff.commitment_en if staff else "",
                  "photo_url": url_for("pad.photo", employee_no=no)}
     conf = h.cfg.raw["ratings"]
+    satisfaction = reader().run(screens.pad_satisfaction, window=p.window)
+    if "window_satisfaction" not in h.cfg.raw["publish"]["figures"]:  # 阳光政务: the hall decides
+        satisfaction = {"since": satisfaction["since"], "ratings": 0, "satisfied_rate": None,
+                        "good_rate": None, "mean_score": None, "published": False}
     return {"window": {"number": window["number"], "name": window["name"], "status": window["status"]},
-            "clerk": clerk, "satisfaction": reader().run(screens.pad_satisfaction, window=p.window),
+            "clerk": clerk, "satisfaction": satisfaction,
             "pending": h.rating_due(p.window),
             "reasons": [{"code": c, "label": translate(c)} for c in conf["reasons"]],
             "prompt_seconds": int(conf["prompt_seconds"])}

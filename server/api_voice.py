@@ -15,7 +15,7 @@ route = routes.route
 
 
 @route("/voice/call/<number>/<int:window>.wav", "GET",
-       "The spoken call (chime, Mandarin, English if configured) as WAV, for a ticket issued today",
+       "The spoken call (chime, Mandarin, English if configured) as WAV, for a ticket called to that window today",
        "anyone",
        tags=("voice",))
 def voice_call(number: str, window: int):
@@ -25,9 +25,13 @@ def voice_call(number: str, window: int):
     if not re.fullmatch(r"[A-Z]{1,2}\d{3,6}", number):
         raise ApiError(422, "bad_number", N_("'%(number)s' is not a ticket number like A023."),
                        number=number[:12])
-    if not ops().number_issued_today(number):
+    issued, called_to = ops().number_called_today(number)
+    if not issued:
         raise ApiError(404, "unknown_ticket_number", N_("No ticket %(number)s was issued today."),
                        number=number[:12])
+    if called_to != window:  # one clip per call the hall made: a flood cannot fill the disk
+        raise ApiError(404, "not_called_there", N_("Ticket %(number)s has not been called to window %(window)s."),
+                       number=number[:12], window=window)
     try:
         # sox and espeak-ng run as child processes; under gevent the wait for
         # them is cooperative (gevent's subprocess), so no thread is needed

@@ -984,13 +984,14 @@ class Operations:
         with self.store() as s:
             return self._ticket_view(s, self.ticket(s, ticket_id))
 
-    def number_issued_today(self, number: str) -> bool:
-        """Whether a ticket with this number (A023, AB1000) exists today (the voice route's check)."""
+    def number_called_today(self, number: str) -> tuple[bool, Optional[int]]:
+        """Whether a ticket with this number (A023, AB1000) exists today, and the window it
+        was last called to (None: not called yet); the voice route's check."""
         m = re.fullmatch(r"([A-Z]{1,2})(\d{3,6})", number or "")
         if m is None:
-            return False
+            return False, None
         with self.store() as s:
-            return s.number_issued(self.today(), m[1], int(m[2]))
+            return s.number_window(self.today(), m[1], int(m[2]))
 
     def ticket_by_key(self, key: str) -> Optional[dict]:
         with self.store() as s:

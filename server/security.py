@@ -17,6 +17,7 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request
+from werkzeug.routing import IntegerConverter
 
 from .engine import N_
 from .web import ApiError, error_response
@@ -243,8 +244,18 @@ def login_succeeded(key: tuple) -> None:
     current_app.extensions["qrate_security"]["login"].succeeded(key)
 
 
+class BoundedInt(IntegerConverter):
+    """`<int:...>` in every route: an id SQLite can hold (below 2^63), else the route does
+    not match (404), never an OverflowError (500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):
+        super().__init__(map, fixed_digits, min, 2 ** 63 - 1 if max is None else max, signed)
+
+
 def init_app(app) -> None:
-    """Register the Origin check, the rate limits and the headers; build the limiters."""
+    """Register the Origin check, the rate limits and the headers; build the limiters.
+    Called before the routes are registered (the int converter applies to them)."""
+    app.url_map.converters["int"] = BoundedInt
     sec = app.extensions["qrate_config"].raw.get("security", {})
     # Strict: no other site's page or link sends the cookie; Secure behind an HTTPS proxy
     app.config["QRATE_TEST_CSP_EVAL"] = os.environ.get("QRATE_TEST_CSP_EVAL") == "1"

@@ -26,10 +26,9 @@ def login(client, user, password, addr="10.0.0.7"):
 
 def test_wrong_passwords_are_throttled_per_account_and_address_without_locking_out(app, client, accounts):
     accounts.user("9001", "manager")
-    # the throttle's clock stands still, so the delays do not pass while a slow machine hashes
     throttle = app.extensions["qrate_security"]["login"]
-    now = [time.monotonic()]
-    throttle.clock = lambda: now[0]
+    now = [1000.0]
+    throttle.clock = lambda: now[0]  # the throttle's clock stands still unless moved
     codes = [login(client, "9001", "wrong").status_code for _ in range(10)]
     assert codes[:5] == [401] * 5
     assert 429 in codes[:10], "throttled after at most 10 failures"
@@ -44,7 +43,9 @@ def test_wrong_passwords_are_throttled_per_account_and_address_without_locking_o
     # no hard lockout: the delay passes, then the right password works and clears the count
     wait = throttle.wait(("9001", "10.0.0.7"))
     assert 0 < wait <= throttle.max_delay_s
-    now[0] += wait + 0.1
+    now[0] += wait - 0.1
+    assert login(client, "9001", PASSWORD).status_code == 429
+    now[0] += 0.2
     assert login(client, "9001", PASSWORD).status_code == 200
     assert throttle.wait(("9001", "10.0.0.7")) == 0 and login(client, "9001", "wrong").status_code == 401
 
@@ -69,7 +70,7 @@ def test_an_unknown_user_costs_a_password_hash_too(client, accounts):
         return statistics.median(out)
     known, unknown = timed("9001"), timed("nobody")
     # scrypt dominates both (tens of ms); an unhashed unknown user answered in well under 1 ms
-    assert 0.5 < unknown / known < 2, (known, unknown)
+    assert 0.25 < unknown / known < 4, (known, unknown)
 
 
 @pytest.fixture
@@ -182,3 +183,11 @@ def test_the_joined_call_cache_is_trimmed_to_its_size(tmp_path):
     kept = sorted((tmp_path / "voice" / "cache" / "calls").glob("*.wav"))
     assert sum(p.stat().st_size for p in kept) <= v.max_cache_bytes
     assert paths[-1] in kept and paths[-2] in kept and first not in kept  # the least recently used go
+
+
+def test_the_pad_shows_the_windows_satisfaction_only_when_published(app, client, accounts):
+    pad = accounts.device("pad", 1)
+    assert client.get("/api/pad/state", headers=pad).get_json()["satisfaction"].get("published", True)
+    app.extensions["qrate_config"].raw["publish"]["figures"] = []
+    sat = client.get("/api/pad/state", headers=pad).get_json()["satisfaction"]
+    assert sat["published"] is False and sat["satisfied_rate"] is None and sat["ratings"] == 0

@@ -92,6 +92,10 @@ def test_the_voice_api_serves_the_call_as_wav(client, accounts):
     assert client.post("/api/tickets", json={"service": "A"},
                        headers=accounts.device("kiosk")).get_json()["number"] == "A001"
     r = client.get("/api/voice/call/A001/3.wav")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_called_there"
+    assert client.post("/api/windows/3/call-next", headers=accounts.clerk(3)).status_code == 200
+    assert client.get("/api/voice/call/A001/2.wav").get_json()["error"]["code"] == "not_called_there"
+    r = client.get("/api/voice/call/A001/3.wav")
     assert r.status_code == 200 and r.mimetype == "audio/wav"
     assert r.data[:4] == b"RIFF" and len(r.data) > 22050 * 2 * 3
     r = client.get("/api/voice/call/a023/3.wav")
