@@ -25,6 +25,8 @@ from . import (
     api_screens,
     api_stats,
     api_voice,
+    backup,
+    datalock,
     manage,
     realtime,
     store,
@@ -38,6 +40,7 @@ from .console import bp as console_bp
 from .device_port import DevicePort
 from .operations import Operations
 from .readside import Reader
+from .runtime import run_blocking
 from .version import __version__
 
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage)
@@ -59,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     key_file = cfg.data_folder / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
+    datalock.secure(cfg.data_folder)  # the data folder, database and key: this user only
     app.config.update(SECRET_KEY=key_file.read_text().strip(), MAX_CONTENT_LENGTH=64 * 1024,
                       VERSION=__version__, SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 180)
@@ -95,10 +99,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["qrate_alerts"] = manage.Alerts(ops, app.extensions["qrate_reader"], sio)
     hub = DeviceHub(DevicePort(ops), cfg, start=start_devices)
     ops.snapshot_parts.append(hub.public_state)
+    with ops.store() as s:
+        hall_epoch = store.epoch(s.db)  # fixed while served: a restore needs the server stopped
+    ops.snapshot_parts.append(lambda: {"epoch": hall_epoch})
     app.extensions["qrate_devices"] = hub
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":
         manage.start_background(app, sio)
+        sio.start_background_task(backup.run_daily, cfg, ops.now, sio.sleep, run_blocking)
     if start_devices or async_mode == "gevent":
         voice.prepare_in_background(app.extensions["qrate_voice"])  # the default clips, at the first start
 

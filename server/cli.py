@@ -12,13 +12,14 @@ import click
 from devices.cli import printer as printer_group
 from devices.cli import printer_sim
 from devices.padsim import pad_sim
+from devices.printer import parse_printer_url
 
-from . import auth, config, seed, store
+from . import auth, cli_ops, config, seed, store
 from .app import create_app
 from .i18n import translate as _t
 from .operations import Operations
 from .readside import summary
-from .serve import run
+from .serve import BindFailed, run
 from .voice import Voice, clip_table, duration_s
 
 
@@ -33,7 +34,10 @@ def _load(hall_dir: Path):
         cfg = config.load(hall_dir)
     except config.ConfigError as exc:
         raise click.ClickException(str(exc))
-    store.open_and_migrate(cfg.db_path)
+    try:
+        store.open_and_migrate(cfg.db_path)
+    except store.DamagedDatabase as exc:  # one line, never a silent empty hall
+        raise click.ClickException(str(exc))
     return cfg
 
 
@@ -69,16 +73,24 @@ def init(directory: Path, demo: bool, always_open: bool, port):
 @click.option("--port", type=int, default=None, help="Port (default from hall.toml: 5000).")
 def serve(hall_dir: Path, host, port):
     """Run the hall server. / 启动大厅服务器。"""
-    cfg = _load(hall_dir)
+    cfg, lock = cli_ops.open_for_serving(hall_dir)  # one server per data folder
     app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent"})
     host = host or cfg.raw["server"]["host"]
     port = port if port is not None else cfg.raw["server"]["port"]
 
     def ready(bound):
+        lock.record(address=f"http://{host}:{bound}/")
         click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name,
                       host=host, port=bound), err=False)
         sys.stdout.flush()
-    run(app, host, port, ready)
+    try:
+        run(app, host, port, ready)
+    except BindFailed as exc:
+        raise click.ClickException(_t("Cannot listen on %(host)s:%(port)s: %(reason)s; choose "
+                                      "another --port or stop what uses it.", host=exc.host,
+                                      port=exc.port, reason=exc.reason))
+    finally:
+        lock.release()
 
 
 @cli.group()
@@ -99,7 +111,7 @@ def _read_password() -> str:
 
 @user.command("add")
 @click.argument("employee_no")
-@click.option("--role", type=click.Choice(["clerk", "manager"]), required=True)
+@click.option("--role", type=click.Choice(["clerk", "manager", "admin"]), required=True)
 @click.option("--name", default="", help="Name (default: from hall.toml staff).")
 @_hall_option
 def user_add(employee_no: str, role: str, name: str, hall_dir: Path):
@@ -130,8 +142,9 @@ def device():
 @click.argument("name")
 @click.option("--kind", type=click.Choice(["kiosk", "pad", "keypad", "display"]), required=True)
 @click.option("--window", type=int, default=None, help="The window a pad, keypad or window display belongs to.")
+@click.option("--printer", default=None, help="A kiosk's own printer URL (default: [printer] url).")
 @_hall_option
-def device_add(name: str, kind: str, window, hall_dir: Path):
+def device_add(name: str, kind: str, window, printer, hall_dir: Path):
     """Register a device; its token is printed alone on the last line. / 登记设备。"""
     cfg = _load(hall_dir)
     if kind in ("pad", "keypad") and window is None:
@@ -139,8 +152,16 @@ def device_add(name: str, kind: str, window, hall_dir: Path):
     if window is not None and window not in cfg.windows:
         raise click.ClickException(_t("Window %(window)s does not exist; known: %(known)s.",
                                       window=window, known=", ".join(map(str, cfg.windows))))
+    if printer and kind != "kiosk":
+        raise click.ClickException(_t("Only a kiosk has a printer of its own."))
+    if printer:
+        try:
+            parse_printer_url(printer)
+        except ValueError as exc:
+            raise click.ClickException(_t("Printer URL %(url)s: %(problem)s", url=printer, problem=str(exc)))
     try:
-        _, token = auth.add_device(_db(cfg), name, kind, window)
+        _, token = auth.add_device(_db(cfg), name, kind, window, printer=printer,
+                                   expires_in_s=cfg.raw["auth"]["device_token_days"] * 86400)
     except auth.DeviceExists:
         raise click.ClickException(_t("A device named %(name)s already exists.", name=name))
     click.echo(_t("Device %(name)s (%(kind)s) added. Open its page once with ?token=... ; the token:",
@@ -270,5 +291,11 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
 
 
 cli.add_command(pad_sim)
+cli.add_command(cli_ops.backup_cmd)
+cli.add_command(cli_ops.restore_cmd)
+for _cmd in (cli_ops.user_list, cli_ops.user_disable, cli_ops.user_enable, cli_ops.user_reset_password):
+    user.add_command(_cmd)
+device.add_command(cli_ops.device_list)
+device.add_command(cli_ops.device_revoke)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)

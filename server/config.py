@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
+    # running a real hall (docs/operations.md): the daily backup, token expiry, silent windows
+    "backup": {"folder": "", "keep": 14, "at": "12:30"},
+    "auth": {"user_token_hours": 10, "device_token_days": 365},
+    "signin": {"silent_minutes": 20},
     "services": [],
     "windows": [],
     "staff": [],
@@ -187,7 +191,22 @@ def build(folder: Path, data: dict) -> HallConfig:
         cfg.staff[no] = Staff(employee_no=no, name=s.get("name", no), role=s.get("role", "clerk"),
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
+    _check_operations(data)
     return cfg
+
+
+def _check_operations(data: dict) -> None:
+    """[backup], [auth] and [signin]: types and ranges (docs/operations.md)."""
+    b = data["backup"]
+    if not isinstance(b.get("folder"), str):
+        raise ConfigError("[backup] folder: a folder path as text (\"\" for no daily backup)")
+    _clock(b.get("at"), "[backup] at")
+    checks = (("backup", "keep", 1, 3650), ("auth", "user_token_hours", 1, 24 * 31),
+              ("auth", "device_token_days", 1, 3650), ("signin", "silent_minutes", 0, 24 * 60))
+    for section, key, lo, hi in checks:
+        value = data[section].get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ConfigError(f"[{section}] {key}: a number from {lo} to {hi}, not {value!r}")
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

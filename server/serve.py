@@ -12,6 +12,14 @@ import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 
+class BindFailed(Exception):
+    """The address cannot be listened on (a port in use, a host not of this PC)."""
+
+    def __init__(self, host: str, port: int, reason: str):
+        super().__init__(f"{host}:{port}: {reason}")
+        self.host, self.port, self.reason = host, port, reason
+
+
 class NoDelayHandler(WSGIHandler):
     """gevent leaves Nagle on; every small push and keep-alive answer would wait ~40 ms.
 
@@ -53,7 +61,10 @@ def run(app, host: str, port: int, ready=None) -> None:
     log = logging.getLogger("qrate.server")
     server = WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None,
                         error_log=log)
-    server.init_socket()
+    try:
+        server.init_socket()
+    except OSError as exc:  # one line for the hall's IT person, not a traceback
+        raise BindFailed(host, port, exc.strerror or str(exc)) from None
     hub = app.extensions["qrate_devices"]
     hub.start()
 
