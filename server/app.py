@@ -6,6 +6,7 @@ page blueprints. Nothing happens at import time.
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -20,6 +21,7 @@ from kiosk.pad import bp as pad_bp
 
 from . import (
     api_printing,
+    auth,
     api_queue,
     api_ratings,
     api_screens,
@@ -37,13 +39,26 @@ from . import (
 from . import config as hall_config
 from .clock import from_environment
 from .console import bp as console_bp
+from .system_page import bp as system_bp
 from .device_port import DevicePort
 from .operations import Operations
 from .readside import Reader
 from .runtime import run_blocking
 from .version import __version__
 
+app_log = logging.getLogger("qrate.app")
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage)
+
+
+def _flush_seen(ops, sleep) -> None:
+    """Devices' "last seen", kept in memory by each request, written once a minute."""
+    while True:
+        sleep(60)
+        try:
+            with ops.lock, ops.store() as s:
+                auth.flush_seen(s.db)
+        except Exception:  # noqa: BLE001 - a full or busy disk: the next minute tries again
+            app_log.warning("could not write the devices' last seen", exc_info=True)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -91,7 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
         module.routes.register(api)
     app.extensions["qrate_api_docs"] = [doc for m in ROUTE_MODULES for doc in m.routes.docs]
     app.register_blueprint(api)
-    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp):
+    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, system_bp):
         app.register_blueprint(bp)
 
     sio = realtime.init_app(app, ops, async_mode)
@@ -107,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
     if async_mode == "gevent":
         manage.start_background(app, sio)
         sio.start_background_task(backup.run_daily, cfg, ops.now, sio.sleep, run_blocking)
+        sio.start_background_task(_flush_seen, ops, sio.sleep)
     if start_devices or async_mode == "gevent":
         voice.prepare_in_background(app.extensions["qrate_voice"])  # the default clips, at the first start
 

@@ -150,3 +150,12 @@ def revoke_device(db, name: str) -> None:
 
 def revoke(db, token_hash_: str) -> None:
     store.revoke_token(db, token_hash_)
+
+
+def end_other_sign_ins(db, employee_no: str, window: int, raw_token: str,
+                       displaced: Optional[str]) -> None:
+    """After a clerk signs in at ``window``: their tokens at other windows end, and so do
+    the displaced clerk's at this one (they can no longer act there)."""
+    store.revoke_user_tokens_at(db, employee_no, window, token_hash(raw_token))
+    if displaced:
+        store.revoke_window_tokens(db, displaced, window)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Optional
@@ -636,3 +637,19 @@ def revoke_user_tokens_at(db, employee_no: str, window: int, keep_hash: str) -> 
         return db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'user' AND subject = ? "
                           "AND revoked = 0 AND hash != ? AND window IS NOT NULL AND window != ?",
                           [employee_no, keep_hash, window]).rowcount
+
+
+def revoke_window_tokens(db, employee_no: str, window: int) -> None:
+    with db.atomic():
+        db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'user' AND subject = ? AND window = ?",
+                   [employee_no, window])
+
+
+def replace_device_token(db, device_id: int, kind: str, window, token_hash: str, at: str,
+                         expires_in_s: float) -> None:
+    """The device's tokens end; a new one starts (a new link for a tablet)."""
+    with db.atomic():
+        db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'device' AND subject = ?", [str(device_id)])
+        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at, expires_ts) "
+                   "VALUES (?, 'device', ?, ?, ?, ?, ?)",
+                   [token_hash, str(device_id), kind, window, at, time.time() + expires_in_s])
