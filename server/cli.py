@@ -1,6 +1,7 @@
 """The qrate command line. Output is in zh-CN (QRATE_LANG=en for English)."""
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import time
@@ -57,14 +58,20 @@ def cli():
 @click.option("--always-open", is_flag=True, help="Ignore opening hours (for demos at any hour).")
 @click.option("--port", type=int, default=None, help="Port written into hall.toml.")
 def init(directory: Path, demo: bool, always_open: bool, port):
-    """Write a hall folder DIRECTORY/hall.toml (the demo hall until the real-hall template exists).
-    / 生成大厅配置。"""
+    """Write DIRECTORY/hall.toml: a real hall's template to fill in, or --demo the demo hall.
+    / 生成大厅配置（--demo：演示大厅）。"""
     try:
-        path = config.write_demo(directory, always_open, port)
+        if demo:
+            path = config.write_demo(directory, always_open, port)
+        else:
+            path = config.write_template(directory, port)
     except FileExistsError as exc:
         raise click.ClickException(_t("%(path)s exists already; it was left as it is.", path=str(exc)))
     _load(directory)
     click.echo(_t("Hall written to %(path)s.", path=str(path)))
+    if not demo:
+        click.echo(_t("Fill in what is marked TODO, add an admin (qrate user add NO --role admin) "
+                      "and a kiosk (qrate device add kiosk-1 --kind kiosk), then qrate serve."))
 
 
 @cli.command()
@@ -82,6 +89,8 @@ def serve(hall_dir: Path, host, port):
         lock.record(address=f"http://{host}:{bound}/")
         click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name,
                       host=host, port=bound), err=False)
+        for line in cli_ops.start_warnings(cfg, host, bound):
+            logging.getLogger("qrate.server").warning("%s", line)
         sys.stdout.flush()
     try:
         run(app, host, port, ready)

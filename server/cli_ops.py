@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -207,3 +208,39 @@ def device_revoke(name: str, hall_dir: Path):
         raise click.ClickException(_t("No device is named %(name)s.", name=name))
     auth.revoke_device(db, name)
     click.echo(_t("Device %(name)s revoked.", name=name))
+
+
+# --- what a start warns about ------------------------------------------------------
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def start_warnings(cfg, host: str, port: int) -> list[str]:
+    """One line each: public_url that does not reach the served address (the tickets' QR
+    codes would point elsewhere), no manager account yet, no kiosk yet."""
+    out = []
+    url = urlsplit(cfg.raw["hall"]["public_url"])
+    url_port = url.port or (443 if url.scheme == "https" else 80)
+    behind_proxy = url.scheme == "https" or url_port in (80, 443)
+    if url_port != port and not behind_proxy:
+        out.append(_t("[hall] public_url %(url)s names port %(url_port)s, but the server listens on "
+                      "%(port)s: tickets' QR codes will not reach it.", url=cfg.raw["hall"]["public_url"],
+                      url_port=url_port, port=port))
+    if host in LOOPBACK and url.hostname not in LOOPBACK:
+        out.append(_t("The server listens on %(host)s only, so phones cannot reach [hall] public_url "
+                      "%(url)s: serve with --host 0.0.0.0.", host=host, url=cfg.raw["hall"]["public_url"]))
+    elif host not in LOOPBACK and url.hostname in LOOPBACK:
+        out.append(_t("[hall] public_url %(url)s is this PC's own address: citizens' phones cannot "
+                      "open it; write the address of this PC on the hall network.",
+                      url=cfg.raw["hall"]["public_url"]))
+    db = store.connect(cfg.db_path)
+    try:
+        roles = {u["role"] for u in store.users(db) if u["active"]}
+        kinds = {d["kind"] for d in store.devices(db) if not d["revoked"]}
+    finally:
+        db.close()
+    if not roles & {"manager", "admin"}:
+        out.append(_t("No manager account yet: qrate user add EMPLOYEE_NO --role manager."))
+    if "kiosk" not in kinds:
+        out.append(_t("No kiosk yet: qrate device add kiosk-1 --kind kiosk (tickets need one)."))
+    return out

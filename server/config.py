@@ -229,3 +229,18 @@ def write_demo(folder: Path | str, always_open: bool = False, port: Optional[int
     path.write_text(demo_text(always_open, port), encoding="utf-8")
     (folder / "photos").mkdir(exist_ok=True)
     return path
+
+
+def write_template(folder: Path | str, port: Optional[int] = None) -> Path:
+    """A real hall's hall.toml to fill in (`qrate init DIR`): the hall's name marked TODO,
+    one example service and window, no staff."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "hall.toml"
+    if path.exists():
+        raise FileExistsError(str(path))
+    text = resources.files("server").joinpath("hall_template.toml").read_text(encoding="utf-8")
+    if port:
+        text = text.replace("port = 5000", f"port = {port}").replace("127.0.0.1:5000", f"127.0.0.1:{port}")
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -158,7 +158,8 @@ class Operations:
 
     def _push(self, bodies: list[dict]) -> None:
         for body in bodies:
-            if body.get("type") == "ticket.finished" and body.get("service") in self._recent:
+            if (body.get("type") == "ticket.finished" and body.get("service") in self._recent
+                    and body.get("service_s") is not None):
                 self._recent[body["service"]].appendleft(body["service_s"])
             for listener in list(self._listeners):
                 try:
@@ -220,7 +221,10 @@ class Operations:
         return self.clock().astimezone(self.tz)
 
     def today(self) -> date:
-        return self.now().date()
+        """The hall day; a clock that jumps back over midnight never goes back to yesterday
+        (which would hide today's waiting tickets)."""
+        day = self.now().date()
+        return self._day if self._day is not None and day < self._day else day
 
     # -- lookups ---------------------------------------------------------------
     def service(self, code) -> engine.Service:

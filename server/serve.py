@@ -3,6 +3,7 @@ simple-websocket. See docs/architecture.md for why."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 import signal
 import socket
 import sys
@@ -56,8 +57,17 @@ def setup_logging(folder) -> None:
     root.handlers[:] = [file_handler, stream]
 
 
+def hall_time(tz) -> None:
+    """Log records carry the hall's time, as every page shows it (not the PC's zone)."""
+    for handler in logging.getLogger().handlers:
+        if handler.formatter is not None:
+            handler.formatter.converter = lambda ts: datetime.fromtimestamp(ts, tz).timetuple()
+
+
 def run(app, host: str, port: int, ready=None) -> None:
-    setup_logging(app.extensions["qrate_config"].data_folder)
+    cfg = app.extensions["qrate_config"]
+    setup_logging(cfg.data_folder)
+    hall_time(cfg.tz)
     log = logging.getLogger("qrate.server")
     server = WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None,
                         error_log=log)

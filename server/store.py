@@ -234,9 +234,10 @@ class Store:
         return self.db.execute("SELECT coalesce(max(seq), 0) FROM ticket_events").fetchone()[0]
 
     def recent_service_times(self, service: str, limit: int) -> list[float]:
-        return [json.loads(r[0])["service_s"] for r in self.db.execute(
+        times = [json.loads(r[0])["service_s"] for r in self.db.execute(
             "SELECT data FROM ticket_events WHERE type = 'ticket.finished' AND service = ? "
             "ORDER BY seq DESC LIMIT ?", [service, limit]).fetchall()]
+        return [t for t in times if t is not None]  # None: a clock jump (engine.interval_s)
 
     def latest_calls(self, day: date, limit: int = 10) -> list[dict]:
         """The day's latest calls and recalls, newest first (one indexed seek per type)."""

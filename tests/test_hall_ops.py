@@ -262,3 +262,30 @@ def test_the_daily_backup_keeps_the_newest(hall_dir, tmp_path, clock):
     kept = sorted(p.name for p in folder.iterdir())
     assert len(kept) == 3 and kept[-1].startswith("qrate-20261201-")
     assert backup.status(cfg)["ok"]
+
+
+# --- a real hall, not the demo ------------------------------------------------------
+
+def test_init_writes_a_real_halls_template_and_serve_warns(tmp_path):
+    import tomllib
+    folder = tmp_path / "real"
+    out = qrate("init", str(folder))
+    assert out.returncode == 0, out.stderr
+    raw = tomllib.loads((folder / "hall.toml").read_text(encoding="utf-8"))
+    assert "TODO" in raw["hall"]["name"] and len(raw["services"]) == 1 and len(raw["windows"]) == 1
+    assert "staff" not in raw  # no fictional staff
+    assert raw["backup"] == {"folder": "", "at": "12:30", "keep": 14}
+    server = LiveServer(folder).start()  # public_url says 5000, it serves elsewhere
+    try:
+        time.sleep(0.5)
+        log = server.log_path.read_text(encoding="utf-8")
+    finally:
+        server.stop(signal_term())
+    # one line each, in the hall's language (zh-CN)
+    assert f"的端口是 5000，但服务器监听 {server.port}" in log
+    assert "尚无管理人员账号" in log and "尚无取号机" in log
+    # the log is in hall time (Asia/Shanghai), whatever the PC's zone
+    from datetime import datetime, timedelta, timezone
+    stamp = log.splitlines()[0][:19]
+    hall_now = datetime.now(timezone(timedelta(hours=8))).replace(tzinfo=None)
+    assert abs((datetime.fromisoformat(stamp) - hall_now).total_seconds()) < 120
