@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import store
 from .engine import N_, QueueError
 
-USER_ROLES = ("clerk", "manager", "admin")
+USER_ROLES = ("clerk", "manager", "admin")  # admin: a manager who also runs accounts, devices, printer
 DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
 
 

@@ -34,21 +34,18 @@ def busy_message(busy: datalock.HallBusy) -> str:
               address=busy.address, lock=str(busy.path))
 
 
-def open_for_serving(hall_dir: Path, what: str = "qrate serve"):
-    """The hall's configuration and its data folder's lock, held; the database checked
-    and migrated. One line and a non-zero exit for every way this can fail."""
-    cfg = load_config(hall_dir)
+def hold_folder(hall_dir: Path, what: str = "qrate serve"):
+    """The data folder's lock, held (one line and exit 1 when another server holds it);
+    None when hall.toml cannot say where the data folder is (the caller reports that)."""
+    try:
+        cfg = config.load(hall_dir)
+    except config.ConfigError:
+        return None
     os.umask(0o077)  # what the server writes (WAL, logs, clips) is its user's only
     try:
-        lock = datalock.HallLock(cfg.data_folder).acquire(what)
+        return datalock.HallLock(cfg.data_folder).acquire(what)
     except datalock.HallBusy as busy:
         raise click.ClickException(busy_message(busy))
-    try:
-        store.open_and_migrate(cfg.db_path)
-    except store.DamagedDatabase as exc:
-        lock.release()
-        raise click.ClickException(str(exc))
-    return cfg, lock
 
 
 def read_password() -> str:

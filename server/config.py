@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import hallschema
 from .engine import N_, Service, Slot, Window
 from .i18n import translate
 
@@ -41,7 +42,15 @@ DEFAULTS: dict[str, Any] = {
 
 
 class ConfigError(Exception):
-    """The hall file is wrong; the message says where and what to write."""
+    """The hall file is wrong; the message says where and what to write.
+
+    ``lines``: one line per problem (file, line, key, what), as `qrate serve` prints them;
+    ``problems``: the same as hallschema.Problem objects (the API's 422 fields)."""
+
+    def __init__(self, message: str, lines=None, problems=()):
+        super().__init__(message)
+        self.lines = list(lines) if lines else [message]
+        self.problems = list(problems)
 
 
 def merge(base: dict, over: dict) -> dict:
@@ -120,15 +129,35 @@ def load(folder: Path | str, overrides: Optional[dict] = None) -> HallConfig:
     folder = Path(folder).resolve()
     path = folder / "hall.toml"
     raw: dict = {}
+    text = None
     if path.exists():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+        raw = parse_toml(text, str(path))
     elif overrides is None:
         raise ConfigError(f"{path} does not exist; run `qrate init {folder}` first")
     data = merge(merge(DEFAULTS, raw), overrides or {})
+    check(data, str(path), text)
     return build(folder, data)
+
+
+def parse_toml(text: str, file: str) -> dict:
+    """A TOML text as a dict; a syntax error is one line naming the file and the line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = m[1] if m else "-"
+        what = re.sub(r"\s*\(at line.*\)$", "", str(exc)) or "not valid TOML"
+        raise ConfigError(f"{file}:{where}: (file): {what}") from None
+
+
+def check(data: dict, file: str = "hall.toml", text: Optional[str] = None):
+    """Validate a whole configuration against server.hallschema; ConfigError with one line each."""
+    model, found = hallschema.problems(data, DEFAULTS)
+    if found:
+        lines = hallschema.format_problems(found, file, text)
+        raise ConfigError("\n".join(lines), lines, found)
+    return model
 
 
 def build(folder: Path, data: dict) -> HallConfig:

@@ -36,7 +36,7 @@ def init_app(app, ops, async_mode: str) -> SocketIO:
         join_room("lobby")
         p = who(auth_data)
         if p is not None:
-            if p.role == "manager":
+            if p.role in ("manager", "admin"):
                 join_room("managers")
             if p.window is not None:
                 join_room(f"window:{p.window}")

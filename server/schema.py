@@ -19,8 +19,9 @@ from sqlite_utils import Migrations
 core = Migrations("qrate")
 followup = Migrations("qrate-ratings")
 summary = Migrations("qrate-stats")
+hallconfig = Migrations("qrate-config")
 hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' printers (server/backup.py)
-MIGRATION_SETS = (core, followup, summary, hall)
+MIGRATION_SETS = (core, followup, summary, hallconfig, hall)
 
 
 @core()
@@ -351,4 +352,34 @@ def m001_hall_epoch_expiry_devices(db: sqlite_utils.Database) -> None:
     ALTER TABLE devices ADD COLUMN last_seen TEXT;
     ALTER TABLE devices ADD COLUMN printer TEXT;
     ALTER TABLE users ADD COLUMN disabled_at TEXT;
+    """)
+
+
+@hallconfig()
+def m001_config_versions(db: sqlite_utils.Database) -> None:
+    """The hall's configuration once it has started: every version (the last one stands),
+    who made it and from where; and each public commitment's history (阳光政务)."""
+    db.executescript("""
+    CREATE TABLE config_versions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        source TEXT NOT NULL,
+        file_digest TEXT,
+        body TEXT NOT NULL,
+        seq INTEGER
+    );
+    CREATE TABLE commitments (
+        id INTEGER PRIMARY KEY,
+        employee_no TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        commitment TEXT NOT NULL,
+        commitment_en TEXT NOT NULL
+    );
+    CREATE INDEX commitments_by_staff ON commitments (employee_no, id);
+    CREATE TRIGGER config_versions_append_only BEFORE UPDATE ON config_versions
+    BEGIN SELECT RAISE(ABORT, 'config_versions is append-only'); END;
+    CREATE TRIGGER commitments_append_only BEFORE UPDATE ON commitments
+    BEGIN SELECT RAISE(ABORT, 'commitments is append-only'); END;
     """)

@@ -654,3 +654,31 @@ def replace_device_token(db, device_id: int, kind: str, window, token_hash: str,
         db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at, expires_ts) "
                    "VALUES (?, 'device', ?, ?, ?, ?, ?)",
                    [token_hash, str(device_id), kind, window, at, time.time() + expires_in_s])
+
+
+# --- the hall's configuration in the database (migration set qrate-config)
+
+def latest_config(db) -> Optional[dict]:
+    """The configuration that stands: the last version's row (body as JSON text), or None."""
+    cur = db.execute("SELECT id, at, by, source, file_digest, body, seq FROM config_versions "
+                     "ORDER BY id DESC LIMIT 1")
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+
+def last_imported_digest(db) -> Optional[str]:
+    """The digest of hall.toml as last imported (None: never)."""
+    row = db.execute("SELECT file_digest FROM config_versions WHERE file_digest IS NOT NULL "
+                     "ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def insert_config_version(db, at: str, by: str, source: str, file_digest: Optional[str],
+                          body: str, seq: Optional[int]) -> int:
+    return db.execute("INSERT INTO config_versions (at, by, source, file_digest, body, seq) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", [at, by, source, file_digest, body, seq]).lastrowid
+
+
+def insert_commitment(db, employee_no: str, at: str, by: str, text: str, text_en: str) -> None:
+    db.execute("INSERT INTO commitments (employee_no, at, by, commitment, commitment_en) "
+               "VALUES (?, ?, ?, ?, ?)", [employee_no, at, by, text, text_en])
