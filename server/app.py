@@ -44,6 +44,8 @@ from .console import bp as console_bp
 from .system_page import bp as system_bp
 from .device_port import DevicePort
 from .operations import Operations
+from .presence import Presence
+from .presence import watch as watch_presence
 from .readside import Reader
 from .runtime import run_blocking
 from .version import __version__
@@ -114,10 +116,12 @@ def create_app(config: dict | None = None) -> Flask:
     for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, api_config.bp, system_bp):
         app.register_blueprint(bp)
 
+    app.extensions["qrate_presence"] = presence = Presence()
+    ops.subscribe(presence.listener)
     sio = realtime.init_app(app, ops, async_mode)
     app.extensions["qrate_socketio"] = sio
     app.extensions["qrate_alerts"] = manage.Alerts(ops, app.extensions["qrate_reader"], sio)
-    hub = DeviceHub(DevicePort(ops), cfg, start=start_devices)
+    hub = DeviceHub(DevicePort(ops, presence), cfg, start=start_devices)
     ops.snapshot_parts.append(hub.public_state)
     with ops.store() as s:
         hall_epoch = store.epoch(s.db)  # fixed while served: a restore needs the server stopped
@@ -128,6 +132,7 @@ def create_app(config: dict | None = None) -> Flask:
         manage.start_background(app, sio)
         sio.start_background_task(backup.run_daily, cfg, ops.now, sio.sleep, run_blocking)
         sio.start_background_task(_flush_seen, ops, sio.sleep)
+        sio.start_background_task(watch_presence, ops, presence, sio.sleep)
     if start_devices or async_mode == "gevent":
         voice.prepare_in_background(app.extensions["qrate_voice"])  # the default clips, at the first start
 

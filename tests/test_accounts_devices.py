@@ -160,3 +160,49 @@ def test_a_manager_reads_the_system_page_but_changes_nothing(app, client, accoun
     assert "kiosk-east" in page and "/revoke" not in page
     r = client.post("/manage/system/devices/1/revoke")
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+
+
+# --- a silent window ------------------------------------------------------------------
+
+def test_a_window_silent_for_the_configured_minutes_is_paused(app, client, accounts):
+    from server import presence as presence_mod
+    presence = app.extensions["qrate_presence"]
+    now = [1000.0]
+    presence.clock = lambda: now[0]
+    presence.started = now[0]
+    clerk = accounts.clerk(3, "1003")
+    kiosk = accounts.device("kiosk")
+    sio = app.extensions["qrate_socketio"]
+    console = sio.test_client(app, auth={"token": clerk["Authorization"][7:]})
+    assert presence.consoles[3] == 1
+    ops = app.extensions["qrate"]
+    windows = lambda: ops.snapshot()["windows"]  # noqa: E731
+    now[0] += 3600
+    assert presence.silent(windows(), 20) == []  # a console is open at the window
+    console.disconnect()
+    assert presence.consoles[3] == 0
+    now[0] += 19 * 60
+    assert presence.silent(windows(), 20) == []
+    # a ticket called there is not silence (a long 不动产 case)
+    client.post("/api/tickets", json={"service": "A"}, headers=kiosk)
+    t = client.post("/api/windows/3/call-next", headers=clerk).get_json()
+    now[0] += 3600
+    assert presence.silent(windows(), 20) == []
+    client.post(f"/api/tickets/{t['id']}/finish", headers=clerk)  # an event: a sign of life
+    now[0] += 19 * 60
+    assert presence.silent(windows(), 20) == []
+    now[0] += 61
+    assert presence.silent(windows(), 20) == [3]
+    sleeps = []
+
+    def one_round(_s):
+        sleeps.append(_s)
+        if len(sleeps) > 1:
+            raise KeyboardInterrupt  # stop the loop after one check
+    with pytest.raises(KeyboardInterrupt):
+        presence_mod.watch(ops, presence, one_round)
+    w3 = next(w for w in windows() if w["number"] == 3)
+    assert w3["status"] == "paused"
+    with ops.store() as s:
+        last = [e for e in s.events() if e.type == "window.changed"][-1]
+    assert last.window == 3 and last.data["reason"] == "silent"
