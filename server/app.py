@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import secrets
 from pathlib import Path
 
@@ -125,7 +126,9 @@ def create_app(config: dict | None = None) -> Flask:
     ops.snapshot_parts.append(hub.public_state)
     with ops.store() as s:
         hall_epoch = store.epoch(s.db)  # fixed while served: a restore needs the server stopped
-    ops.snapshot_parts.append(lambda: {"epoch": hall_epoch})
+    voice_tools = [t for t in ("espeak-ng", "sox") if shutil.which(t) is None]
+    voice_state = {"available": not voice_tools, "missing": voice_tools}
+    ops.snapshot_parts.append(lambda: {"epoch": hall_epoch, "voice": voice_state})
     app.extensions["qrate_devices"] = hub
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":

@@ -202,29 +202,31 @@ def demo(directory: Path, host: str, port: int):
     """Create (once) and run a demo hall with accounts and devices. / 启动演示大厅。"""
     if not (directory / "hall.toml").exists():
         config.write_demo(directory, always_open=True, port=port)
+    else:
+        cli_ops.demo_port(directory, port)  # a restart on another port: the QR codes follow
+    lock = cli_ops.hold_folder(directory, "qrate demo")
     cfg = _load(directory)
     db = _db(cfg)
-    links = []
     if not store.any_user(db):
         for no, staff in cfg.staff.items():
             auth.add_user(db, no, staff.role, "demo1234", staff.name)
-        tokens = {"kiosk": auth.add_device(db, "demo-kiosk", "kiosk", None)[1],
-                  "display": auth.add_device(db, "demo-display", "display", None)[1]}
-        for n in list(cfg.windows)[:3]:
-            tokens[f"pad{n}"] = auth.add_device(db, f"demo-pad-{n}", "pad", n)[1]
-        base = f"http://{host}:{port}"
-        links = [f"{base}/kiosk?token={tokens['kiosk']}", f"{base}/display?token={tokens['display']}"]
-        links += [f"{base}/pad?token={tokens[f'pad{n}']}" for n in list(cfg.windows)[:3]]
-        links += [f"{base}/console", f"{base}/manage", f"{base}/display/window/1"]
-        (directory / "demo-links.txt").write_text("\n".join(links) + "\n", encoding="utf-8")
+    cli_ops.demo_devices(directory, db, cfg)
     click.echo(_t("Demo accounts: employee numbers 1001-1008 (clerks) and 9001 (manager), password demo1234."))
-    links_file = directory / "demo-links.txt"
-    if links_file.exists():
-        click.echo(_t("Device pages (also in %(path)s):", path=str(links_file)))
-        click.echo(links_file.read_text(encoding="utf-8").strip())
+    for line in cli_ops.demo_links(directory, cfg, f"http://{host}:{port}"):
+        click.echo(line)
+    for line in cli_ops.voice_lines():
+        click.echo(line)
     app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
-    run(app, host, port, lambda bound: click.echo(
-        _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
+    try:
+        run(app, host, port, lambda bound: click.echo(
+            _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
+    except BindFailed as exc:
+        raise click.ClickException(_t("Cannot listen on %(host)s:%(port)s: %(reason)s; choose "
+                                      "another --port or stop what uses it.", host=exc.host,
+                                      port=exc.port, reason=exc.reason))
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 # --- the hall's configuration -------------------------------------------------------

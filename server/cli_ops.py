@@ -2,7 +2,10 @@
 accounts and devices (docs/operations.md). `server.cli` registers them."""
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +15,8 @@ import click
 
 from . import auth, backup, config, datalock, store
 from .clock import from_environment
+from .engine import N_
+from .i18n import translate
 from .i18n import translate as _t
 
 
@@ -241,3 +246,76 @@ def start_warnings(cfg, host: str, port: int) -> list[str]:
     if "kiosk" not in kinds:
         out.append(_t("No kiosk yet: qrate device add kiosk-1 --kind kiosk (tickets need one)."))
     return out
+
+
+# --- the demo's links --------------------------------------------------------------
+
+LINKS_FILE = "demo-links.json"
+
+
+def demo_port(folder: Path, port: int) -> None:
+    """The demo hall's port and public_url follow `qrate demo --port` on every start."""
+    path = folder / "hall.toml"
+    text = path.read_text(encoding="utf-8")
+    new = re.sub(r"(?m)^port = \d+$", f"port = {port}", text, count=1)
+    new = re.sub(r'(?m)^public_url = "http://127\.0\.0\.1:\d+"$',
+                 f'public_url = "http://127.0.0.1:{port}"', new, count=1)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+
+
+def demo_devices(folder: Path, db, cfg) -> None:
+    """The demo's kiosk, lobby screen and first three pads, once; their tokens kept in
+    DATA/demo-links.json (0600) so every start prints the links on its own port."""
+    path = cfg.data_folder / LINKS_FILE
+    if path.exists():
+        return
+    links = []
+    for name, kind, window in [("demo-kiosk", "kiosk", None), ("demo-display", "display", None)] + \
+            [(f"demo-pad-{n}", "pad", n) for n in list(cfg.windows)[:3]]:
+        if store.device_exists(db, name):
+            continue
+        _, token = auth.add_device(db, name, kind, window)
+        links.append({"kind": kind, "window": window, "token": token})
+    path.write_text(json.dumps(links), encoding="utf-8")
+    os.chmod(path, 0o600)
+
+
+LABELS = {
+    "kiosk": N_("Ticket kiosk"), "display": N_("Lobby screen"),
+    "pad": N_("Rating pad of window %(window)s"), "console": N_("Clerk console (sign in)"),
+    "manage": N_("Manager dashboard"), "window_screen": N_("Screen of window %(window)s"),
+    "system": N_("System status: backups, accounts, devices"),
+}
+
+
+def _label(key: str, **params) -> str:
+    zh, en = translate(LABELS[key], "zh_CN", **params), translate(LABELS[key], "en", **params)
+    return f"{zh} / {en}"
+
+
+def demo_links(folder: Path, cfg, base: str) -> list[str]:
+    """Each link labelled in the hall's language with English beside it."""
+    try:
+        devices = json.loads((cfg.data_folder / LINKS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        devices = []
+    lines = [_t("Device pages (open each once on its device):")]
+    for d in devices:
+        path = {"kiosk": "/kiosk", "display": "/display", "pad": "/pad"}[d["kind"]]
+        lines.append(f"  {_label(d['kind'], window=d['window'])}: {base}{path}?token={d['token']}")
+    first = next(iter(cfg.windows), 1)
+    lines += [f"  {_label('console')}: {base}/console",
+              f"  {_label('window_screen', window=first)}: {base}/display/window/{first}",
+              f"  {_label('manage')}: {base}/manage",
+              f"  {_label('system')}: {base}/manage/system"]
+    return lines
+
+
+def voice_lines() -> list[str]:
+    """One line when the calls cannot be spoken, and why."""
+    missing = [tool for tool in ("espeak-ng", "sox") if shutil.which(tool) is None]
+    if not missing:
+        return []
+    return [_t("Voice is off: %(tools)s not installed (apt-get install %(tools)s); the lobby "
+               "and the dashboard say so.", tools=" ".join(missing))]

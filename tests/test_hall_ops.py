@@ -289,3 +289,32 @@ def test_init_writes_a_real_halls_template_and_serve_warns(tmp_path):
     stamp = log.splitlines()[0][:19]
     hall_now = datetime.now(timezone(timedelta(hours=8))).replace(tzinfo=None)
     assert abs((datetime.fromisoformat(stamp) - hall_now).total_seconds()) < 120
+
+
+def test_the_demo_labels_its_links_and_follows_a_new_port(tmp_path):
+    import signal
+    folder = tmp_path / "demo"
+    seen = {}
+    for port in (free_port(), free_port()):
+        proc = subprocess.Popen([sys.executable, "-m", "server.entry", "demo", str(folder), "--port", str(port)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        lines = []
+        try:
+            for line in proc.stdout:
+                lines.append(line.rstrip())
+                if "http://127.0.0.1:%d/" % port in line and "qrate" in line and "token" not in line:
+                    break
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=20)
+            proc.stdout.close()
+        seen[port] = "\n".join(lines)
+    for port, text in seen.items():
+        assert f"取号机 / Ticket kiosk: http://127.0.0.1:{port}/kiosk?token=" in text, text
+        assert f"3号窗口评价器 / Rating pad of window 3: http://127.0.0.1:{port}/pad?token=" in text
+        assert f"/ System status: backups, accounts, devices: http://127.0.0.1:{port}/manage/system" in text
+    first, second = seen
+    token = lambda text: text.split("/kiosk?token=")[1].split()[0]  # noqa: E731
+    assert token(seen[first]) == token(seen[second])  # the same devices, on the new port
+    assert f"127.0.0.1:{second}" in (folder / "hall.toml").read_text(encoding="utf-8")

@@ -115,7 +115,7 @@
     if (newEpoch) { before = null; this.epochs = (this.epochs || 0) + 1; }
     var st = {
       epoch: snap.epoch || null, seq: snap.seq, at: snap.at, hall: snap.hall, day: snap.day, services: snap.services,
-      devices: snap.devices || {}, windows: {}, tickets: {}, calls: (snap.calls || []).slice(),
+      devices: snap.devices || {}, voice: snap.voice || null, windows: {}, tickets: {}, calls: (snap.calls || []).slice(),
     };
     (snap.windows || []).forEach(function (w) { st.windows[w.number] = w; });
     (snap.tickets || []).forEach(function (t) { st.tickets[t.id] = t; });
