@@ -33,6 +33,7 @@ from . import (
     datalock,
     manage,
     realtime,
+    security,
     store,
     voice,
     web,
@@ -109,6 +110,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     web_i18n.init_app(app)
     web.register_errors(app)
+    security.init_app(app)  # CSRF Origin check, rate limits, headers, cookie flags
     api = Blueprint("api", __name__, url_prefix="/api")
     for module in ROUTE_MODULES:
         module.routes.register(api)

@@ -35,6 +35,14 @@ DEFAULTS: dict[str, Any] = {
     "backup": {"folder": "", "keep": 14, "at": "12:30"},
     "auth": {"user_token_hours": 10, "device_token_days": 365},
     "signin": {"silent_minutes": 20},
+    # docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle
+    "security": {"trusted_origins": [], "secure_cookies": False, "proxies": 0,
+                 "anonymous_per_minute": 3000, "anonymous_burst": 600,
+                 "voice_per_minute": 120, "voice_burst": 30,
+                 "login_free_failures": 5, "login_max_delay_s": 300,
+                 "login_per_minute": 120, "login_burst": 60, "voice_cache_mb": 50},
+    # which per-window and per-clerk figures are public (阳光政务): lobby, pad, status page
+    "publish": {"figures": ["window_satisfaction"]},
     "services": [],
     "windows": [],
     "staff": [],
@@ -221,6 +229,7 @@ def build(folder: Path, data: dict) -> HallConfig:
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
     _check_operations(data)
+    _check_security(data)
     return cfg
 
 
@@ -236,6 +245,32 @@ def _check_operations(data: dict) -> None:
         value = data[section].get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
             raise ConfigError(f"[{section}] {key}: a number from {lo} to {hi}, not {value!r}")
+
+PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction")
+
+
+def _check_security(data: dict) -> None:
+    """[security] and [publish]: numbers in range, known figure names (docs/security.md)."""
+    sec = data.get("security", {})
+    for key in ("anonymous_per_minute", "anonymous_burst", "voice_per_minute", "voice_burst",
+                "login_per_minute", "login_burst", "login_max_delay_s", "voice_cache_mb"):
+        v = sec.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise ConfigError(f"[security] {key}: a positive number, not {v!r}")
+    free = sec.get("login_free_failures")
+    if isinstance(free, bool) or not isinstance(free, int) or not 1 <= free <= 10:
+        raise ConfigError(f"[security] login_free_failures: a whole number 1-10, not {free!r}")
+    proxies = sec.get("proxies")
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigError(f"[security] proxies: a whole number >= 0, not {proxies!r}")
+    if not isinstance(sec.get("secure_cookies"), bool):
+        raise ConfigError("[security] secure_cookies: true or false")
+    origins = sec.get("trusted_origins")
+    if not isinstance(origins, list) or not all(isinstance(o, str) and "://" in o for o in origins):
+        raise ConfigError("[security] trusted_origins: a list of origins like \"https://hall.example\"")
+    figures = data.get("publish", {}).get("figures")
+    if not isinstance(figures, list) or any(f not in PUBLISHABLE for f in figures):
+        raise ConfigError(f"[publish] figures: a list of {', '.join(PUBLISHABLE)}; not {figures!r}")
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

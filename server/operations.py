@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import queue
+import re
 import secrets
 import threading
 import time
@@ -406,21 +407,24 @@ class Operations:
                  acting_window: Optional[int] = None) -> dict:
         """Send a ticket to another service's queue or to one window's queue.
 
-        ``acting_window``: a clerk may move only tickets waiting or held at their own window."""
+        ``acting_window``: a clerk moves only their window's tickets and the waiting tickets
+        of the services it serves (engine.check_may_act)."""
         with self.change() as (s, bodies):
             t = self.ticket(s, ticket_id)
-            if acting_window is not None and t.status in ("called", "parked") \
-                    and t.window != acting_window:
-                raise engine.OtherWindow(mine=acting_window, window=t.window)
+            if acting_window is not None:
+                engine.check_may_act(t, self.window(s, acting_window))
             svc = self.service(service) if service is not None else None
             w = self.window(s, window) if window is not None else None
             ev = engine.transfer(t, now=self.now(), service=svc, window=w, note=note,
                                  by_window=t.window)
             return self._record(s, bodies, ev, t)
 
-    def cancel(self, ticket_id: int, reason: str = "") -> dict:
+    def cancel(self, ticket_id: int, reason: str = "", acting_window: Optional[int] = None) -> dict:
+        """Cancel a waiting or parked ticket; ``acting_window``: a clerk's own tickets only."""
         with self.change() as (s, bodies):
             t = self.ticket(s, ticket_id)
+            if acting_window is not None:
+                engine.check_may_act(t, self.window(s, acting_window))
             return self._record(s, bodies, engine.cancel(t, now=self.now(), reason=reason), t)
 
     # -- ratings ---------------------------------------------------------------
@@ -1003,6 +1007,14 @@ class Operations:
     def public_ticket(self, ticket_id: int) -> dict:
         with self.store() as s:
             return self._ticket_view(s, self.ticket(s, ticket_id))
+
+    def number_issued_today(self, number: str) -> bool:
+        """Whether a ticket with this number (A023, AB1000) exists today (the voice route's check)."""
+        m = re.fullmatch(r"([A-Z]{1,2})(\d{3,6})", number or "")
+        if m is None:
+            return False
+        with self.store() as s:
+            return s.number_issued(self.today(), m[1], int(m[2]))
 
     def ticket_by_key(self, key: str) -> Optional[dict]:
         with self.store() as s:

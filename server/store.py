@@ -111,6 +111,11 @@ class Store:
         rows = list(self._query("SELECT * FROM tickets WHERE key = ?", [key]))
         return self.ticket_from_row(rows[0]) if rows else None
 
+    def number_issued(self, day: date, service: str, seq: int) -> bool:
+        """Whether ticket number service+seq was issued on ``day`` (the unique number index)."""
+        return self.db.execute("SELECT 1 FROM tickets WHERE day = ? AND issue_service = ? AND seq = ?",
+                               [day.isoformat(), service, seq]).fetchone() is not None
+
     def tickets(self, day: date, statuses: Iterable[str]) -> list[Ticket]:
         statuses = list(statuses)
         marks = ",".join("?" * len(statuses))

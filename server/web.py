@@ -127,17 +127,30 @@ def reader():
 
 # --- who calls --------------------------------------------------------------
 
+def keep_in_session(raw: str) -> None:
+    """A page's token goes into the signed session cookie as its SHA-256 only: the cookie
+    is no bearer token, and a copied cookie's token dies with a revoke like any other."""
+    session.pop("token", None)
+    session["th"] = auth.token_hash(raw)
+
+
+def session_principal(db) -> Optional[auth.Principal]:
+    """The principal of the page's session cookie (the hash it keeps; older cookies kept the token)."""
+    if session.get("th"):
+        return auth.resolve_hash(db, session["th"])
+    raw = session.get("token")
+    return auth.resolve(db, raw) if isinstance(raw, str) else None
+
+
 def principal() -> Optional[auth.Principal]:
     """The user or device behind the bearer token or the page's session cookie, or None."""
     if "principal" not in g:
-        raw = None
         header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            raw = header[7:].strip()
-        elif session.get("token"):
-            raw = session["token"]
         with ops().store() as s:
-            g.principal = auth.resolve(s.db, raw)
+            if header.startswith("Bearer "):
+                g.principal = auth.resolve(s.db, header[7:].strip())
+            else:
+                g.principal = session_principal(s.db)
     return g.principal
 
 
