@@ -47,6 +47,7 @@ NOTICE_KEY = "notice"
 STEP_DONE = {"callback": "callback_done", "verify": "verified", "rectify": "rectified",
              "reply": "replied"}
 log = logging.getLogger("qrate.operations")
+BACK_OVER_MIDNIGHT_S = 12 * 3600  # a jump back this far over midnight keeps the hall's day
 
 Listener = Callable[[dict], None]
 
@@ -234,8 +235,13 @@ class Operations:
     def today(self) -> date:
         """The hall day; a clock that jumps back over midnight never goes back to yesterday
         (which would hide today's waiting tickets)."""
-        day = self.now().date()
-        return self._day if self._day is not None and day < self._day else day
+        now = self.now()
+        day = now.date()
+        if self._day is not None and day < self._day:
+            start = datetime.combine(self._day, datetime.min.time(), self.tz)
+            if (start - now).total_seconds() <= BACK_OVER_MIDNIGHT_S:
+                return self._day  # a clock set back a little: still today
+        return day
 
     # -- lookups ---------------------------------------------------------------
     def service(self, code) -> engine.Service:
