@@ -429,7 +429,7 @@ def sql_counts(base: Path, work: Path, kiosk: str) -> dict:
 # -- part 2: the changes ---------------------------------------------------------------------
 def make_qrate_base(work: Path) -> tuple[Path, str]:
     base = work / "qrate-base"
-    cli(None, "init", str(base))
+    cli(None, "init", "--demo", str(base))
     edit_hall(base, four_windows=True)
     kiosk = cli(base, "device", "add", "bench-kiosk", "--kind", "kiosk").strip().splitlines()[-1]
     for w in WINDOWS:
@@ -718,7 +718,7 @@ def push_part(cfg: dict, work: Path, timings: dict, year_hall: Path | None) -> d
     report_path = f"/api/stats/windows?from={(today - timedelta(days=364)).isoformat()}&to={today.isoformat()}"
     hall = year_hall or work / "year-hall"
     if not (hall / "hall.toml").exists():
-        cli(None, "init", str(hall))
+        cli(None, "init", "--demo", str(hall))
         edit_hall(hall, four_windows=False)
         seeded = cli(hall, "seed-history", "--days", str(cfg["year_days"]), "--windows", "10")
         log(f"  seed-history: {seeded.strip()}")

@@ -24,7 +24,7 @@ def cpu(pid):
     return (int(f[11])+int(f[12]))/os.sysconf("SC_CLK_TCK")
 def run(printer_url, n=1500, port=47112):
     d = Path(tempfile.mkdtemp()) / "hall"
-    subprocess.run([PY,"-m","server.entry","init",str(d)],check=True,capture_output=True, cwd=ROOT)
+    subprocess.run([PY,"-m","server.entry","init","--demo",str(d)],check=True,capture_output=True, cwd=ROOT)
     t=(d/"hall.toml").read_text()
     t=t.replace("enforce_hours = true","enforce_hours = false")
     t=re.sub(r"(?m)^daily_cap.*$","",t); t=re.sub(r"(?m)^slots.*$","",t)

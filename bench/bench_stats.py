@@ -36,7 +36,7 @@ def main() -> None:
     args = ap.parse_args()
     hall = args.hall
     if not (hall / "data" / "qrate.db").exists():
-        subprocess.run([sys.executable, "-m", "server.entry", "init", str(hall)], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "server.entry", "init", "--demo", str(hall)], cwd=ROOT, check=True)
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "server.entry", "seed-history", "--hall", str(hall),
                         "--days", "365", "--windows", "40"], cwd=ROOT, check=True)

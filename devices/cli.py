@@ -70,7 +70,7 @@ def printer_test(hall_dir: Path, url):
         raise click.ClickException(
             translate("The printer cannot print now; no test ticket was sent.", locale))
     base = cfg.raw["hall"]["public_url"].rstrip("/")
-    ticket = sample_ticket(f"{base}/t/printer-test")
+    ticket = sample_ticket(f"{base}/t/printer-test", cfg.tz)
     data = ticket_bytes(ticket, layout)
     try:
         device.send(data, "printer-test", plain_text(ticket, layout))

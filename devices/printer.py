@@ -342,9 +342,9 @@ def decode_status(printer_b: Optional[int], offline_b: Optional[int],
     return {"state": "paper_near_end" if flags["paper_near_end"] else "online", "flags": flags}
 
 
-def sample_ticket(status_url: str) -> dict:
-    """A sample ticket for `qrate printer test`."""
+def sample_ticket(status_url: str, tz=None) -> dict:
+    """A sample ticket for `qrate printer test`, stamped in the hall's time (``tz``)."""
     return {"number": "T000", "service": "T", "service_name": "测试小票",
             "service_name_en": "Test ticket", "waiting_ahead": 0, "estimated_wait_s": 0,
-            "issued_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "issued_at": datetime.now(tz).astimezone(tz).isoformat(timespec="seconds"),
             "status_url": status_url, "priority": False}

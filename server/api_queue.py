@@ -107,6 +107,7 @@ class LoginIn(Strict):
     user: str = Field(min_length=1, max_length=32)
     password: str = Field(min_length=1, max_length=200)
     window: Optional[int] = None
+    take_over: bool = False  # a window another clerk holds: sign that clerk out
 
 
 class LoginOut(BaseModel):
@@ -308,6 +309,7 @@ def rate(body: RatingIn):
 
 @route("/login", "POST", "Sign in; a clerk signs in at a window", "anyone", body=LoginIn,
        response=LoginOut, extra_status={401: "Wrong employee number or password",
+                                     409: "window_occupied: another clerk holds the window (send take_over)",
                                      429: "Too many failed sign-ins: wait (Retry-After)"},
        tags=("auth",))
 def login(body: LoginIn):
@@ -324,9 +326,14 @@ def login(body: LoginIn):
             raise ApiError(422, "window_required", N_("A clerk signs in at a window; give its number."))
         if body.window is not None:
             h.known_window(body.window)
-        token = auth.new_token(s.db, "user", user["employee_no"], user["role"], body.window)
-    if user["role"] == "clerk":
-        h.sign_in(body.window, user["employee_no"])
+    moved = None
+    if user["role"] == "clerk":  # one clerk, one window: 409 window_occupied, or take it over
+        moved = h.sign_in_clerk(body.window, user["employee_no"], body.take_over)
+    with h.store() as s:
+        token = auth.new_token(s.db, "user", user["employee_no"], user["role"], body.window,
+                               expires_in_s=h.cfg.raw["auth"]["user_token_hours"] * 3600)
+        if moved is not None:
+            auth.end_other_sign_ins(s.db, user["employee_no"], body.window, token, moved["displaced"])
     keep_in_session(token)
     return {"token": token, "role": user["role"], "user": user["employee_no"],
             "name": user["name"], "window": body.window}

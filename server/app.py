@@ -6,7 +6,9 @@ page blueprints. Nothing happens at import time.
 """
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import secrets
 from pathlib import Path
 
@@ -25,11 +27,14 @@ from . import (
     api_config,
     api_printing,
     forward,
+    auth,
     api_queue,
     api_ratings,
     api_screens,
     api_stats,
     api_voice,
+    backup,
+    datalock,
     manage,
     realtime,
     security,
@@ -45,14 +50,30 @@ from .clock import from_environment
 from .appointment_ops import Appointments
 from .console import bp as console_bp
 from .notifier import Notifier
+from .system_page import bp as system_bp
 from .device_port import DevicePort
 from .operations import Operations
+from .presence import Presence
+from .presence import watch as watch_presence
 from .readside import Reader
+from .runtime import run_blocking
 from .version import __version__
 
+app_log = logging.getLogger("qrate.app")
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
                  api_config, api_appointments)
 ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
+
+
+def _flush_seen(ops, sleep) -> None:
+    """Devices' "last seen", kept in memory by each request, written once a minute."""
+    while True:
+        sleep(60)
+        try:
+            with ops.lock, ops.store() as s:
+                auth.flush_seen(s.db)
+        except Exception:  # noqa: BLE001 - a full or busy disk: the next minute tries again
+            app_log.warning("could not write the devices' last seen", exc_info=True)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -71,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     key_file = cfg.data_folder / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_hex(32))
+    datalock.secure(cfg.data_folder)  # the data folder, database and key: this user only
     app.config.update(SECRET_KEY=key_file.read_text().strip(), MAX_CONTENT_LENGTH=64 * 1024,
                       VERSION=__version__, SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 180)
@@ -108,19 +130,29 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["qrate_api_docs"] = [doc for m in ROUTE_MODULES for doc in m.routes.docs]
     app.register_blueprint(api)
     for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, api_config.bp,
-               book_bp, checkin_bp):
+               book_bp, checkin_bp, system_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_plan.bp)
 
+    app.extensions["qrate_presence"] = presence = Presence()
+    ops.subscribe(presence.listener)
     sio = realtime.init_app(app, ops, async_mode)
     app.extensions["qrate_socketio"] = sio
     app.extensions["qrate_alerts"] = manage.Alerts(ops, app.extensions["qrate_reader"], sio)
-    hub = DeviceHub(DevicePort(ops), cfg, start=start_devices)
+    hub = DeviceHub(DevicePort(ops, presence), cfg, start=start_devices)
     ops.snapshot_parts.append(hub.public_state)
+    with ops.store() as s:
+        hall_epoch = store.epoch(s.db)  # fixed while served: a restore needs the server stopped
+    voice_tools = [t for t in ("espeak-ng", "sox") if shutil.which(t) is None]
+    voice_state = {"available": not voice_tools, "missing": voice_tools}
+    ops.snapshot_parts.append(lambda: {"epoch": hall_epoch, "voice": voice_state})
     app.extensions["qrate_devices"] = hub
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":
         manage.start_background(app, sio)
+        sio.start_background_task(backup.run_daily, cfg, ops.now, sio.sleep, run_blocking)
+        sio.start_background_task(_flush_seen, ops, sio.sleep)
+        sio.start_background_task(watch_presence, ops, presence, sio.sleep)
         notifier.start(sweep=appointments.expire_remote)
     _start_forwarder(app, ops, cfg, sio, config.pop("START_FORWARDER", async_mode == "gevent"))
     if start_devices or async_mode == "gevent":

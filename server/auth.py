@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
@@ -86,20 +87,29 @@ def check_login(db, employee_no: str, password: str) -> dict:
     return {"employee_no": row[0], "name": row[1], "role": row[2]}
 
 
-def new_token(db, kind: str, subject: str, role: str, window: Optional[int]) -> str:
+def new_token(db, kind: str, subject: str, role: str, window: Optional[int],
+              expires_in_s: Optional[float] = None) -> str:
     raw = secrets.token_urlsafe(32)
     store.insert_token(db, token_hash(raw), kind, subject, role, window, _now())
+    if expires_in_s is not None:
+        store.set_token_expiry(db, token_hash(raw), time.time() + expires_in_s)
     return raw
 
 
-def add_device(db, name: str, kind: str, window: Optional[int]) -> tuple[int, str]:
+def add_device(db, name: str, kind: str, window: Optional[int], *,
+               expires_in_s: Optional[float] = None, printer: Optional[str] = None) -> tuple[int, str]:
     """Register a device; returns its id and its token (shown once)."""
     if kind not in DEVICE_KINDS:
         raise ValueError(kind)
     if store.device_exists(db, name):
         raise DeviceExists(name=name)
     raw = secrets.token_urlsafe(32)
-    return store.insert_device(db, name, kind, window, token_hash(raw), _now()), raw
+    device_id = store.insert_device(db, name, kind, window, token_hash(raw), _now())
+    if expires_in_s is not None:
+        store.set_token_expiry(db, token_hash(raw), time.time() + expires_in_s)
+    if printer:
+        store.set_device_printer(db, device_id, printer)
+    return device_id, raw
 
 
 def resolve(db, raw: Optional[str]) -> Optional[Principal]:
@@ -107,18 +117,57 @@ def resolve(db, raw: Optional[str]) -> Optional[Principal]:
     if not raw or len(raw) > 200:
         return None
     h = token_hash(raw)
-    owner = store.token_owner(db, h)
+    owner = store.token_owner(db, h, time.time())
     if owner is None:
         return None
     kind, subject, role, window, name = owner
+    if kind == "device":
+        _seen(db, subject)
     return Principal(kind, subject, role, window, name, h)
+
+
+_last_seen: dict[str, str] = {}  # device id -> when it last called, not yet written
+
+
+def _seen(db, device_id: str) -> None:
+    """Remember when a device called (in memory: a request never waits on a write)."""
+    _last_seen[device_id] = _now()
+
+
+def flush_seen(db) -> int:
+    """Write the devices' "last seen" kept in memory (the server does it every minute)."""
+    pending = dict(_last_seen)
+    for device_id, at in pending.items():
+        store.device_seen(db, int(device_id), at)
+        if _last_seen.get(device_id) == at:
+            _last_seen.pop(device_id, None)
+    return len(pending)
+
+
+def last_seen(device_id) -> Optional[str]:
+    """The not-yet-written "last seen" of a device, if any."""
+    return _last_seen.get(str(device_id))
+
+
+def set_user_active(db, employee_no: str, active: bool) -> None:
+    """Enable or disable an account; a disabled account's tokens stop at once."""
+    store.set_user_active(db, employee_no, active, _now())
+
+
+def reset_password(db, employee_no: str, password: str) -> None:
+    """A new password; every sign-in of the account ends."""
+    store.set_password(db, employee_no, generate_password_hash(password))
+
+
+def revoke_device(db, name: str) -> None:
+    store.revoke_device(db, name)
 
 
 def resolve_hash(db, h: Optional[str]) -> Optional[Principal]:
     """The principal behind a token's SHA-256 (what a page's session cookie keeps), or None."""
     if not isinstance(h, str) or len(h) != 64:
         return None
-    owner = store.token_owner(db, h)
+    owner = store.token_owner(db, h, time.time())  # an expired token is no principal
     if owner is None:
         return None
     kind, subject, role, window, name = owner
@@ -127,3 +176,12 @@ def resolve_hash(db, h: Optional[str]) -> Optional[Principal]:
 
 def revoke(db, token_hash_: str) -> None:
     store.revoke_token(db, token_hash_)
+
+
+def end_other_sign_ins(db, employee_no: str, window: int, raw_token: str,
+                       displaced: Optional[str]) -> None:
+    """After a clerk signs in at ``window``: their tokens at other windows end, and so do
+    the displaced clerk's at this one (they can no longer act there)."""
+    store.revoke_user_tokens_at(db, employee_no, window, token_hash(raw_token))
+    if displaced:
+        store.revoke_window_tokens(db, displaced, window)

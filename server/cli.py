@@ -1,6 +1,7 @@
 """The qrate command line. Output is in zh-CN (QRATE_LANG=en for English)."""
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import time
@@ -12,14 +13,15 @@ import click
 from devices.cli import printer as printer_group
 from devices.cli import printer_sim
 from devices.padsim import pad_sim
+from devices.printer import parse_printer_url
 
-from . import auth, cli_plan, config, config_live, seed, store
+from . import auth, cli_ops, cli_plan, config, config_live, seed, store
 from .app import create_app
 from .city.cli import city as city_group
 from .i18n import translate as _t
 from .operations import Operations, WouldStrand
 from .readside import summary
-from .serve import run
+from .serve import BindFailed, run
 from .voice import Voice, clip_table, duration_s
 
 
@@ -34,7 +36,10 @@ def _load(hall_dir: Path):
         cfg = config.load(hall_dir)
     except config.ConfigError as exc:
         _config_exit(exc)
-    store.open_and_migrate(cfg.db_path)
+    try:
+        store.open_and_migrate(cfg.db_path)
+    except store.DamagedDatabase as exc:  # one line, never a silent empty hall
+        raise click.ClickException(str(exc))
     try:
         return config_live.for_cli(cfg)
     except config.ConfigError as exc:
@@ -64,14 +69,20 @@ def cli():
 @click.option("--always-open", is_flag=True, help="Ignore opening hours (for demos at any hour).")
 @click.option("--port", type=int, default=None, help="Port written into hall.toml.")
 def init(directory: Path, demo: bool, always_open: bool, port):
-    """Write a hall folder DIRECTORY/hall.toml (the demo hall until the real-hall template exists).
-    / 生成大厅配置。"""
+    """Write DIRECTORY/hall.toml: a real hall's template to fill in, or --demo the demo hall.
+    / 生成大厅配置（--demo：演示大厅）。"""
     try:
-        path = config.write_demo(directory, always_open, port)
+        if demo:
+            path = config.write_demo(directory, always_open, port)
+        else:
+            path = config.write_template(directory, port)
     except FileExistsError as exc:
         raise click.ClickException(_t("%(path)s exists already; it was left as it is.", path=str(exc)))
     _load(directory)
     click.echo(_t("Hall written to %(path)s.", path=str(path)))
+    if not demo:
+        click.echo(_t("Fill in what is marked TODO, add an admin (qrate user add NO --role admin) "
+                      "and a kiosk (qrate device add kiosk-1 --kind kiosk), then qrate serve."))
 
 
 @cli.command()
@@ -80,6 +91,7 @@ def init(directory: Path, demo: bool, always_open: bool, port):
 @click.option("--port", type=int, default=None, help="Port (default from hall.toml: 5000).")
 def serve(hall_dir: Path, host, port):
     """Run the hall server. / 启动大厅服务器。"""
+    lock = cli_ops.hold_folder(hall_dir)  # one server per data folder, before any write
     cfg = _load(hall_dir)
     try:
         app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent"})
@@ -89,10 +101,22 @@ def serve(hall_dir: Path, host, port):
     port = port if port is not None else cfg.raw["server"]["port"]
 
     def ready(bound):
+        if lock is not None:
+            lock.record(address=f"http://{host}:{bound}/")
         click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name,
                       host=host, port=bound), err=False)
+        for line in cli_ops.start_warnings(cfg, host, bound):
+            logging.getLogger("qrate.server").warning("%s", line)
         sys.stdout.flush()
-    run(app, host, port, ready)
+    try:
+        run(app, host, port, ready)
+    except BindFailed as exc:
+        raise click.ClickException(_t("Cannot listen on %(host)s:%(port)s: %(reason)s; choose "
+                                      "another --port or stop what uses it.", host=exc.host,
+                                      port=exc.port, reason=exc.reason))
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @cli.group()
@@ -144,8 +168,9 @@ def device():
 @click.argument("name")
 @click.option("--kind", type=click.Choice(["kiosk", "pad", "keypad", "display", "integration"]), required=True)
 @click.option("--window", type=int, default=None, help="The window a pad, keypad or window display belongs to.")
+@click.option("--printer", default=None, help="A kiosk's own printer URL (default: [printer] url).")
 @_hall_option
-def device_add(name: str, kind: str, window, hall_dir: Path):
+def device_add(name: str, kind: str, window, printer, hall_dir: Path):
     """Register a device; its token is printed alone on the last line. / 登记设备。"""
     cfg = _load(hall_dir)
     if kind in ("pad", "keypad") and window is None:
@@ -153,8 +178,16 @@ def device_add(name: str, kind: str, window, hall_dir: Path):
     if window is not None and window not in cfg.windows:
         raise click.ClickException(_t("Window %(window)s does not exist; known: %(known)s.",
                                       window=window, known=", ".join(map(str, cfg.windows))))
+    if printer and kind != "kiosk":
+        raise click.ClickException(_t("Only a kiosk has a printer of its own."))
+    if printer:
+        try:
+            parse_printer_url(printer)
+        except ValueError as exc:
+            raise click.ClickException(_t("Printer URL %(url)s: %(problem)s", url=printer, problem=str(exc)))
     try:
-        _, token = auth.add_device(_db(cfg), name, kind, window)
+        _, token = auth.add_device(_db(cfg), name, kind, window, printer=printer,
+                                   expires_in_s=cfg.raw["auth"]["device_token_days"] * 86400)
     except auth.DeviceExists:
         raise click.ClickException(_t("A device named %(name)s already exists.", name=name))
     click.echo(_t("Device %(name)s (%(kind)s) added. Open its page once with ?token=... ; the token:",
@@ -171,33 +204,35 @@ def demo(directory: Path, host: str, port: int, simulate: bool = False):
     """Create (once) and run a demo hall with accounts and devices. / 启动演示大厅。"""
     if not (directory / "hall.toml").exists():
         config.write_demo(directory, always_open=True, port=port)
+    else:
+        cli_ops.demo_port(directory, port)  # a restart on another port: the QR codes follow
+    lock = cli_ops.hold_folder(directory, "qrate demo")
     cfg = _load(directory)
     db = _db(cfg)
-    links = []
     if not store.any_user(db):
         for no, staff in cfg.staff.items():
             auth.add_user(db, no, staff.role, "demo1234", staff.name)
-        tokens = {"kiosk": auth.add_device(db, "demo-kiosk", "kiosk", None)[1],
-                  "display": auth.add_device(db, "demo-display", "display", None)[1]}
-        for n in list(cfg.windows)[:3]:
-            tokens[f"pad{n}"] = auth.add_device(db, f"demo-pad-{n}", "pad", n)[1]
-        base = f"http://{host}:{port}"
-        links = [f"{base}/kiosk?token={tokens['kiosk']}", f"{base}/display?token={tokens['display']}"]
-        links += [f"{base}/pad?token={tokens[f'pad{n}']}" for n in list(cfg.windows)[:3]]
-        links += [f"{base}/console", f"{base}/manage", f"{base}/display/window/1"]
-        (directory / "demo-links.txt").write_text("\n".join(links) + "\n", encoding="utf-8")
+    cli_ops.demo_devices(directory, db, cfg)
     click.echo(_t("Demo accounts: employee numbers 1001-1008 (clerks) and 9001 (manager), password demo1234."))
-    links_file = directory / "demo-links.txt"
-    if links_file.exists():
-        click.echo(_t("Device pages (also in %(path)s):", path=str(links_file)))
-        click.echo(links_file.read_text(encoding="utf-8").strip())
+    for line in cli_ops.demo_links(directory, cfg, f"http://{host}:{port}"):
+        click.echo(line)
+    for line in cli_ops.voice_lines():
+        click.echo(line)
     app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
 
     def serving(bound):
         click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound))
         if simulate:  # qrate demo --simulate: a moving day (server/cli_plan.py)
             cli_plan.start_demo_simulation(directory, cfg, f"http://127.0.0.1:{bound}")
-    run(app, host, port, serving)
+    try:
+        run(app, host, port, serving)
+    except BindFailed as exc:
+        raise click.ClickException(_t("Cannot listen on %(host)s:%(port)s: %(reason)s; choose "
+                                      "another --port or stop what uses it.", host=exc.host,
+                                      port=exc.port, reason=exc.reason))
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 # --- the hall's configuration -------------------------------------------------------
@@ -346,6 +381,12 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
 cli.add_command(pad_sim)
 cli.add_command(cli_plan.plan_cmd)  # qrate plan (docs/planning.md)
 cli.add_command(cli_plan.simulate_cmd)  # qrate simulate (docs/planning.md)
+cli.add_command(cli_ops.backup_cmd)
+cli.add_command(cli_ops.restore_cmd)
+for _cmd in (cli_ops.user_list, cli_ops.user_disable, cli_ops.user_enable, cli_ops.user_reset_password):
+    user.add_command(_cmd)
+device.add_command(cli_ops.device_list)
+device.add_command(cli_ops.device_revoke)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)
 cli.add_command(city_group)  # qrate city serve | hall add | user add (server/city/cli.py)

@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     "appointments": {"closures": [], "retention_days": 30, "bookings_per_minute": 20,
                      "remote_tickets": False, "remote_expire_min": 60, "near_places": 3,
                      "webhook": {"url": "", "retries": 5, "timeout_s": 5, "backoff_s": 2}},
+    # running a real hall (docs/operations.md): the daily backup, token expiry, silent windows
+    "backup": {"folder": "", "keep": 14, "at": "12:30"},
+    "auth": {"user_token_hours": 10, "device_token_days": 365},
+    "signin": {"silent_minutes": 20},
     # docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle
     "security": {"trusted_origins": [], "secure_cookies": False, "proxies": 0,
                  "anonymous_per_minute": 3000, "anonymous_burst": 600,
@@ -241,6 +245,7 @@ def build(folder: Path, data: dict) -> HallConfig:
     _check_city(data)
     _planning(cfg, data)
     build_appointments(cfg, data)
+    _check_operations(data)
     _check_security(data)
     return cfg
 
@@ -317,6 +322,18 @@ def build_appointments(cfg: HallConfig, data: dict) -> None:
     if not isinstance(hook.get("url", ""), str) or (hook.get("url") and not re.match(r"^https?://", hook["url"])):
         raise ConfigError("[appointments] webhook.url must start with http:// or https://")
 
+def _check_operations(data: dict) -> None:
+    """[backup], [auth] and [signin]: types and ranges (docs/operations.md)."""
+    b = data["backup"]
+    if not isinstance(b.get("folder"), str):
+        raise ConfigError("[backup] folder: a folder path as text (\"\" for no daily backup)")
+    _clock(b.get("at"), "[backup] at")
+    checks = (("backup", "keep", 1, 3650), ("auth", "user_token_hours", 1, 24 * 31),
+              ("auth", "device_token_days", 1, 3650), ("signin", "silent_minutes", 0, 24 * 60))
+    for section, key, lo, hi in checks:
+        value = data[section].get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ConfigError(f"[{section}] {key}: a number from {lo} to {hi}, not {value!r}")
 
 PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction")
 
@@ -364,4 +381,19 @@ def write_demo(folder: Path | str, always_open: bool = False, port: Optional[int
         raise FileExistsError(str(path))
     path.write_text(demo_text(always_open, port), encoding="utf-8")
     (folder / "photos").mkdir(exist_ok=True)
+    return path
+
+
+def write_template(folder: Path | str, port: Optional[int] = None) -> Path:
+    """A real hall's hall.toml to fill in (`qrate init DIR`): the hall's name marked TODO,
+    one example service and window, no staff."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "hall.toml"
+    if path.exists():
+        raise FileExistsError(str(path))
+    text = resources.files("server").joinpath("hall_template.toml").read_text(encoding="utf-8")
+    if port:
+        text = text.replace("port = 5000", f"port = {port}").replace("127.0.0.1:5000", f"127.0.0.1:{port}")
+    path.write_text(text, encoding="utf-8")
     return path

@@ -12,8 +12,9 @@ from .operations import Operations
 class DevicePort:
     """What printers, serial pads and keypads may ask of the hall."""
 
-    def __init__(self, ops: Operations):
+    def __init__(self, ops: Operations, presence=None):
         self._ops = ops
+        self._presence = presence  # a keypad's frame is a sign of life at its window
 
     # events and time
     def subscribe(self, listener: Callable[[dict], None]) -> None:
@@ -63,6 +64,8 @@ class DevicePort:
 
     # caller keypads
     def window_state(self, window: int) -> dict:
+        if self._presence is not None:
+            self._presence.seen(window)
         return self._ops.window_state(window)
 
     def call_next(self, window: int) -> Optional[dict]:

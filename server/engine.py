@@ -357,10 +357,20 @@ def call(ticket: Ticket, window: Window, *, now: datetime, how: str = "next",
         if how == "direct" and ticket.target_window is None and ticket.service not in window.services:
             raise ServiceNotAtWindow(window=window.number, service=ticket.service)
     data = {"how": how, "number": ticket.number, "service": ticket.service,
-            "wait_s": round((now - ticket.leg_at).total_seconds(), 3)}
+            "wait_s": interval_s(ticket.leg_at, now)}
     if reason:
         data["reason"] = reason
     return Event("ticket.called", now, ticket.id, window.number, window.clerk, data)
+
+
+MAX_INTERVAL_S = 86_400  # a wait or a service longer than a day is a clock that jumped
+
+
+def interval_s(start: datetime, end: datetime) -> Optional[float]:
+    """Seconds from start to end; None when the clock jumped (negative, or over a day),
+    so a jump never enters the figures."""
+    seconds = round((end - start).total_seconds(), 3)
+    return seconds if 0 <= seconds <= MAX_INTERVAL_S else None
 
 
 def recall(ticket: Ticket, window: Window, *, now: datetime) -> Event:
@@ -382,7 +392,7 @@ def finish(ticket: Ticket, window: Window, *, now: datetime) -> Event:
     ticket.need_at(window.number)
     return Event("ticket.finished", now, ticket.id, window.number, ticket.clerk,
                  {"number": ticket.number, "service": ticket.service,
-                  "service_s": round((now - ticket.called_at).total_seconds(), 3)})
+                  "service_s": interval_s(ticket.called_at, now)})
 
 
 def park(ticket: Ticket, window: Window, *, now: datetime, note: str = "") -> Event:

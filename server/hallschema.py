@@ -297,7 +297,18 @@ class City(Section):
 class Backup(Section):
     folder: str = ""
     keep: Annotated[int, Field(ge=1, le=3650)] = 14
-    at: HHMM = "02:00"
+    at: HHMM = "12:30"  # config.DEFAULTS: the daily backup (docs/operations.md)
+
+
+class Auth(Section):
+    """Token expiry (docs/operations.md)."""
+    user_token_hours: Annotated[float, Field(ge=1, le=744)] = 10
+    device_token_days: Annotated[float, Field(ge=1, le=3650)] = 365
+
+
+class Signin(Section):
+    """A window silent this long (no console, no keypad) is paused; 0: never."""
+    silent_minutes: Annotated[float, Field(ge=0, le=1440)] = 20
 
 
 Positive = Annotated[float, Field(gt=0)]
@@ -360,6 +371,8 @@ class HallFile(Section):
     appointments: HallAppointments = HallAppointments()
     city: Optional[City] = None
     backup: Optional[Backup] = None
+    auth: Auth = Auth()
+    signin: Signin = Signin()
     security: Security = Security()
     kiosk: Kiosk = Kiosk()
     voice: Voice = Voice()

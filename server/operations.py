@@ -47,6 +47,7 @@ NOTICE_KEY = "notice"
 STEP_DONE = {"callback": "callback_done", "verify": "verified", "rectify": "rectified",
              "reply": "replied"}
 log = logging.getLogger("qrate.operations")
+BACK_OVER_MIDNIGHT_S = 12 * 3600  # a jump back this far over midnight keeps the hall's day
 
 Listener = Callable[[dict], None]
 
@@ -118,6 +119,13 @@ class LiveCounters:
         self.states[w.number] = {"number": w.number, "status": w.status, "clerk": w.clerk}
 
 
+class WindowOccupied(QueueError):
+    """A clerk signs in at a window another clerk holds (take it over with take_over)."""
+
+    code, status = "window_occupied", 409
+    message = N_("Window %(window)s is held by %(name)s (%(clerk)s); sign in with take-over to take it.")
+
+
 class WouldStrand(Exception):
     """A configuration change would leave waiting tickets no window can call."""
 
@@ -162,7 +170,8 @@ class Operations:
 
     def _push(self, bodies: list[dict]) -> None:
         for body in bodies:
-            if body.get("type") == "ticket.finished" and body.get("service") in self._recent:
+            if (body.get("type") == "ticket.finished" and body.get("service") in self._recent
+                    and body.get("service_s") is not None):
                 self._recent[body["service"]].appendleft(body["service_s"])
             for listener in list(self._listeners):
                 try:
@@ -224,7 +233,15 @@ class Operations:
         return self.clock().astimezone(self.tz)
 
     def today(self) -> date:
-        return self.now().date()
+        """The hall day; a clock that jumps back over midnight never goes back to yesterday
+        (which would hide today's waiting tickets)."""
+        now = self.now()
+        day = now.date()
+        if self._day is not None and day < self._day:
+            start = datetime.combine(self._day, datetime.min.time(), self.tz)
+            if (start - now).total_seconds() <= BACK_OVER_MIDNIGHT_S:
+                return self._day  # a clock set back a little: still today
+        return day
 
     # -- lookups ---------------------------------------------------------------
     def service(self, code) -> engine.Service:
@@ -616,6 +633,33 @@ class Operations:
         """A clerk takes a window; it opens for calls."""
         return self._window_event(window_no, engine.window_change, status="open",
                                   clerk=employee_no, reason="sign_in")
+
+    def sign_in_clerk(self, window_no: int, employee_no: str, take_over: bool = False) -> dict:
+        """One clerk at one window (docs/operations.md): a window another clerk holds is
+        refused (409 window_occupied) unless ``take_over``, which signs that clerk out
+        first; the clerk leaves any other window held. All in one transaction, each step
+        its own `window.changed` event."""
+        with self.change() as (s, bodies):
+            w = self.window(s, window_no)
+            displaced = w.clerk if w.clerk and w.clerk != employee_no and w.status != "closed" else None
+            if displaced and not take_over:
+                staff = self.cfg.staff.get(displaced)
+                raise WindowOccupied(window=window_no, clerk=displaced,
+                                     name=staff.name if staff else displaced)
+            now = self.now()
+            if displaced:
+                self._record(s, bodies, engine.window_change(w, now=now, status="closed", clerk=None,
+                                                             reason="taken_over"), None, w)
+            left = []
+            for n, state in sorted(self._live.states.items()):
+                if n != window_no and state.get("clerk") == employee_no and n in self.cfg.windows:
+                    other = self.window(s, n)
+                    self._record(s, bodies, engine.window_change(other, now=now, status="closed",
+                                                                 clerk=None, reason="moved"), None, other)
+                    left.append(n)
+            self._record(s, bodies, engine.window_change(w, now=now, status="open", clerk=employee_no,
+                                                         reason="sign_in"), None, w)
+            return {"window": self._window_view(s, w), "displaced": displaced, "left": left}
 
     def sign_out(self, window_no: int, employee_no: Optional[str] = None) -> Optional[dict]:
         """The clerk leaves; the window closes (only if that clerk still holds it)."""

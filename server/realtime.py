@@ -25,6 +25,9 @@ def init_app(app, ops, async_mode: str) -> SocketIO:
     sio = SocketIO(app, async_mode=async_mode, cors_allowed_origins=app.config.get("CORS_ORIGINS"),
                    ping_interval=10, ping_timeout=10, json=app.json)
 
+    presence = app.extensions.get("qrate_presence")  # server/presence.py: silent windows
+    consoles: dict[str, int] = {}
+
     def who(data) -> auth.Principal | None:
         raw = None
         if isinstance(data, dict):
@@ -49,7 +52,16 @@ def init_app(app, ops, async_mode: str) -> SocketIO:
             join_room("public")
             if p is not None and p.window is not None:
                 join_room(f"window:{p.window}")  # the window's pad and screen
+        if p is not None and p.role == "clerk" and p.window is not None and presence is not None:
+            consoles[request.sid] = p.window  # a console open at the window (server/presence.py)
+            presence.connected(p.window)
         emit("snapshot", ops.snapshot())
+
+    @sio.on("disconnect")
+    def on_disconnect(*_args):
+        window = consoles.pop(request.sid, None)
+        if window is not None and presence is not None:
+            presence.gone(window)
 
     @sio.on("snapshot")
     def on_snapshot(_data=None):

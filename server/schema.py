@@ -10,6 +10,7 @@ carries its own copy of the roll-up it needs for that reason.
 """
 from __future__ import annotations
 
+import secrets
 from typing import Iterable
 
 import sqlite_utils
@@ -21,7 +22,8 @@ summary = Migrations("qrate-stats")
 appointments = Migrations("qrate-appointments")
 hallconfig = Migrations("qrate-config")
 forward = Migrations("qrate-forward")  # the city forwarder's progress (server/forward.py)
-MIGRATION_SETS = (core, followup, summary, hallconfig, forward, appointments)
+hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' printers (server/backup.py)
+MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments)
 
 
 @core()
@@ -337,6 +339,22 @@ def _rollup_daily(rows: Iterable[tuple]) -> list[tuple]:
             g[i] += r[i]
     return [(*g[:10], b"".join(g[10]) or None, b"".join(g[11]) or None, *g[12:])
             for g in groups.values()]
+
+
+# --- qrate-hall: running a real hall (epoch, expiry, devices) -------------------------
+
+@hall()
+def m001_hall_epoch_expiry_devices(db: sqlite_utils.Database) -> None:
+    # The epoch tells this database's event log apart from another copy's (a restore
+    # starts a new one); tokens expire; a kiosk may have its own printer.
+    db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('epoch', ?)",
+               [secrets.token_hex(8)])
+    db.executescript("""
+    ALTER TABLE tokens ADD COLUMN expires_ts REAL;
+    ALTER TABLE devices ADD COLUMN last_seen TEXT;
+    ALTER TABLE devices ADD COLUMN printer TEXT;
+    ALTER TABLE users ADD COLUMN disabled_at TEXT;
+    """)
 
 
 @hallconfig()

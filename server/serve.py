@@ -3,6 +3,7 @@ simple-websocket. See docs/architecture.md for why."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 import signal
 import socket
 import sys
@@ -10,6 +11,14 @@ from logging.handlers import RotatingFileHandler
 
 import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
+
+
+class BindFailed(Exception):
+    """The address cannot be listened on (a port in use, a host not of this PC)."""
+
+    def __init__(self, host: str, port: int, reason: str):
+        super().__init__(f"{host}:{port}: {reason}")
+        self.host, self.port, self.reason = host, port, reason
 
 
 class NoDelayHandler(WSGIHandler):
@@ -48,12 +57,24 @@ def setup_logging(folder) -> None:
     root.handlers[:] = [file_handler, stream]
 
 
+def hall_time(tz) -> None:
+    """Log records carry the hall's time, as every page shows it (not the PC's zone)."""
+    for handler in logging.getLogger().handlers:
+        if handler.formatter is not None:
+            handler.formatter.converter = lambda ts: datetime.fromtimestamp(ts, tz).timetuple()
+
+
 def run(app, host: str, port: int, ready=None) -> None:
-    setup_logging(app.extensions["qrate_config"].data_folder)
+    cfg = app.extensions["qrate_config"]
+    setup_logging(cfg.data_folder)
+    hall_time(cfg.tz)
     log = logging.getLogger("qrate.server")
     server = WSGIServer((host, port), app, handler_class=NoDelayHandler, log=None,
                         error_log=log)
-    server.init_socket()
+    try:
+        server.init_socket()
+    except OSError as exc:  # one line for the hall's IT person, not a traceback
+        raise BindFailed(host, port, exc.strerror or str(exc)) from None
     hub = app.extensions["qrate_devices"]
     hub.start()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Optional
@@ -33,6 +34,7 @@ def connect(path: Path | str) -> sqlite_utils.Database:
 def open_and_migrate(path: Path | str) -> None:
     """Create or upgrade the data file in place (run once at start)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    check_file(path)  # a damaged file is refused, never taken for a new hall
     db = connect(path)
     try:
         db.enable_wal()
@@ -244,9 +246,10 @@ class Store:
         return self.db.execute("SELECT coalesce(max(seq), 0) FROM ticket_events").fetchone()[0]
 
     def recent_service_times(self, service: str, limit: int) -> list[float]:
-        return [json.loads(r[0])["service_s"] for r in self.db.execute(
+        times = [json.loads(r[0])["service_s"] for r in self.db.execute(
             "SELECT data FROM ticket_events WHERE type = 'ticket.finished' AND service = ? "
             "ORDER BY seq DESC LIMIT ?", [service, limit]).fetchall()]
+        return [t for t in times if t is not None]  # None: a clock jump (engine.interval_s)
 
     def latest_calls(self, day: date, limit: int = 10) -> list[dict]:
         """The day's latest calls and recalls, newest first (one indexed seek per type)."""
@@ -527,8 +530,14 @@ def insert_device(db, name: str, kind: str, window, token_hash: str, at: str) ->
     return device_id
 
 
-def token_owner(db, token_hash: str) -> Optional[tuple[str, str, str, Optional[int], str]]:
-    """(kind, subject, role, window, name) of a live token whose user or device is active, or None."""
+def token_owner(db, token_hash: str, now_ts: Optional[float] = None
+                ) -> Optional[tuple[str, str, str, Optional[int], str]]:
+    """(kind, subject, role, window, name) of a live token whose user or device is active, or None.
+    ``now_ts``: a token whose expiry has passed is not live."""
+    if now_ts is not None:
+        row = db.execute("SELECT expires_ts FROM tokens WHERE hash = ?", [token_hash]).fetchone()
+        if row is not None and row[0] is not None and row[0] <= now_ts:
+            return None
     return db.execute(
         "SELECT t.kind, t.subject, t.role, t.window, coalesce(u.name, d.name) FROM tokens t "
         "LEFT JOIN users u ON t.kind = 'user' AND u.employee_no = t.subject AND u.active = 1 "
@@ -540,6 +549,212 @@ def token_owner(db, token_hash: str) -> Optional[tuple[str, str, str, Optional[i
 def revoke_token(db, token_hash: str) -> None:
     with db.atomic():
         db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", [token_hash])
+
+
+# --- the file itself: damage at start, the online backup, the epoch (server/backup.py)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DamagedDatabase(Exception):
+    """The hall's database file is damaged; the message says how and what to do."""
+
+
+def check_file(path: Path | str, *, full: bool = False) -> None:
+    """Refuse a zero-length, truncated, foreign or corrupt database file (a missing one
+    is a new hall). ``full``: PRAGMA integrity_check (every index) instead of quick_check."""
+    path = Path(path)
+    if not path.exists():
+        return
+    size = path.stat().st_size
+    if size == 0:
+        raise DamagedDatabase(f"{path} is empty (0 bytes): the hall's data is gone; restore a "
+                              "backup (qrate restore FILE), or delete the file to start a new hall")
+    with open(path, "rb") as f:
+        header = f.read(100)
+    if len(header) < 100 or not header.startswith(SQLITE_HEADER):
+        raise DamagedDatabase(f"{path} is not a SQLite database (its header is wrong or cut "
+                              f"short, {size} bytes); restore a backup (qrate restore FILE)")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid_for, changes = header[92:96], header[24:28]
+    wal = Path(f"{path}-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    if (page_size < 512 or page_size & (page_size - 1)) or (
+            valid_for == changes and pages and size < pages * page_size and not has_wal):
+        raise DamagedDatabase(f"{path} is truncated ({size} bytes of {pages * page_size}); "
+                              "restore a backup (qrate restore FILE)")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=10)
+        try:
+            rows = conn.execute("PRAGMA integrity_check" if full else "PRAGMA quick_check").fetchall()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise DamagedDatabase(f"{path} is damaged ({exc}); restore a backup (qrate restore FILE)") from None
+    if [r[0] for r in rows] != ["ok"]:
+        first = rows[0][0] if rows else "no answer"
+        raise DamagedDatabase(f"{path} is damaged ({len(rows)} problems, the first: {first}); "
+                              "restore a backup (qrate restore FILE)")
+    if tables and "ticket_events" not in tables:
+        raise DamagedDatabase(f"{path} is a SQLite file but not a qrate hall's database; "
+                              "move it away or restore a backup (qrate restore FILE)")
+    if not tables and size > 4096 * 4:
+        raise DamagedDatabase(f"{path} holds no tables though it has {size} bytes; "
+                              "restore a backup (qrate restore FILE)")
+
+
+def backup_file(src: Path | str, dest: Path | str) -> None:
+    """A consistent copy of the live database (SQLite's online backup API: one read
+    transaction for the whole copy, while writers go on in WAL mode)."""
+    source = sqlite3.connect(str(src), timeout=30)
+    target = sqlite3.connect(str(dest))
+    try:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")  # the copy is one self-contained file
+    finally:
+        target.close()
+        source.close()
+
+
+def epoch(db) -> Optional[str]:
+    """The database's epoch id (a new one after each restore)."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'epoch'").fetchone()
+    return row[0] if row else None
+
+
+def set_epoch(db, value: str) -> None:
+    db.execute("INSERT INTO settings (key, value) VALUES ('epoch', ?) "
+               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [value])
+
+
+def last_event(db) -> Optional[dict]:
+    row = db.execute("SELECT seq, type, at, day FROM ticket_events ORDER BY seq DESC LIMIT 1").fetchone()
+    return {"seq": row[0], "type": row[1], "at": row[2], "day": row[3]} if row else None
+
+
+def all_tickets(db) -> list[dict]:
+    cur = db.execute("SELECT * FROM tickets")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur]
+
+
+def integrity(db) -> list[str]:
+    return [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
+
+
+def ticket_id_range(db) -> tuple[int, int]:
+    row = db.execute("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM tickets").fetchone()
+    return row[0], row[1]
+
+
+def ticket_rows_between(db, lo: int, hi: int) -> list[dict]:
+    """Tickets with lo <= id < hi (the replay check goes a range at a time)."""
+    cur = db.execute("SELECT * FROM tickets WHERE id >= ? AND id < ?", [lo, hi])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur]
+
+
+def event_rows(db, *, ticket_lo: Optional[int] = None, ticket_hi: Optional[int] = None,
+               kind: Optional[str] = None) -> Iterable[dict]:
+    """Events of the tickets with lo <= id < hi, or of one type, in seq order."""
+    if kind is not None:
+        cur = db.execute("SELECT * FROM ticket_events WHERE type = ? ORDER BY seq", [kind])
+    else:
+        cur = db.execute("SELECT * FROM ticket_events WHERE ticket >= ? AND ticket < ? ORDER BY seq",
+                         [ticket_lo, ticket_hi])
+    names = [d[0] for d in cur.description]
+    for row in cur:
+        yield dict(zip(names, row))
+
+
+
+# --- accounts and devices for the hall's IT person (qrate user/device, /manage/system)
+
+def users(db) -> list[dict]:
+    cur = db.execute("SELECT employee_no, name, role, active, created_at, disabled_at FROM users "
+                     "ORDER BY employee_no")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur]
+
+
+def set_user_active(db, employee_no: str, active: bool, at: str) -> None:
+    """Enable or disable an account; disabling also revokes every token it holds."""
+    with db.atomic():
+        db.execute("UPDATE users SET active = ?, disabled_at = ? WHERE employee_no = ?",
+                   [int(active), None if active else at, employee_no])
+        if not active:
+            db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'user' AND subject = ?",
+                       [employee_no])
+
+
+def set_password(db, employee_no: str, password_hash: str) -> None:
+    with db.atomic():
+        db.execute("UPDATE users SET password_hash = ? WHERE employee_no = ?",
+                   [password_hash, employee_no])
+        db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'user' AND subject = ?", [employee_no])
+
+
+def devices(db) -> list[dict]:
+    cur = db.execute("SELECT id, name, kind, window, printer, last_seen, created_at, revoked "
+                     "FROM devices ORDER BY revoked, kind, window, name")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur]
+
+
+def revoke_device(db, name: str) -> None:
+    with db.atomic():
+        row = db.execute("SELECT id FROM devices WHERE name = ?", [name]).fetchone()
+        db.execute("UPDATE devices SET revoked = 1 WHERE name = ?", [name])
+        if row:
+            db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'device' AND subject = ?",
+                       [str(row[0])])
+
+
+def set_device_printer(db, device_id: int, printer: Optional[str]) -> None:
+    with db.atomic():
+        db.execute("UPDATE devices SET printer = ? WHERE id = ?", [printer, device_id])
+
+
+def device_seen(db, device_id: int, at: str) -> None:
+    with db.atomic():
+        db.execute("UPDATE devices SET last_seen = ? WHERE id = ?", [at, device_id])
+
+
+def set_token_expiry(db, token_hash: str, expires_ts: float) -> None:
+    with db.atomic():
+        db.execute("UPDATE tokens SET expires_ts = ? WHERE hash = ?", [expires_ts, token_hash])
+
+
+def token_expiry(db, token_hash: str) -> Optional[float]:
+    row = db.execute("SELECT expires_ts FROM tokens WHERE hash = ?", [token_hash]).fetchone()
+    return row[0] if row else None
+
+
+def revoke_user_tokens_at(db, employee_no: str, window: int, keep_hash: str) -> int:
+    """End a clerk's other sign-ins at windows (one clerk, one window); returns how many."""
+    with db.atomic():
+        return db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'user' AND subject = ? "
+                          "AND revoked = 0 AND hash != ? AND window IS NOT NULL AND window != ?",
+                          [employee_no, keep_hash, window]).rowcount
+
+
+def revoke_window_tokens(db, employee_no: str, window: int) -> None:
+    with db.atomic():
+        db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'user' AND subject = ? AND window = ?",
+                   [employee_no, window])
+
+
+def replace_device_token(db, device_id: int, kind: str, window, token_hash: str, at: str,
+                         expires_in_s: float) -> None:
+    """The device's tokens end; a new one starts (a new link for a tablet)."""
+    with db.atomic():
+        db.execute("UPDATE tokens SET revoked = 1 WHERE kind = 'device' AND subject = ?", [str(device_id)])
+        db.execute("INSERT INTO tokens (hash, kind, subject, role, window, created_at, expires_ts) "
+                   "VALUES (?, 'device', ?, ?, ?, ?, ?)",
+                   [token_hash, str(device_id), kind, window, at, time.time() + expires_in_s])
 
 
 # --- the hall's configuration in the database (migration set qrate-config)
@@ -572,16 +787,21 @@ def insert_commitment(db, employee_no: str, at: str, by: str, text: str, text_en
 
 # --- the city forwarder (server/forward.py): the log in seq order, its progress ----------
 
-EPOCH_KEY = "epoch"
+EPOCH_KEY = "epoch_no"  # beside ``epoch`` (the id): the forwarder's epochs are 1, 2, 3 ...
 
 
 def hall_epoch(db) -> int:
-    """The database's epoch (a restore starts a new one); 1 until one is set."""
+    """The database's epoch number for the city (each restore counts one up); 1 until one is set."""
     row = db.execute("SELECT value FROM settings WHERE key = ?", [EPOCH_KEY]).fetchone()
     try:
         return int(row[0]) if row else 1
     except (TypeError, ValueError):
         return 1
+
+
+def set_hall_epoch(db, number: int) -> None:
+    db.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [EPOCH_KEY, str(number)])
 
 
 def last_event_seq(db) -> int:

@@ -158,7 +158,7 @@ class Voice:
         self.custom.mkdir(parents=True, exist_ok=True)
         for name in list(table if names is None else names) + ["chime", "silence"]:
             path = self.default / f"{name}.wav"
-            if path.exists():
+            if _usable(path):
                 continue
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = _tmp(path)
@@ -197,7 +197,7 @@ class Voice:
                 if found.is_file() and not found.name.endswith(".tmp.wav"):
                     return found
         path = self.default / f"{name}.wav"
-        if not path.exists():
+        if not _usable(path):
             self.prepare([name] if name not in ("chime", "silence") else [])
         return path
 
@@ -209,7 +209,7 @@ class Voice:
         st = src.stat()
         key = hashlib.sha1(f"{src}|{st.st_mtime_ns}|{st.st_size}".encode()).hexdigest()[:16]
         out = self.cache / "norm" / f"{name.replace('/', '_')}-{key}.wav"
-        if not out.exists():
+        if not _usable(out):
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = _tmp(out)
             effects = [] if name == "chime" else [
@@ -217,7 +217,7 @@ class Voice:
                 "reverse", "pad", "0.03", "0.05"]
             _run(["sox", str(src), "-r", str(RATE), "-c", str(CHANNELS), "-b", str(BITS),
                   str(tmp), *effects])
-            tmp.replace(out)
+            _keep(tmp, out)
         return out
 
     # -- calls ---------------------------------------------------------------
@@ -228,11 +228,11 @@ class Voice:
             parts = [self._normalised(n) for n in names]
             key = hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:12]
             out = self.cache / "calls" / f"{number}-{window}-{'-'.join(self.languages)}-{key}.wav"
-            if not out.exists():
+            if not _usable(out):
                 out.parent.mkdir(parents=True, exist_ok=True)
                 tmp = _tmp(out)
                 _run(["sox", *[str(p) for p in parts], str(tmp)])
-                tmp.replace(out)
+                _keep(tmp, out)
                 self.trim_calls(keep=out)
             else:
                 os.utime(out)  # recently used: the last to go when the cache is trimmed
@@ -260,6 +260,26 @@ class Voice:
             total -= size
             gone += 1
         return gone
+
+
+WAV_HEADER = 44  # a clip no longer than its header is empty (a full disk cut it short)
+
+
+def _usable(path: Path) -> bool:
+    """A cached clip worth playing: present and longer than a WAV header. An empty clip
+    (written while the disk was full) is made again, never served for good."""
+    try:
+        return path.stat().st_size > WAV_HEADER
+    except OSError:
+        return False
+
+
+def _keep(tmp: Path, out: Path) -> None:
+    """Move a new clip into the cache, only when it holds sound."""
+    if not _usable(tmp):
+        tmp.unlink(missing_ok=True)
+        raise OSError(28, f"{out.name}: sox wrote an empty clip (is the disk full?)")
+    tmp.replace(out)
 
 
 def _tmp(path: Path, tag: str = "") -> Path:

@@ -6,7 +6,9 @@ each module's ``routes`` on the API blueprint. Nothing here imports a route modu
 """
 from __future__ import annotations
 
+import errno
 import functools
+import sqlite3
 from typing import Optional
 
 from flask import current_app, g, jsonify, request, session
@@ -68,10 +70,34 @@ def register_errors(app) -> None:
         code, msgid = HTTP_CODES.get(exc.code, ("http_error", N_("The request failed.")))
         return error_response(exc.code or 500, code, msgid, None)
 
+    @app.errorhandler(sqlite3.OperationalError)
+    @app.errorhandler(OSError)
+    def storage_error(exc: Exception):
+        """A full disk: 507 with a code, reads go on serving; nothing half-written (the
+        transaction rolled back), and the next write after space is freed succeeds."""
+        if disk_full(exc):
+            app.logger.warning("disk full: %s", exc)
+            return error_response(507, "disk_full", N_("The hall PC's disk is full: nothing was "
+                                                       "saved. Free some space; the hall goes on by itself."), None)
+        if "database is locked" in str(exc):
+            return error_response(503, "busy", N_("The database is busy; try again in a moment."), None)
+        return unexpected(exc)
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unexpected error")
         return error_response(500, "internal", N_("Something went wrong on the server; it has been logged."), None)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """SQLITE_FULL or ENOSPC, however it was wrapped."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 # --- the session cookie -------------------------------------------------------

@@ -25,7 +25,7 @@ def qrate(*args, input_text=None, lang=None):
 
 
 def test_init_writes_a_realistic_demo_hall(tmp_path):
-    out = qrate("init", str(tmp_path / "h"))
+    out = qrate("init", "--demo", str(tmp_path / "h"))
     assert out.returncode == 0, out.stderr
     assert "大厅配置已写入" in out.stdout
     raw = tomllib.loads((tmp_path / "h" / "hall.toml").read_text(encoding="utf-8"))
@@ -36,7 +36,7 @@ def test_init_writes_a_realistic_demo_hall(tmp_path):
     assert max(shared.values()) >= 3, "at least 3 windows share a service"
     assert all(s.get("commitment") for s in raw["staff"])
     assert (tmp_path / "h" / "data" / "qrate.db").exists()
-    again = qrate("init", str(tmp_path / "h"))
+    again = qrate("init", "--demo", str(tmp_path / "h"))
     assert again.returncode != 0 and "已存在" in again.stderr
 
 

@@ -222,6 +222,14 @@
     el.classList.remove("hidden");
   }
 
+  function renderVoice(voice) {
+    var el = $("voice-alert");
+    if (!el) return;
+    var off = !!(voice && voice.available === false);
+    el.textContent = off ? T.voiceOff : "";
+    el.classList.toggle("hidden", !off);
+  }
+
   /* --- live state ------------------------------------------------------ */
   live = QrateLive.shared({
     onStatus: function (online) {
@@ -233,6 +241,7 @@
       renderServices(st);
       renderNotice(st.hall.notice);
       renderPrinter((st.devices || {}).printer);
+      renderVoice(st.voice);
       rotatePanel();
       loadBoard();
       // calls made while this screen was cut off: still announce the recent ones

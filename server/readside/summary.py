@@ -210,10 +210,12 @@ def build_day(db, day: str, tz, now: Optional[datetime] = None,
         if kind == "ticket.called":
             if how != "callback":  # a call back is not a new wait
                 c.called += 1
-                c.waits.append(_ms(wait_s))
+                if wait_s is not None:  # None: the clock jumped (engine.interval_s)
+                    c.waits.append(_ms(wait_s))
         elif kind == "ticket.finished":
             c.served += 1
-            c.services.append(_ms(service_s))
+            if service_s is not None:
+                c.services.append(_ms(service_s))
         elif kind == "ticket.no_show":
             c.no_show += 1
         else:

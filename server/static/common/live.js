@@ -109,9 +109,13 @@
 
   QrateLive.prototype._snapshot = function (snap) {
     var before = this.seq === null && this.state ? this.state.seq : null;
+    // A new epoch (the database was restored from a backup): its seqs count afresh, so
+    // nothing of the old state or of events buffered under it is kept.
+    var newEpoch = !!(this.state && snap.epoch && this.state.epoch && snap.epoch !== this.state.epoch);
+    if (newEpoch) { before = null; this.epochs = (this.epochs || 0) + 1; }
     var st = {
-      seq: snap.seq, at: snap.at, hall: snap.hall, day: snap.day, services: snap.services,
-      devices: snap.devices || {}, windows: {}, tickets: {}, calls: (snap.calls || []).slice(),
+      epoch: snap.epoch || null, seq: snap.seq, at: snap.at, hall: snap.hall, day: snap.day, services: snap.services,
+      devices: snap.devices || {}, voice: snap.voice || null, windows: {}, tickets: {}, calls: (snap.calls || []).slice(),
     };
     (snap.windows || []).forEach(function (w) { st.windows[w.number] = w; });
     (snap.tickets || []).forEach(function (t) { st.tickets[t.id] = t; });
@@ -121,7 +125,9 @@
     this._status(true);
     this._emit("snapshot", [st, before, snap]);
     // events that came while the snapshot was on its way: those after it, in order
-    var later = this._pending.filter(function (ev) { return ev.seq > snap.seq; })
+    var later = this._pending.filter(function (ev) {
+      return ev.seq > snap.seq && (!ev.epoch || !snap.epoch || ev.epoch === snap.epoch);
+    })
       .sort(function (a, b) { return a.seq - b.seq; });
     this._pending = [];
     for (var i = 0; i < later.length && this.seq !== null; i++) this._event(later[i]);
@@ -130,6 +136,10 @@
   QrateLive.prototype._event = function (ev) {
     if (this.seq === null) {                    // a snapshot is on its way: keep it till then
       if (this._pending.length < BUFFER_MAX) this._pending.push(ev);
+      return;
+    }
+    if (ev.epoch && this.state && this.state.epoch && ev.epoch !== this.state.epoch) {
+      this.resync();                            // another epoch (a restore): a fresh snapshot
       return;
     }
     if (ev.seq <= this.seq) return;             // at or below the snapshot's seq: already in it

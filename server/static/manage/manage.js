@@ -100,7 +100,11 @@
   function connect() {
     QrateLive.shared()
       .on("event", liveSoon)
-      .on("snapshot", (st, before) => { if (before !== null) liveSoon(); })  // back after a cut: catch up
+      .on("snapshot", (st, before) => {
+        if (before !== null) liveSoon();  // back after a cut: catch up
+        const v = $("#voice-off");
+        if (v) v.hidden = !(st.voice && st.voice.available === false);
+      })
       .on("alert", (a) => {
         const none = $("#alerts .none"); if (none) none.remove();
         const li = document.createElement("li");

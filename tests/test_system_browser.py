@@ -1,0 +1,35 @@
+"""/manage/system in a real browser at 1366×768: the admin revokes a lost tablet in one
+click and gives a kiosk a new link with its QR code."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import PASSWORD, bearer
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_admin_revokes_a_tablet_and_makes_a_new_link(live, browser, shots):
+    import requests
+    live.cli("user", "add", "9009", "--role", "admin", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    pad = live.device_token("pad-3-lost", "pad", 3)
+    live.device_token("kiosk-east", "kiosk")
+    live.cli("backup")
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = ctx.new_page()
+    try:
+        page.request.post(live.url + "/api/login", data={"user": "9009", "password": PASSWORD})
+        page.goto(live.url + "/manage/system")
+        page.wait_for_selector("#devices tr[data-device='pad-3-lost']")
+        assert "已校验" in page.inner_text("#backup")
+        page.screenshot(path=str(shots / "manage-system.png"))
+        page.click("#devices tr[data-device='pad-3-lost'] button.danger")
+        page.wait_for_selector("#devices tr[data-device='pad-3-lost'] .bad")
+        assert requests.get(live.url + "/api/me", headers=bearer(pad), timeout=5).status_code == 401
+        page.click("#devices tr[data-device='kiosk-east'] button:not(.danger)")
+        page.wait_for_selector("#new-link svg")
+        url = page.inner_text("#device-url")
+        assert url.startswith("http://127.0.0.1:") and "/kiosk?token=" in url
+        page.screenshot(path=str(shots / "manage-system-new-link.png"))
+    finally:
+        ctx.close()
