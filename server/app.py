@@ -19,6 +19,7 @@ from kiosk import status_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
+    api_assessment,
     api_printing,
     api_queue,
     api_ratings,
@@ -41,6 +42,7 @@ from .readside import Reader
 from .version import __version__
 
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage)
+ROUTE_MODULES += (api_assessment,)
 
 
 def create_app(config: dict | None = None) -> Flask:

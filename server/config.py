@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .engine import N_, Service, Slot, Window
 from .i18n import translate
+from .posts import BETTER, FIGURES, GENERAL_POST, NO_SOURCE, Indicator, Post
 
 DEFAULTS: dict[str, Any] = {
     "hall": {"name": "qrate", "name_en": "qrate", "timezone": "Asia/Shanghai",
@@ -29,7 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "followup": {"owner": "", "owners": {}, "callback": "1wd", "verify": "3wd",
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
-    "assessment": {"min_count": 5},
+    "assessment": {"min_count": 5, "daily_weight": 0.3, "periodic_weight": 0.7,
+                   "default_post": ""},
+    "posts": [],
     "services": [],
     "windows": [],
     "staff": [],
@@ -81,6 +84,7 @@ class Staff:
     photo: str = ""
     commitment: str = ""
     commitment_en: str = ""
+    post: str = ""
 
 
 @dataclass
@@ -93,6 +97,7 @@ class HallConfig:
     windows: dict[int, Window] = field(default_factory=dict)
     window_devices: dict[int, dict] = field(default_factory=dict)
     staff: dict[str, Staff] = field(default_factory=dict)
+    posts: dict[str, Post] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -187,7 +192,84 @@ def build(folder: Path, data: dict) -> HallConfig:
         cfg.staff[no] = Staff(employee_no=no, name=s.get("name", no), role=s.get("role", "clerk"),
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
+    _build_posts(cfg, data)
     return cfg
+
+
+def _number(value, where: str, low: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+        raise ConfigError(f"{where}: must be a number of at least {low:g}, not {value!r}")
+    return float(value)
+
+
+def _build_posts(cfg: HallConfig, data: dict) -> None:
+    """[[posts]] (岗位 and their indicators), [[staff]] post and the [assessment] weights."""
+    for i, p in enumerate(data.get("posts") or []):
+        code = str(p.get("code", "")) if isinstance(p, dict) else ""
+        where = f"[[posts]] #{i + 1}"
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", code):
+            raise ConfigError(f"{where}: code must be 1-16 letters, digits, '-' or '_', not '{code}'")
+        if code in cfg.posts:
+            raise ConfigError(f"{where}: code '{code}' is used twice")
+        if not p.get("name"):
+            raise ConfigError(f"{where} ({code}): name is missing")
+        raw = p.get("indicators") or []
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{where} ({code}): indicators must list at least one "
+                              "{figure, target, weight, better}")
+        indicators = []
+        for j, ind in enumerate(raw):
+            at = f"{where} ({code}) indicators #{j + 1}"
+            if not isinstance(ind, dict):
+                raise ConfigError(f"{at}: must be a table {{figure, target, weight, better}}")
+            extra = sorted(set(ind) - {"figure", "target", "weight", "better"})
+            if extra:
+                raise ConfigError(f"{at}: unknown keys {extra}; an indicator has figure, "
+                                  "target, weight and better")
+            figure = str(ind.get("figure", ""))
+            if figure in NO_SOURCE:
+                raise ConfigError(f"{at}: figure '{figure}' cannot be used: {NO_SOURCE[figure]}")
+            if figure not in FIGURES:
+                raise ConfigError(f"{at}: unknown figure '{figure}'; known: {', '.join(FIGURES)}")
+            better = ind.get("better", FIGURES[figure])
+            if better not in BETTER:
+                raise ConfigError(f"{at}: better must be 'lower' or 'higher', not {better!r}")
+            if "target" not in ind:
+                raise ConfigError(f"{at}: target is missing")
+            target = _number(ind["target"], f"{at} target", float("-inf"))
+            weight = _number(ind.get("weight", 1), f"{at} weight")
+            if weight <= 0:
+                raise ConfigError(f"{at} weight: must be more than 0")
+            indicators.append(Indicator(figure, target, weight, better))
+        cfg.posts[code] = Post(code, str(p["name"]), str(p.get("name_en") or p["name"]),
+                               tuple(indicators))
+    for s in data["staff"]:
+        post = str(s.get("post") or "")
+        if post and post not in cfg.posts:
+            raise ConfigError(f"[[staff]] {s.get('employee_no')}: unknown post '{post}'; "
+                              f"known: {sorted(cfg.posts) or 'none (add [[posts]])'}")
+        cfg.staff[str(s["employee_no"])].post = post
+    section = data.get("assessment") or {}
+    default = str(section.get("default_post") or "")
+    if default and default not in cfg.posts:
+        raise ConfigError(f"[assessment] default_post: unknown post '{default}'; "
+                          f"known: {sorted(cfg.posts)}")
+    daily = _number(section.get("daily_weight", 0.3), "[assessment] daily_weight")
+    periodic = _number(section.get("periodic_weight", 0.7), "[assessment] periodic_weight")
+    if daily + periodic <= 0:
+        raise ConfigError("[assessment] daily_weight + periodic_weight must be more than 0")
+    min_count = section.get("min_count", 5)
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise ConfigError(f"[assessment] min_count: must be a whole number of at least 1, "
+                          f"not {min_count!r}")
+
+
+def post_of(cfg: HallConfig, employee_no: str) -> Post:
+    """The post a clerk is judged by: the staff's own, else [assessment] default_post,
+    else the built-in general post."""
+    staff = cfg.staff.get(employee_no)
+    code = (staff.post if staff else "") or (cfg.raw.get("assessment") or {}).get("default_post")
+    return cfg.posts.get(code or "") or cfg.posts.get(GENERAL_POST.code) or GENERAL_POST
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

@@ -1,0 +1,12 @@
+"""Strings for the dashboard's assessment by post (岗位考评) card; the card itself is
+static/manage/assessment.js and a card of templates/manage/dashboard.html, reading
+/api/stats/assessment. Merged with manage.JS so the page gets them in window.QRATE.T."""
+from .engine import N_
+
+JS = {
+    "as_post": N_("Post"), "as_score": N_("Overall score"), "as_daily": N_("Daily score"),
+    "as_periodic": N_("Periodic score"), "as_rank": N_("Rank within post"),
+    "as_indicators": N_("Indicators (met / not met)"), "as_unscored": N_("too little data"),
+    "as_distribution": N_("Distribution of scores"), "as_clerks": N_("Clerks"),
+    "as_weights": N_("Daily %(daily)s · periodic %(periodic)s · at least %(n)s served and rated"),
+}

@@ -1,0 +1,50 @@
+/* The dashboard's assessment by post (岗位考评): /api/stats/assessment for the ranking
+   period of the assessment tab, each clerk ranked within their post, the indicators met,
+   and the distribution of scores per post. No figures are computed here. */
+(function () {
+  "use strict";
+  const T = window.QRATE.T;
+  const $ = (s) => document.querySelector(s);
+  const {DASH, esc, num} = Qrate;
+  const form = $("#assess-form");
+  let chart = null;
+
+  function period() {
+    const p = (form.period.value || "").trim();
+    return /^\d{4}(-\d{2}|-Q[1-4])?$/i.test(p) ? p.toUpperCase() : Qrate.day().slice(0, 7);
+  }
+  function indicatorText(list) {
+    return list.map((i) => '<span class="' + (i.met === null ? "muted" : i.met ? "ok" : "flag") + '">' +
+      esc(i.figure) + " " + (i.value === null ? DASH : num(i.value, 2)) + (i.better === "lower" ? " ≤ " : " ≥ ") +
+      num(i.target, 2) + "</span>").join(" ");
+  }
+  async function load() {
+    const p = period();
+    const body = await Qrate.api("/api/stats/assessment?period=" + encodeURIComponent(p));
+    $("#post-period").textContent = body.from + " – " + body.to;
+    $("#post-exports").innerHTML = '<a href="/api/stats/assessment?period=' + encodeURIComponent(p) + '&format=csv">CSV</a>' +
+      '<a href="/api/stats/assessment?period=' + encodeURIComponent(p) + '&format=xlsx">XLSX</a>';
+    $("#post-weights").textContent = T.as_weights.replace("%(daily)s", body.weights.daily)
+      .replace("%(periodic)s", body.weights.periodic).replace("%(n)s", body.weights.min_count);
+    const head = [T.as_post, T.as_rank, T.staff, T.as_score, T.as_daily, T.as_periodic, T.served, T.ratings, T.as_indicators];
+    const rows = body.rows.map((r) => [esc(r.post_name), r.rank || DASH, esc(r.staff + " " + (r.name || "")),
+      r.score === null ? '<span class="muted">' + esc(T.as_unscored) + "</span>" : "<b>" + num(r.score, 1) + "</b>",
+      num(r.daily_score, 1), num(r.periodic_score, 1), r.served, r.ratings, indicatorText(r.indicators)]);
+    const el = $("#post-rows");
+    el.innerHTML = "<thead><tr>" + head.map((h) => "<th>" + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
+      (rows.length ? rows.map((r) => "<tr>" + r.map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("")
+        : '<tr><td colspan="' + head.length + '" class="muted">' + esc(T.no_data) + "</td></tr>") + "</tbody>";
+    if (chart) chart.destroy();
+    const labels = ["0–59", "60–69", "70–79", "80–89", "90–100", T.as_unscored];
+    const colors = ["#1d4ed8", "#16a34a", "#b45309", "#7c3aed", "#0f766e", "#b3261e"];
+    chart = new Chart(document.getElementById("chart-posts"), {type: "bar",
+      data: {labels: labels, datasets: body.distribution.map((d, i) => ({label: d.post_name,
+        data: d.buckets.map((b) => b.count).concat([d.unscored]), backgroundColor: colors[i % colors.length]}))},
+      options: {animation: false, scales: {y: {beginAtZero: true, ticks: {precision: 0}, title: {display: true, text: T.as_clerks}}}}});
+  }
+  const run = () => { load().catch((e) => { $("#post-weights").textContent = (e && e.message) || String(e); }); };
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); run(); });
+  const tab = document.querySelector('a[data-tab="assess"]');
+  if (tab) tab.addEventListener("click", run);
+  if (location.hash === "#assess") run();
+})();
