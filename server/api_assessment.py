@@ -4,14 +4,18 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
+import time
 
 from flask import Response, request
 from openpyxl import Workbook
+from pydantic import Field
 
 from .config import post_of
 from .engine import N_
-from .readside import assessment
-from .web import ApiError, Routes, ops, reader, require
+from .i18n import translate
+from .readside import assessment, pledges
+from .web import ApiError, Routes, Strict, ops, reader, require
 
 routes = Routes()
 route = routes.route
@@ -76,3 +80,101 @@ def stats_assessment():
     if fmt != "json":
         raise ApiError(422, "bad_format", N_("format must be json, csv or xlsx."))
     return body
+
+
+# --- yearly public commitments (公开承诺) ---------------------------------------------
+
+class TargetIn(Strict):
+    figure: str = Field(min_length=1, max_length=40)
+    target: float
+
+
+class CommitmentIn(Strict):
+    staff: str = Field(min_length=1, max_length=32)
+    year: int = Field(ge=2000, le=2100)
+    text: str = Field(min_length=1, max_length=300)
+    text_en: str = Field(default="", max_length=300)
+    targets: list[TargetIn] = Field(min_length=1, max_length=5)
+
+
+def _year() -> int:
+    text = request.args.get("year") or str(ops().today().year)
+    if not re.fullmatch(r"\d{4}", text) or not 2000 <= int(text) <= 2100:
+        raise ApiError(422, "bad_year", N_("year must be a year like 2026."))
+    return int(text)
+
+
+@route("/commitments", "POST", "Set a clerk's public commitment (公开承诺) for a year: text and "
+       "targets from the post's indicators; the earlier one is kept as history", "manager",
+       body=CommitmentIn, status=201, tags=("assessment",))
+def commitment_set(body: CommitmentIn):
+    p = require("manager")
+    _pledge_cache.clear()
+    return ops().set_commitment(body.staff, body.year, body.text, body.text_en,
+                                [t.model_dump() for t in body.targets], p.subject)
+
+
+@route("/commitments", "GET", "The commitments of a year, with their history", "manager",
+       tags=("assessment",), query=(("year", "YYYY (default this year)"), ("staff", "Only this clerk")))
+def commitment_list():
+    require("manager")
+    year = _year()
+    return {"year": year, "commitments": reader().run(
+        pledges.commitments, year=year, staff=(request.args.get("staff") or "")[:32] or None,
+        history=True)}
+
+
+@route("/commitments/report", "GET", "The year-end report of the commitments: which were kept",
+       "manager", tags=("assessment",), query=(("year", "YYYY (default this year)"),))
+def commitment_report():
+    require("manager")
+    return reader().run(pledges.year_report, year=_year())
+
+
+class _TTLCache:
+    """The public pledges of a (year, clerk) for a minute: the lobby and every pad ask
+    often, and the route needs no sign-in, so its cost is bounded by the cache."""
+
+    def __init__(self, seconds: float = 60, size: int = 256):
+        self.seconds, self.size, self._data, self._lock = seconds, size, {}, threading.Lock()
+
+    def get(self, key, make):
+        now = time.monotonic()
+        with self._lock:
+            hit = self._data.get(key)
+            if hit and now - hit[0] < self.seconds:
+                return hit[1]
+        value = make()
+        with self._lock:
+            if len(self._data) >= self.size:
+                self._data.clear()
+            self._data[key] = (now, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_pledge_cache = _TTLCache()
+_WORDS = {"at_most": N_("Commitment: %(label)s at most %(target)s"),
+          "at_least": N_("Commitment: %(label)s at least %(target)s"),
+          "so_far": N_("this year %(value)s"), "no_data": N_("this year: no data yet"),
+          "minutes": N_("%(n)s min"), "per_hour": N_("%(n)s per hour")}
+PLEDGE_WORDS = {lang: {k: translate(v, loc) for k, v in _WORDS.items()}
+                for lang, loc in (("zh", "zh_CN"), ("en", "en"))}
+
+
+@route("/pledges", "GET", "The public commitments of this year with their progress (the lobby's "
+       "阳光政务 panel, the idle pad)", "anyone", tags=("assessment",),
+       query=(("staff", "Only this clerk"),))
+def pledges_public():
+    year = ops().today().year
+    staff = (request.args.get("staff") or "")[:32] or None
+    if staff is not None and staff not in ops().cfg.staff:
+        staff = "?"
+    body = _pledge_cache.get((year, staff, ops().today().isoformat()),
+                             lambda: reader().run(pledges.progress, year=year, staff=staff))
+    return {"year": body["year"], "from": body["from"], "to": body["to"], "words": PLEDGE_WORDS,
+            "commitments": [{k: c[k] for k in ("staff", "name", "text", "text_en", "targets")}
+                            for c in body["commitments"]]}

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .engine import N_, Service, Slot, Window
 from .i18n import translate
 from .posts import BETTER, FIGURES, GENERAL_POST, NO_SOURCE, Indicator, Post
+from .workdays import parse_spec
 
 DEFAULTS: dict[str, Any] = {
     "hall": {"name": "qrate", "name_en": "qrate", "timezone": "Asia/Shanghai",
@@ -33,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "assessment": {"min_count": 5, "daily_weight": 0.3, "periodic_weight": 0.7,
                    "default_post": ""},
     "posts": [],
+    "feedback": {"reply": "5wd", "max_chars": 500, "per_ticket_per_hour": 3,
+                 "kiosk_per_hour": 30, "per_address_per_minute": 6},
+    "training": [],
     "services": [],
     "windows": [],
     "staff": [],
@@ -193,7 +197,52 @@ def build(folder: Path, data: dict) -> HallConfig:
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
     _build_posts(cfg, data)
+    _build_feedback_training(cfg, data)
     return cfg
+
+
+TRAINING_KINDS = ("concentrated", "secondment", "on_the_job", "self_study")
+TRAINING_CATEGORIES = ("skills", "etiquette", "policy")
+
+
+def _build_feedback_training(cfg: HallConfig, data: dict) -> None:
+    """[feedback] (citizens' opinions: reply deadline, bounds) and [[training]] (the
+    hall's training catalogue, each item linked to indicators or rating reasons)."""
+    fb = data.get("feedback") or {}
+    try:
+        parse_spec(fb.get("reply", "5wd"))
+    except ValueError as exc:
+        raise ConfigError(f"[feedback] reply: {exc}") from exc
+    for key in ("max_chars", "per_ticket_per_hour", "kiosk_per_hour", "per_address_per_minute"):
+        value = fb.get(key, DEFAULTS["feedback"][key])
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10000:
+            raise ConfigError(f"[feedback] {key}: must be a whole number from 1 to 10000, not {value!r}")
+    reasons = set(data["ratings"].get("reasons") or [])
+    seen: set = set()
+    for i, t in enumerate(data.get("training") or []):
+        where = f"[[training]] #{i + 1}"
+        code = str(t.get("code", "")) if isinstance(t, dict) else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
+            raise ConfigError(f"{where}: code must be 1-32 letters, digits, '-' or '_', not '{code}'")
+        if code in seen:
+            raise ConfigError(f"{where}: code '{code}' is used twice")
+        seen.add(code)
+        if not t.get("name"):
+            raise ConfigError(f"{where} ({code}): name is missing")
+        if t.get("kind") not in TRAINING_KINDS:
+            raise ConfigError(f"{where} ({code}): kind must be one of {', '.join(TRAINING_KINDS)}")
+        if t.get("category") not in TRAINING_CATEGORIES:
+            raise ConfigError(f"{where} ({code}): category must be one of "
+                              f"{', '.join(TRAINING_CATEGORIES)}")
+        bad = [f for f in t.get("figures", []) if f not in FIGURES]
+        if bad:
+            raise ConfigError(f"{where} ({code}): unknown figures {bad}; known: {', '.join(FIGURES)}")
+        bad = [r for r in t.get("reasons", []) if r not in reasons]
+        if bad:
+            raise ConfigError(f"{where} ({code}): unknown rating reasons {bad}; "
+                              f"known ([ratings] reasons): {', '.join(sorted(reasons))}")
+        if not t.get("figures") and not t.get("reasons"):
+            raise ConfigError(f"{where} ({code}): name the figures or rating reasons it addresses")
 
 
 def _number(value, where: str, low: float = 0.0) -> float:
