@@ -6,6 +6,7 @@ import io
 import re
 import threading
 import time
+from datetime import date, timedelta
 
 from flask import Response, request
 from openpyxl import Workbook
@@ -14,8 +15,9 @@ from pydantic import Field
 from .config import post_of
 from .engine import N_
 from .i18n import translate
-from .readside import assessment, pledges
-from .web import ApiError, Routes, Strict, ops, reader, require
+from .operations import PressGuard
+from .readside import assessment, feedback, pledges
+from .web import ApiError, Routes, Strict, ops, principal, reader, require
 
 routes = Routes()
 route = routes.route
@@ -178,3 +180,89 @@ def pledges_public():
     return {"year": body["year"], "from": body["from"], "to": body["to"], "words": PLEDGE_WORDS,
             "commitments": [{k: c[k] for k in ("staff", "name", "text", "text_en", "targets")}
                             for c in body["commitments"]]}
+
+
+# --- citizens' feedback (群众沟通反馈) --------------------------------------------------
+
+class FeedbackIn(Strict):
+    kind: str = Field(default="opinion", pattern="^(opinion|suggestion|complaint|praise)$")
+    text: str = Field(min_length=2, max_length=2000)
+    phone: str = Field(default="", max_length=20)
+    key: str = Field(default="", max_length=64)
+
+
+class ReplyIn(Strict):
+    reply: str = Field(min_length=2, max_length=1000)
+
+
+_guards: dict = {}
+
+
+def _guard() -> PressGuard:
+    """One token bucket per client address: [feedback] per_address_per_minute, a burst of
+    half that (at least 3)."""
+    cfg = ops().cfg
+    per_minute = int((cfg.raw.get("feedback") or {}).get("per_address_per_minute", 6))
+    guard = _guards.get(id(cfg))
+    if guard is None:
+        guard = _guards[id(cfg)] = PressGuard(per_minute, max(3, per_minute // 2), time.monotonic)
+    return guard
+
+
+@route("/feedback", "POST", "A citizen's opinion or suggestion (意见建议) from the status page "
+       "(with the ticket's key) or a kiosk; optional phone, masked; rate-limited",
+       "anyone with a ticket key, or a kiosk", body=FeedbackIn, status=201, tags=("feedback",),
+       extra_status={429: "Too many opinions from this address or ticket"})
+def feedback_leave(body: FeedbackIn):
+    cfg = ops().cfg
+    limit = int((cfg.raw.get("feedback") or {}).get("max_chars", 500))
+    if len(body.text.strip()) > limit:
+        raise ApiError(422, "too_long", N_("Please keep it under %(n)s characters."), n=limit)
+    if not body.key:
+        p = principal()
+        if p is None or p.role != "kiosk":
+            raise ApiError(401, "unauthorized", N_("Leave an opinion from your ticket's page or a kiosk."))
+        source = "kiosk"
+    else:
+        source = "status"
+    if not _guard().take(request.remote_addr or "?"):
+        raise ApiError(429, "too_many", N_("Too many opinions from here in a short time; please try again in a while."))
+    if body.phone and not body.phone.replace(" ", "").replace("-", "").isdigit():
+        raise ApiError(422, "bad_phone", N_("A phone number has digits only."))
+    return ops().leave_feedback(body.kind, body.text, body.phone, source, body.key or None)
+
+
+@route("/feedback", "GET", "Citizens' opinions and the figures: answered on time", "manager",
+       tags=("feedback",),
+       query=(("from", "First day (default 30 days ago)"), ("to", "Last day (default today)"),
+              ("state", "open, overdue, answered or all (default)")))
+def feedback_list():
+    require("manager")
+    today = ops().today()
+    try:
+        start = date.fromisoformat(request.args.get("from") or (today - timedelta(days=29)).isoformat())
+        end = date.fromisoformat(request.args.get("to") or today.isoformat())
+    except ValueError:
+        raise ApiError(422, "bad_date", N_("from and to must be dates like 2026-03-31."))
+    if end < start or (end - start).days > 3 * 366:
+        raise ApiError(422, "bad_range", N_("from must be before to, at most three years apart."))
+    state = request.args.get("state", "all")
+    if state not in feedback.STATES:
+        raise ApiError(422, "bad_state", N_("state must be open, overdue, answered or all."))
+    return reader().run(feedback.listing, start=start.isoformat(), end=end.isoformat(), state=state)
+
+
+@route("/feedback/<int:id>/reply", "POST", "A manager's answer to an opinion; it shows "
+       "on the citizen's status page", "manager", body=ReplyIn, tags=("feedback",))
+def feedback_reply(id: int, body: ReplyIn):  # noqa: A002 -- the contract's name: /api/feedback/{id}/reply
+    p = require("manager")
+    return ops().reply_feedback(id, body.reply, p.subject)
+
+
+@route("/status/<key>/feedback", "GET", "The opinions left with this ticket and their answers",
+       "anyone with the ticket's key", tags=("feedback",))
+def feedback_of_ticket(key: str):
+    found = reader().run(feedback.of_ticket, key=key) if len(key) < 64 else None
+    if found is None:
+        raise ApiError(404, "unknown_ticket", N_("No ticket has this address."))
+    return {"feedback": found}
