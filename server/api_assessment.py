@@ -16,7 +16,7 @@ from .config import post_of
 from .engine import N_
 from .i18n import translate
 from .operations import PressGuard
-from .readside import assessment, feedback, pledges
+from .readside import assessment, feedback, pledges, training
 from .web import ApiError, Routes, Strict, ops, principal, reader, require
 
 routes = Routes()
@@ -266,3 +266,93 @@ def feedback_of_ticket(key: str):
     if found is None:
         raise ApiError(404, "unknown_ticket", N_("No ticket has this address."))
     return {"feedback": found}
+
+
+# --- training (教育培训) ----------------------------------------------------------------
+
+class TrainingIn(Strict):
+    staff: str = Field(min_length=1, max_length=32)
+    item: str = Field(min_length=1, max_length=32)
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    note: str = Field(default="", max_length=500)
+
+
+def _days_range(default_days: int = 30) -> tuple[str, str]:
+    today = ops().today()
+    try:
+        start = date.fromisoformat(request.args.get("from") or (today - timedelta(days=default_days - 1)).isoformat())
+        end = date.fromisoformat(request.args.get("to") or today.isoformat())
+    except ValueError:
+        raise ApiError(422, "bad_date", N_("from and to must be dates like 2026-03-31."))
+    if end < start or (end - start).days > 3 * 366:
+        raise ApiError(422, "bad_range", N_("from must be before to, at most three years apart."))
+    return start.isoformat(), end.isoformat()
+
+
+def _length() -> int:
+    text = request.args.get("days") or "30"
+    if not text.isdigit() or not 1 <= int(text) <= 366:
+        raise ApiError(422, "bad_days", N_("days must be a whole number from 1 to 366."))
+    return int(text)
+
+
+@route("/training/catalogue", "GET", "The hall's training catalogue ([[training]])", "manager",
+       tags=("training",))
+def training_catalogue():
+    require("manager")
+    return {"items": training.catalogue(ops().cfg)}
+
+
+@route("/training/suggestions", "GET", "Training suggested per clerk from weak indicators and "
+       "the reasons of bad ratings", "manager", tags=("training",),
+       query=(("from", "First day (default 30 days ago)"), ("to", "Last day (default today)")))
+def training_suggestions():
+    require("manager")
+    start, end = _days_range()
+    return {"from": start, "to": end,
+            "staff": reader().run(training.suggestions, start=start, end=end)}
+
+
+@route("/training/records", "POST", "Record training given: who, which item, when", "manager",
+       body=TrainingIn, status=201, tags=("training",))
+def training_record(body: TrainingIn):
+    p = require("manager")
+    try:
+        day = date.fromisoformat(body.day)
+    except ValueError:
+        raise ApiError(422, "bad_date", N_("day must be a date like 2026-03-31."))
+    if day > ops().today():
+        raise ApiError(422, "future_day", N_("Training can be recorded once it has been given."))
+    return ops().record_training(body.staff, body.item, day, body.note, p.subject)
+
+
+@route("/training/records", "GET", "Training given, each with the clerk's figures before and "
+       "after (same length, same services), and per item", "manager", tags=("training",),
+       query=(("from", "First day (default 365 days ago)"), ("to", "Last day (default today)"),
+              ("staff", "Only this clerk"), ("days", "Length of each side in days (default 30)")))
+def training_records():
+    require("manager")
+    start, end = _days_range(365)
+    return reader().run(training.records, start=start, end=end, days=_length(),
+                        staff=(request.args.get("staff") or "")[:32] or None)
+
+
+@route("/training/before-after", "GET", "A clerk's figures before and after a day (training "
+       "given, or the start of a mentoring pair, 结对帮扶, for the mentee)", "manager",
+       tags=("training",),
+       query=(("staff", "Employee number"), ("day", "The day, YYYY-MM-DD"),
+              ("days", "Length of each side in days (default 30)"), ("service", "Only this service")))
+def training_before_after():
+    require("manager")
+    staff = (request.args.get("staff") or "")[:32]
+    if not staff:
+        raise ApiError(422, "staff_required", N_("Give staff=EMPLOYEE_NO."))
+    try:
+        day = date.fromisoformat(request.args.get("day") or "")
+    except ValueError:
+        raise ApiError(422, "bad_date", N_("day must be a date like 2026-03-31."))
+    service = request.args.get("service") or None
+    if service is not None and service not in ops().cfg.services:
+        raise ApiError(422, "unknown_service", N_("Give a service code of this hall."))
+    return reader().run(training.before_after, staff=staff, day=day.isoformat(), days=_length(),
+                        service=service)

@@ -8,5 +8,7 @@ JS = {
     "as_periodic": N_("Periodic score"), "as_rank": N_("Rank within post"),
     "as_indicators": N_("Indicators (met / not met)"), "as_unscored": N_("too little data"),
     "as_distribution": N_("Distribution of scores"), "as_clerks": N_("Clerks"),
+    "tr_weak": N_("Indicators not met"), "tr_reasons": N_("Reasons of bad ratings"),
+    "tr_items": N_("Suggested training"), "tr_none": N_("Every clerk meets the post's standards."),
     "as_weights": N_("Daily %(daily)s · periodic %(periodic)s · at least %(n)s served and rated"),
 }

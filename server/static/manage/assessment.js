@@ -34,6 +34,7 @@
     el.innerHTML = "<thead><tr>" + head.map((h) => "<th>" + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
       (rows.length ? rows.map((r) => "<tr>" + r.map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("")
         : '<tr><td colspan="' + head.length + '" class="muted">' + esc(T.no_data) + "</td></tr>") + "</tbody>";
+    suggest(body.from, body.to);
     if (chart) chart.destroy();
     const labels = ["0–59", "60–69", "70–79", "80–89", "90–100", T.as_unscored];
     const colors = ["#1d4ed8", "#16a34a", "#b45309", "#7c3aed", "#0f766e", "#b3261e"];
@@ -41,6 +42,17 @@
       data: {labels: labels, datasets: body.distribution.map((d, i) => ({label: d.post_name,
         data: d.buckets.map((b) => b.count).concat([d.unscored]), backgroundColor: colors[i % colors.length]}))},
       options: {animation: false, scales: {y: {beginAtZero: true, ticks: {precision: 0}, title: {display: true, text: T.as_clerks}}}}});
+  }
+  async function suggest(from, to) {
+    const body = await Qrate.api("/api/training/suggestions?from=" + from + "&to=" + to);
+    const el = $("#training-rows");
+    const head = [T.staff, T.as_post, T.tr_weak, T.tr_reasons, T.tr_items];
+    const rows = body.staff.map((r) => [esc(r.staff + " " + (r.name || "")), esc(r.post),
+      indicatorText(r.weak), esc(r.low_reasons.map((x) => (T.reasons[x.reason] || x.reason) + " ×" + x.count).join("，")),
+      r.items.map((i) => "<b>" + esc(i.name) + "</b> <span class=\"muted\">" + esc(i.kind_name + " · " + i.category_name) + "</span>").join("<br>") || DASH]);
+    el.innerHTML = "<thead><tr>" + head.map((h) => "<th>" + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
+      (rows.length ? rows.map((r) => "<tr>" + r.map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("")
+        : '<tr><td colspan="' + head.length + '" class="muted">' + esc(T.tr_none) + "</td></tr>") + "</tbody>";
   }
   const run = () => { load().catch((e) => { $("#post-weights").textContent = (e && e.message) || String(e); }); };
   form.addEventListener("submit", (ev) => { ev.preventDefault(); run(); });
