@@ -309,7 +309,7 @@ def training_catalogue():
 def training_suggestions():
     require("manager")
     start, end = _days_range()
-    return {"from": start, "to": end,
+    return {"from": start, "to": end, "catalogue": len(training.catalogue(ops().cfg)),
             "staff": reader().run(training.suggestions, start=start, end=end)}
 
 

@@ -9,6 +9,7 @@ JS = {
     "as_indicators": N_("Indicators (met / not met)"), "as_unscored": N_("too little data"),
     "as_distribution": N_("Distribution of scores"), "as_clerks": N_("Clerks"),
     "tr_weak": N_("Indicators not met"), "tr_reasons": N_("Reasons of bad ratings"),
-    "tr_items": N_("Suggested training"), "tr_none": N_("Every clerk meets the post's standards."),
+    "tr_items": N_("Suggested training"), "tr_none": N_("No training to suggest: no clerk falls short where the catalogue helps."),
+    "tr_no_catalogue": N_("The hall has no training catalogue yet: add [[training]] items to hall.toml."),
     "as_weights": N_("Daily %(daily)s · periodic %(periodic)s · at least %(n)s served and rated"),
 }

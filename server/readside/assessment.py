@@ -14,6 +14,7 @@ from ..engine import N_
 from ..i18n import translate
 from . import figures as F
 from . import tables
+from .pledges import LABELS
 from .summary import Summary, summary_rows
 
 BUCKETS = ((0, 60), (60, 70), (70, 80), (80, 90), (90, 100))
@@ -29,6 +30,9 @@ def judge_row(cfg, row: dict, n: int) -> dict:
     """One staff row of figures judged by its clerk's post: post, indicators, score."""
     post = post_of(cfg, row["staff"])
     results = F.indicator_results(row, post)
+    for r in results:      # how the figure reads on a page (zh, en) and its unit
+        msgid, unit = LABELS.get(r["figure"], (r["figure"], "count"))
+        r.update(label=translate(msgid, "zh_CN"), label_en=translate(msgid, "en"), unit=unit)
     return {"post": post.code, "post_name": post.name, "post_name_en": post.name_en,
             "indicators": results, "score": F.post_score(row, results, n)}
 

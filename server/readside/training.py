@@ -63,6 +63,7 @@ def suggestions(db, cfg, *, now: datetime, start: str, end: str) -> list[dict]:
         if not weak and not reasons:
             continue
         out.append({"staff": row["staff"], "name": row.get("name"), "post": judged["post"],
+                    "post_name": judged["post_name"],
                     "weak": [i for i in judged["indicators"] if i["met"] is False],
                     "low_reasons": reasons,
                     "items": [{**{k: item[k] for k in ("code", "name", "name_en", "kind_name",

@@ -13,10 +13,17 @@
     const p = (form.period.value || "").trim();
     return /^\d{4}(-\d{2}|-Q[1-4])?$/i.test(p) ? p.toUpperCase() : Qrate.day().slice(0, 7);
   }
+  function fmtValue(v, unit) {
+    if (v === null || v === undefined) return DASH;
+    if (unit === "s") return num(v / 60, 1) + " " + T.minutes;
+    if (unit === "rate") return num(100 * v, 1) + "%";
+    if (unit === "count") return String(Math.round(v));
+    return num(v, 2);
+  }
   function indicatorText(list) {
-    return list.map((i) => '<span class="' + (i.met === null ? "muted" : i.met ? "ok" : "flag") + '">' +
-      esc(i.figure) + " " + (i.value === null ? DASH : num(i.value, 2)) + (i.better === "lower" ? " ≤ " : " ≥ ") +
-      num(i.target, 2) + "</span>").join(" ");
+    return list.map((i) => '<span class="ind ' + (i.met === null ? "muted" : i.met ? "ok" : "flag") + '">' +
+      esc((Qrate.en ? i.label_en : i.label) || i.figure) + " " + fmtValue(i.value, i.unit) +
+      (i.better === "lower" ? " ≤ " : " ≥ ") + fmtValue(i.target, i.unit) + "</span>").join(" ");
   }
   async function load() {
     const p = period();
@@ -47,12 +54,12 @@
     const body = await Qrate.api("/api/training/suggestions?from=" + from + "&to=" + to);
     const el = $("#training-rows");
     const head = [T.staff, T.as_post, T.tr_weak, T.tr_reasons, T.tr_items];
-    const rows = body.staff.map((r) => [esc(r.staff + " " + (r.name || "")), esc(r.post),
+    const rows = body.staff.filter((r) => r.items.length).map((r) => [esc(r.staff + " " + (r.name || "")), esc(r.post_name),
       indicatorText(r.weak), esc(r.low_reasons.map((x) => (T.reasons[x.reason] || x.reason) + " ×" + x.count).join("，")),
-      r.items.map((i) => "<b>" + esc(i.name) + "</b> <span class=\"muted\">" + esc(i.kind_name + " · " + i.category_name) + "</span>").join("<br>") || DASH]);
+      r.items.map((i) => "<b>" + esc(i.name) + "</b> <span class=\"muted\">" + esc(i.kind_name + " · " + i.category_name) + "</span>").join("<br>")]);
     el.innerHTML = "<thead><tr>" + head.map((h) => "<th>" + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
       (rows.length ? rows.map((r) => "<tr>" + r.map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("")
-        : '<tr><td colspan="' + head.length + '" class="muted">' + esc(T.tr_none) + "</td></tr>") + "</tbody>";
+        : '<tr><td colspan="' + head.length + '" class="muted">' + esc(body.catalogue ? T.tr_none : T.tr_no_catalogue) + "</td></tr>") + "</tbody>";
   }
   const run = () => { load().catch((e) => { $("#post-weights").textContent = (e && e.message) || String(e); }); };
   form.addEventListener("submit", (ev) => { ev.preventDefault(); run(); });
