@@ -1,5 +1,6 @@
-"""A clerk's yearly public commitment with its progress this year, on the lobby's 阳光政务
-panel and on the idle pad, in headless Chromium against a real `qrate serve`."""
+"""Issue 15 in headless Chromium against one real `qrate serve`: a clerk's yearly public
+commitment with its progress this year on the lobby's 阳光政务 panel and the idle pad;
+意见建议 left on a ticket's status page and answered there, and from the kiosk's button."""
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,21 +23,22 @@ indicators = [{figure = "service_s.mean", target = 600, weight = 60, better = "l
 '''
 
 
-@pytest.fixture
-def hall(tmp_path):
-    folder = tmp_path / "hall"
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("assessment") / "hall"
     path = config.write_demo(folder, always_open=True)
     text = path.read_text(encoding="utf-8").replace('employee_no = "1003"\n', 'employee_no = "1003"\npost = "desk"\n')
     path.write_text(text + POSTS, encoding="utf-8")
-    live = LiveServer(folder, now=datetime(2026, 6, 15, 10, 0, tzinfo=TZ))
-    seed_history(live, 3)
+    live = LiveServer(folder, now=datetime(2026, 6, 17, 10, 0, tzinfo=TZ))
+    seed_history(live, 2)   # Monday and Tuesday
     live.start()
     try:
         live.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
         manager = requests.post(live.url + "/api/login", json={"user": "9001", "password": PASSWORD},
                                 timeout=5).json()["token"]
         clerk = live.clerk_token("1003", 3)   # signs in at window 3: the lobby shows its panel
-        yield {"live": live, "manager": manager, "clerk": clerk, "pad": live.device_token("pad-3", "pad", 3)}
+        yield {"live": live, "manager": manager, "clerk": clerk, "pad": live.device_token("pad-3", "pad", 3),
+               "kiosk": live.device_token("kiosk-1", "kiosk")}
     finally:
         live.kill()
 
@@ -49,8 +51,8 @@ def test_the_commitment_and_its_progress_on_the_lobby_and_the_pad(hall, browser)
                                         {"figure": "good_rate", "target": 0.9}]})
     assert r.status_code == 201, r.text
     (mine,) = requests.get(live.url + "/api/pledges?staff=1003", timeout=10).json()["commitments"]
+    assert mine["targets"][0]["value"] is not None        # the seeded days have figures
     minutes = round(mine["targets"][0]["value"] / 60, 1)
-    assert mine["targets"][0]["value"] is not None        # the seeded half year has figures
     text = f"承诺平均办理不超过 10 分钟 · 本年 {minutes:g} 分钟"
 
     ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
@@ -76,3 +78,41 @@ def test_the_commitment_and_its_progress_on_the_lobby_and_the_pad(hall, browser)
     pad.screenshot(path=str(SHOTS / "commitment-pad.png"))
     ctx.close()
     pad_ctx.close()
+
+
+def test_leave_on_the_status_page_and_see_the_answer(hall, browser):
+    live = hall["live"]
+    kiosk = hall["kiosk"]
+    ticket = requests.post(live.url + "/api/tickets", json={"service": "A"}, headers=bearer(kiosk), timeout=5).json()
+    ctx = browser.new_context(viewport={"width": 420, "height": 900}, locale="zh-CN")
+    phone = ctx.new_page()
+    phone.goto(live.url + "/t/" + ticket["status_url"].rsplit("/", 1)[-1])
+    expect(phone.locator("#number")).to_have_text(ticket["number"])
+    phone.check('input[name=kind][value=suggestion]')
+    phone.fill("#fb-text", "叫号声音再大一点。")
+    phone.fill("#fb-phone", "13800138000")
+    phone.click("#fb-send")
+    expect(phone.locator("#fb-msg")).to_contain_text("感谢您的意见")
+    expect(phone.locator(".fb-item .fb-a")).to_contain_text("等待答复")
+    (left,) = requests.get(live.url + "/api/feedback", headers=bearer(hall["manager"]), timeout=5).json()["feedback"]
+    assert left["phone"] == "138****8000" and left["kind"] == "suggestion"
+    r = requests.post(f"{live.url}/api/feedback/{left['id']}/reply", headers=bearer(hall["manager"]), timeout=5,
+                      json={"reply": "已调高大厅音量，感谢您的建议。"})
+    assert r.status_code == 200
+    phone.reload()
+    expect(phone.locator(".fb-item.answered .fb-a")).to_have_text("大厅答复：已调高大厅音量，感谢您的建议。")
+    phone.screenshot(path=str(SHOTS / "feedback-status.png"), full_page=True)
+
+    pad = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN").new_page()
+    pad.goto(f"{live.url}/kiosk?token={kiosk}")
+    expect(pad.locator("#feedback-btn")).to_be_visible()
+    pad.screenshot(path=str(SHOTS / "feedback-kiosk-button.png"))
+    pad.click("#feedback-btn")
+    expect(pad.locator("#fb h2")).to_have_text("意见建议")
+    pad.fill("#fb-text", "大厅座位不够。")
+    pad.click("#fb-send")
+    expect(pad.locator("#fb-msg")).to_contain_text("感谢您的意见")
+    pad.screenshot(path=str(SHOTS / "feedback-kiosk.png"))
+    rows = requests.get(live.url + "/api/feedback", headers=bearer(hall["manager"]), timeout=5).json()["feedback"]
+    assert [r["source"] for r in rows] == ["kiosk", "status"]
+    ctx.close()
