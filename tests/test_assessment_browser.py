@@ -96,9 +96,19 @@ def test_leave_on_the_status_page_and_see_the_answer(hall, browser):
     expect(phone.locator(".fb-item .fb-a")).to_contain_text("等待答复")
     (left,) = requests.get(live.url + "/api/feedback", headers=bearer(hall["manager"]), timeout=5).json()["feedback"]
     assert left["phone"] == "138****8000" and left["kind"] == "suggestion"
-    r = requests.post(f"{live.url}/api/feedback/{left['id']}/reply", headers=bearer(hall["manager"]), timeout=5,
-                      json={"reply": "已调高大厅音量，感谢您的建议。"})
-    assert r.status_code == 200
+    # the manager answers on the dashboard's follow-up tab
+    manage = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN").new_page()
+    manage.goto(live.url + "/manage")
+    manage.fill("input[name=user]", "9001")
+    manage.fill("input[name=password]", PASSWORD)
+    manage.click("#login-form button")
+    manage.locator("#tabs").wait_for()
+    manage.click("a[data-tab=followup]")
+    manage.fill(f'input[data-fb="{left["id"]}"]', "已调高大厅音量，感谢您的建议。")
+    manage.click(f'button[data-fb-send="{left["id"]}"]')
+    expect(manage.locator("#fb-rows")).to_contain_text("按时")
+    expect(manage.locator("#fb-figures")).to_contain_text("已答复 1 条")
+    manage.locator("#fb-card").screenshot(path=str(SHOTS / "feedback-manage.png"))
     phone.reload()
     expect(phone.locator(".fb-item.answered .fb-a")).to_have_text("大厅答复：已调高大厅音量，感谢您的建议。")
     phone.screenshot(path=str(SHOTS / "feedback-status.png"), full_page=True)

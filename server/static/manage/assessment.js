@@ -61,6 +61,34 @@
       (rows.length ? rows.map((r) => "<tr>" + r.map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("")
         : '<tr><td colspan="' + head.length + '" class="muted">' + esc(body.catalogue ? T.tr_none : T.tr_no_catalogue) + "</td></tr>") + "</tbody>";
   }
+  // --- citizens' opinions (群众沟通反馈): answer within the hall's deadline ------------
+  async function opinions() {
+    const body = await Qrate.api("/api/feedback");
+    const f = body.figures;
+    $("#fb-figures").textContent = T.fb_figures.replace("%(received)s", f.received)
+      .replace("%(answered)s", f.answered).replace("%(rate)s", Qrate.pct(f.on_time_rate));
+    const head = [T.fb_left, T.fb_text, T.fb_phone, T.fb_due, T.fb_answer];
+    const rows = body.feedback.map((x) => [esc(Qrate.dateTime(x.created_at)) + (x.number ? " · " + esc(x.number) : ""),
+      '<span class="l">' + esc(x.text) + "</span>", esc(x.phone_full || ""),
+      '<span class="' + (x.overdue ? "flag" : "") + '">' + esc(Qrate.dateTime(x.reply_due)) + "</span>",
+      x.reply ? esc(x.reply) + ' <span class="muted">' + esc(x.on_time ? T.fb_on_time : T.fb_late) + "</span>"
+        : '<input data-fb="' + x.id + '" size="40" maxlength="1000"> <button type="button" data-fb-send="' + x.id + '">' + esc(T.fb_send) + "</button>"]);
+    const el = $("#fb-rows");
+    el.innerHTML = "<thead><tr>" + head.map((h) => "<th>" + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
+      (rows.length ? rows.map((r) => "<tr>" + r.map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("")
+        : '<tr><td colspan="' + head.length + '" class="muted">' + esc(T.fb_none) + "</td></tr>") + "</tbody>";
+  }
+  document.addEventListener("click", (ev) => {
+    const id = ev.target.dataset && ev.target.dataset.fbSend;
+    if (!id) return;
+    const text = document.querySelector('input[data-fb="' + id + '"]').value.trim();
+    if (text.length < 2) return;
+    Qrate.api("/api/feedback/" + id + "/reply", {method: "POST", body: {reply: text}}).then(opinions, opinions);
+  });
+  const fbTab = document.querySelector('a[data-tab="followup"]');
+  if (fbTab) fbTab.addEventListener("click", () => { opinions().catch(() => {}); });
+  if (location.hash === "#followup") opinions().catch(() => {});
+
   const run = () => { load().catch((e) => { $("#post-weights").textContent = (e && e.message) || String(e); }); };
   form.addEventListener("submit", (ev) => { ev.preventDefault(); run(); });
   const tab = document.querySelector('a[data-tab="assess"]');
