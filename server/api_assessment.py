@@ -172,12 +172,19 @@ PLEDGE_WORDS = {lang: {k: translate(v, loc) for k, v in _WORDS.items()}
        query=(("staff", "Only this clerk"),))
 def pledges_public():
     year = ops().today().year
+    # 阳光政务: a clerk's commitments and their progress are public only when the hall's
+    # [publish] figures lists "clerk_commitments" (docs/security.md); managers see them
+    published = ops().cfg.raw.get("publish", {}).get("figures", [])
+    caller = principal()
+    if "clerk_commitments" not in published and not (caller and caller.role in ("manager", "admin")):
+        return {"year": year, "published": False, "words": PLEDGE_WORDS, "commitments": []}
     staff = (request.args.get("staff") or "")[:32] or None
     if staff is not None and staff not in ops().cfg.staff:
         staff = "?"
     body = _pledge_cache.get((year, staff, ops().today().isoformat()),
                              lambda: reader().run(pledges.progress, year=year, staff=staff))
-    return {"year": body["year"], "from": body["from"], "to": body["to"], "words": PLEDGE_WORDS,
+    return {"year": body["year"], "published": True, "from": body["from"], "to": body["to"],
+            "words": PLEDGE_WORDS,
             "commitments": [{k: c[k] for k in ("staff", "name", "text", "text_en", "targets")}
                             for c in body["commitments"]]}
 

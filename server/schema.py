@@ -18,8 +18,9 @@ from sqlite_utils import Migrations
 core = Migrations("qrate")
 followup = Migrations("qrate-ratings")
 summary = Migrations("qrate-stats")
-assessment = Migrations("qrate-assessment")   # issue 15: commitments, feedback, training
-MIGRATION_SETS = (core, followup, summary, assessment)
+hallconfig = Migrations("qrate-config")
+assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, feedback, training
+MIGRATION_SETS = (core, followup, summary, hallconfig, assessment)
 
 
 @core()
@@ -337,11 +338,41 @@ def _rollup_daily(rows: Iterable[tuple]) -> list[tuple]:
             for g in groups.values()]
 
 
+@hallconfig()
+def m001_config_versions(db: sqlite_utils.Database) -> None:
+    """The hall's configuration once it has started: every version (the last one stands),
+    who made it and from where; and each public commitment's history (阳光政务)."""
+    db.executescript("""
+    CREATE TABLE config_versions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        source TEXT NOT NULL,
+        file_digest TEXT,
+        body TEXT NOT NULL,
+        seq INTEGER
+    );
+    CREATE TABLE commitments (
+        id INTEGER PRIMARY KEY,
+        employee_no TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        commitment TEXT NOT NULL,
+        commitment_en TEXT NOT NULL
+    );
+    CREATE INDEX commitments_by_staff ON commitments (employee_no, id);
+    CREATE TRIGGER config_versions_append_only BEFORE UPDATE ON config_versions
+    BEGIN SELECT RAISE(ABORT, 'config_versions is append-only'); END;
+    CREATE TRIGGER commitments_append_only BEFORE UPDATE ON commitments
+    BEGIN SELECT RAISE(ABORT, 'commitments is append-only'); END;
+    """)
+
+
 @assessment()
-def m001_commitments(db: sqlite_utils.Database) -> None:
+def m001_yearly_commitments(db: sqlite_utils.Database) -> None:
     # a clerk's yearly public commitment (公开承诺); a replaced one is kept (replaced_at)
     db.executescript("""
-    CREATE TABLE commitments (
+    CREATE TABLE yearly_commitments (
         id INTEGER PRIMARY KEY,
         staff TEXT NOT NULL,
         year INTEGER NOT NULL,
@@ -352,7 +383,7 @@ def m001_commitments(db: sqlite_utils.Database) -> None:
         made_by TEXT NOT NULL,
         replaced_at TEXT
     );
-    CREATE INDEX commitments_year ON commitments(year, staff);
+    CREATE INDEX yearly_commitments_year ON yearly_commitments(year, staff);
     """)
 
 

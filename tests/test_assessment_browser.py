@@ -28,7 +28,8 @@ def hall(tmp_path_factory):
     folder = tmp_path_factory.mktemp("assessment") / "hall"
     path = config.write_demo(folder, always_open=True)
     text = path.read_text(encoding="utf-8").replace('employee_no = "1003"\n', 'employee_no = "1003"\npost = "desk"\n')
-    path.write_text(text + POSTS, encoding="utf-8")
+    path.write_text(text + POSTS + '\n[publish]\nfigures = ["window_satisfaction", "clerk_commitments"]\n',
+                    encoding="utf-8")
     live = LiveServer(folder, now=datetime(2026, 6, 17, 10, 0, tzinfo=TZ))
     seed_history(live, 2)   # Monday and Tuesday
     live.start()

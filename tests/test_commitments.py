@@ -23,7 +23,8 @@ def hall(hall_dir, clock):
     staff = [{**s, "post": "desk"} if s["employee_no"] in ("1001", "1002") else s for s in raw["staff"]]
     clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
     app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock,
-                      "HALL_OVERRIDES": {"posts": [DESK], "staff": staff}})
+                      "HALL_OVERRIDES": {"posts": [DESK], "staff": staff, "publish": {
+                          "figures": ["window_satisfaction", "clerk_commitments"]}}})
     h = app.extensions["qrate"]
     h.sign_in(1, "1001")
     h.sign_in(2, "1002")
@@ -104,3 +105,20 @@ def test_the_year_end_report_says_which_were_kept(hall):
     assert kept["1002"]["kept"] is False                      # 700 s and a good rate of 0.5
     assert [t["kept"] for t in kept["1002"]["targets"]] == [False, False]
     assert (report["kept_count"], report["not_kept_count"]) == (1, 1)
+
+
+def test_the_progress_is_public_only_when_the_hall_publishes_it(hall_dir, clock):
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=TZ))
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})   # [publish] as by default
+    try:
+        client = app.test_client()
+        manager = Accounts(app.extensions["qrate"], client).manager()
+        r = client.post("/api/commitments", headers=manager, json={
+            **PLEDGE, "staff": "1001", "targets": [{"figure": "good_rate", "target": 0.95}]})
+        assert r.status_code == 201, r.get_json()                  # the general post's indicator
+        body = app.test_client().get("/api/pledges").get_json()
+        assert body["published"] is False and body["commitments"] == []
+        mine = client.get("/api/pledges", headers=manager).get_json()   # a manager sees it
+        assert [c["staff"] for c in mine["commitments"]] == ["1001"]
+    finally:
+        app.extensions["qrate"].close()

@@ -57,7 +57,7 @@ def _item(t: dict) -> dict:
 def commitments(db, cfg, *, now: datetime, year: int, staff: Optional[str] = None,
                 history: bool = False) -> list[dict]:
     """The commitments of a year (current ones; with ``history`` the replaced too, newest first)."""
-    sql = "SELECT * FROM commitments WHERE year = ?"
+    sql = "SELECT * FROM yearly_commitments WHERE year = ?"
     args: list = [year]
     if staff:
         sql += " AND staff = ?"
