@@ -110,6 +110,14 @@ def test_leave_on_the_status_page_and_see_the_answer(hall, browser):
     expect(manage.locator("#fb-rows")).to_contain_text("按时")
     expect(manage.locator("#fb-figures")).to_contain_text("已答复 1 条")
     manage.locator("#fb-card").screenshot(path=str(SHOTS / "feedback-manage.png"))
+    # the assessment tab: clerk 1003 of 综合受理岗 with the seeded days, the distribution drawn
+    manage.click("a[data-tab=assess]")
+    manage.fill("#assess-form input[name=period]", "2026-06")
+    manage.click("#assess-form button[type=submit]")
+    expect(manage.locator("#post-rows tbody tr", has_text="1003")).to_contain_text("综合受理岗")
+    expect(manage.locator("#post-weights")).to_contain_text("日常考评权重 0.3")
+    assert manage.locator("#chart-posts").bounding_box()["height"] > 50
+    manage.locator("#by-post").screenshot(path=str(SHOTS / "assessment-by-post.png"))
     phone.reload()
     expect(phone.locator(".fb-item.answered .fb-a")).to_have_text("大厅答复：已调高大厅音量，感谢您的建议。")
     phone.screenshot(path=str(SHOTS / "feedback-status.png"), full_page=True)
