@@ -33,6 +33,12 @@ def kiosk_page():
                        return_s=frame["return_s"])
 
 
+@bp.get("/feedback")
+def feedback_page():
+    """The kiosk's 意见建议 page (issue 15; kiosk/templates/kiosk/feedback.html)."""
+    return render_page("kiosk/feedback.html", locale=_locale())
+
+
 @bp.get("/qr.svg")
 def qr_svg():
     """The QR code of a ticket's status URL, as SVG (only this hall's status URLs)."""

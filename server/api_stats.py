@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from pydantic import BaseModel, Field
 
 from .engine import N_
-from .readside import lists, planning, tables
+from .readside import assessment, lists, planning, tables
 from .web import ApiError, Routes, ops, reader, require
 
 routes = Routes()
@@ -172,7 +172,7 @@ def stats_live():
 def stats_scorecard():
     require("manager")
     day = _day("day", ops().today().isoformat())
-    return reader().run(tables.scorecard, day=day)
+    return reader().run(assessment.scorecard, day=day)
 
 
 @route("/stats/rankings", "GET", "Monthly or quarterly rankings (定期考评)", "manager",
@@ -184,7 +184,7 @@ def stats_rankings():
         tables.period_range(period)
     except (ValueError, TypeError):
         raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
-    return reader().run(tables.rankings, period=period)
+    return reader().run(assessment.rankings, period=period)
 
 
 @route("/stats/pairs", "GET", "Pairing suggestions (结对帮扶) per service, with each pair's daily trend",

@@ -24,6 +24,7 @@ from kiosk.pad import bp as pad_bp
 
 from . import (
     api_appointments,
+    api_assessment,
     api_config,
     api_printing,
     forward,
@@ -63,6 +64,7 @@ app_log = logging.getLogger("qrate.app")
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
                  api_config, api_appointments)
 ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
+ROUTE_MODULES += (api_assessment,)
 
 
 def _flush_seen(ops, sleep) -> None:

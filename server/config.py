@@ -15,6 +15,8 @@ from . import appointments as appt
 from . import hallschema
 from .engine import N_, Service, Slot, Window
 from .i18n import translate
+from .posts import BETTER, FIGURES, GENERAL_POST, NO_SOURCE, Indicator, Post
+from .workdays import parse_spec
 
 DEFAULTS: dict[str, Any] = {
     "hall": {"name": "qrate", "name_en": "qrate", "timezone": "Asia/Shanghai",
@@ -31,7 +33,6 @@ DEFAULTS: dict[str, Any] = {
     "followup": {"owner": "", "owners": {}, "callback": "1wd", "verify": "3wd",
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
-    "assessment": {"min_count": 5},
     "city": {"url": "", "token": "", "hall_id": "", "batch": 500, "retry_max_s": 10},
     "planning": {"weeks": 8, "target_share": 0.8, "erlang_a_from": 0.05},
     "rota": [],
@@ -42,6 +43,12 @@ DEFAULTS: dict[str, Any] = {
     "backup": {"folder": "", "keep": 14, "at": "12:30"},
     "auth": {"user_token_hours": 10, "device_token_days": 365},
     "signin": {"silent_minutes": 20},
+    "assessment": {"min_count": 5, "daily_weight": 0.3, "periodic_weight": 0.7,
+                   "default_post": ""},
+    "posts": [],
+    "feedback": {"reply": "5wd", "max_chars": 500, "per_ticket_per_hour": 3,
+                 "kiosk_per_hour": 30, "per_address_per_minute": 6},
+    "training": [],
     # docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle
     "security": {"trusted_origins": [], "secure_cookies": False, "proxies": 0,
                  "anonymous_per_minute": 3000, "anonymous_burst": 600,
@@ -109,6 +116,7 @@ class Staff:
     photo: str = ""
     commitment: str = ""
     commitment_en: str = ""
+    post: str = ""
 
 
 @dataclass
@@ -124,6 +132,7 @@ class HallConfig:
     rota: list = field(default_factory=list)   # [(window, weekdays, (Slot, ...))]: _planning
     appointment_rules: dict[str, "appt.Rules"] = field(default_factory=dict)  # per service code
     closures: frozenset = frozenset()  # [appointments] closures: days the hall is shut
+    posts: dict[str, Post] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -246,6 +255,8 @@ def build(folder: Path, data: dict) -> HallConfig:
     _planning(cfg, data)
     build_appointments(cfg, data)
     _check_operations(data)
+    _build_posts(cfg, data)
+    _build_feedback_training(cfg, data)
     _check_security(data)
     return cfg
 
@@ -271,6 +282,8 @@ def _check_city(data: dict) -> None:
         raise ConfigError("[city] retry_max_s: seconds, 0.1 to 3600") from exc
     if not 0.1 <= retry <= 3600:
         raise ConfigError("[city] retry_max_s: seconds, 0.1 to 3600")
+
+
 def _planning(cfg: HallConfig, data: dict) -> None:
     """[planning] (the staffing planner) and [[rota]] (the scheduled windows); docs/planning.md."""
     p = data.get("planning", {})
@@ -301,6 +314,8 @@ def _planning(cfg: HallConfig, data: dict) -> None:
         if not hours:
             raise ConfigError(f"{where} hours: give periods like [\"08:30-12:00\", \"13:30-17:30\"]")
         cfg.rota.append((window, days, tuple(_period(h, f"{where} hours") for h in hours)))
+
+
 def build_appointments(cfg: HallConfig, data: dict) -> None:
     """[[services]] appointments = {...} and the hall's [appointments] section (docs/appointments.md)."""
     section = data["appointments"]
@@ -335,7 +350,128 @@ def _check_operations(data: dict) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
             raise ConfigError(f"[{section}] {key}: a number from {lo} to {hi}, not {value!r}")
 
-PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction")
+
+TRAINING_KINDS = ("concentrated", "secondment", "on_the_job", "self_study")
+TRAINING_CATEGORIES = ("skills", "etiquette", "policy")
+
+
+def _build_feedback_training(cfg: HallConfig, data: dict) -> None:
+    """[feedback] (citizens' opinions: reply deadline, bounds) and [[training]] (the
+    hall's training catalogue, each item linked to indicators or rating reasons)."""
+    fb = data.get("feedback") or {}
+    try:
+        parse_spec(fb.get("reply", "5wd"))
+    except ValueError as exc:
+        raise ConfigError(f"[feedback] reply: {exc}") from exc
+    for key in ("max_chars", "per_ticket_per_hour", "kiosk_per_hour", "per_address_per_minute"):
+        value = fb.get(key, DEFAULTS["feedback"][key])
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10000:
+            raise ConfigError(f"[feedback] {key}: must be a whole number from 1 to 10000, not {value!r}")
+    reasons = set(data["ratings"].get("reasons") or [])
+    seen: set = set()
+    for i, t in enumerate(data.get("training") or []):
+        where = f"[[training]] #{i + 1}"
+        code = str(t.get("code", "")) if isinstance(t, dict) else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", code):
+            raise ConfigError(f"{where}: code must be 1-32 letters, digits, '-' or '_', not '{code}'")
+        if code in seen:
+            raise ConfigError(f"{where}: code '{code}' is used twice")
+        seen.add(code)
+        if not t.get("name"):
+            raise ConfigError(f"{where} ({code}): name is missing")
+        if t.get("kind") not in TRAINING_KINDS:
+            raise ConfigError(f"{where} ({code}): kind must be one of {', '.join(TRAINING_KINDS)}")
+        if t.get("category") not in TRAINING_CATEGORIES:
+            raise ConfigError(f"{where} ({code}): category must be one of "
+                              f"{', '.join(TRAINING_CATEGORIES)}")
+        bad = [f for f in t.get("figures", []) if f not in FIGURES]
+        if bad:
+            raise ConfigError(f"{where} ({code}): unknown figures {bad}; known: {', '.join(FIGURES)}")
+        bad = [r for r in t.get("reasons", []) if r not in reasons]
+        if bad:
+            raise ConfigError(f"{where} ({code}): unknown rating reasons {bad}; "
+                              f"known ([ratings] reasons): {', '.join(sorted(reasons))}")
+        if not t.get("figures") and not t.get("reasons"):
+            raise ConfigError(f"{where} ({code}): name the figures or rating reasons it addresses")
+
+
+def _number(value, where: str, low: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+        raise ConfigError(f"{where}: must be a number of at least {low:g}, not {value!r}")
+    return float(value)
+
+
+def _build_posts(cfg: HallConfig, data: dict) -> None:
+    """[[posts]] (岗位 and their indicators), [[staff]] post and the [assessment] weights."""
+    for i, p in enumerate(data.get("posts") or []):
+        code = str(p.get("code", "")) if isinstance(p, dict) else ""
+        where = f"[[posts]] #{i + 1}"
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", code):
+            raise ConfigError(f"{where}: code must be 1-16 letters, digits, '-' or '_', not '{code}'")
+        if code in cfg.posts:
+            raise ConfigError(f"{where}: code '{code}' is used twice")
+        if not p.get("name"):
+            raise ConfigError(f"{where} ({code}): name is missing")
+        raw = p.get("indicators") or []
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{where} ({code}): indicators must list at least one "
+                              "{figure, target, weight, better}")
+        indicators = []
+        for j, ind in enumerate(raw):
+            at = f"{where} ({code}) indicators #{j + 1}"
+            if not isinstance(ind, dict):
+                raise ConfigError(f"{at}: must be a table {{figure, target, weight, better}}")
+            extra = sorted(set(ind) - {"figure", "target", "weight", "better"})
+            if extra:
+                raise ConfigError(f"{at}: unknown keys {extra}; an indicator has figure, "
+                                  "target, weight and better")
+            figure = str(ind.get("figure", ""))
+            if figure in NO_SOURCE:
+                raise ConfigError(f"{at}: figure '{figure}' cannot be used: {NO_SOURCE[figure]}")
+            if figure not in FIGURES:
+                raise ConfigError(f"{at}: unknown figure '{figure}'; known: {', '.join(FIGURES)}")
+            better = ind.get("better", FIGURES[figure])
+            if better not in BETTER:
+                raise ConfigError(f"{at}: better must be 'lower' or 'higher', not {better!r}")
+            if "target" not in ind:
+                raise ConfigError(f"{at}: target is missing")
+            target = _number(ind["target"], f"{at} target", float("-inf"))
+            weight = _number(ind.get("weight", 1), f"{at} weight")
+            if weight <= 0:
+                raise ConfigError(f"{at} weight: must be more than 0")
+            indicators.append(Indicator(figure, target, weight, better))
+        cfg.posts[code] = Post(code, str(p["name"]), str(p.get("name_en") or p["name"]),
+                               tuple(indicators))
+    for s in data["staff"]:
+        post = str(s.get("post") or "")
+        if post and post not in cfg.posts:
+            raise ConfigError(f"[[staff]] {s.get('employee_no')}: unknown post '{post}'; "
+                              f"known: {sorted(cfg.posts) or 'none (add [[posts]])'}")
+        cfg.staff[str(s["employee_no"])].post = post
+    section = data.get("assessment") or {}
+    default = str(section.get("default_post") or "")
+    if default and default not in cfg.posts:
+        raise ConfigError(f"[assessment] default_post: unknown post '{default}'; "
+                          f"known: {sorted(cfg.posts)}")
+    daily = _number(section.get("daily_weight", 0.3), "[assessment] daily_weight")
+    periodic = _number(section.get("periodic_weight", 0.7), "[assessment] periodic_weight")
+    if daily + periodic <= 0:
+        raise ConfigError("[assessment] daily_weight + periodic_weight must be more than 0")
+    min_count = section.get("min_count", 5)
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
+        raise ConfigError(f"[assessment] min_count: must be a whole number of at least 1, "
+                          f"not {min_count!r}")
+
+
+def post_of(cfg: HallConfig, employee_no: str) -> Post:
+    """The post a clerk is judged by: the staff's own, else [assessment] default_post,
+    else the built-in general post."""
+    staff = cfg.staff.get(employee_no)
+    code = (staff.post if staff else "") or (cfg.raw.get("assessment") or {}).get("default_post")
+    return cfg.posts.get(code or "") or cfg.posts.get(GENERAL_POST.code) or GENERAL_POST
+
+
+PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction", "clerk_commitments")
 
 
 def _check_security(data: dict) -> None:

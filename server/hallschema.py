@@ -334,7 +334,7 @@ class Security(Section):
 class Publish(Section):
     """Which per-window and per-clerk figures are public (阳光政务)."""
 
-    figures: list[Literal["window_satisfaction", "clerk_satisfaction"]] = ["window_satisfaction"]
+    figures: list[Literal["window_satisfaction", "clerk_satisfaction", "clerk_commitments"]] = ["window_satisfaction"]
 
 
 class Kiosk(Section):

@@ -15,6 +15,7 @@ from flask import Blueprint, redirect, request, url_for
 
 from .engine import N_, RATING_REASONS
 from .i18n import translate
+from .manage_assessment import JS as ASSESSMENT_JS
 from .manage_followup import JS as FOLLOWUP_JS
 from .pages import render_page
 from .readside import lists, tables
@@ -180,5 +181,5 @@ def reason_labels(locale: str) -> dict:
 
 
 def js_strings(locale: str) -> dict:
-    strings = {**JS, **FOLLOWUP_JS}  # the follow-up, notice and printing tabs bring their own
+    strings = {**JS, **FOLLOWUP_JS, **ASSESSMENT_JS}  # the follow-up, notice and printing tabs bring their own
     return {k: translate(v, locale) for k, v in strings.items()} | {"reasons": reason_labels(locale)}

@@ -25,7 +25,9 @@ from typing import Callable, Iterable, Optional
 from . import config as hall_config
 from . import engine, hallschema
 from . import store as hall_store
+from . import assessment_rules as rules
 from .config import HallConfig
+from .config import post_of as hall_post_of
 from .engine import (
     CASE_STEPS,
     N_,
@@ -703,6 +705,80 @@ class Operations:
                                                  ensure_ascii=False))
             self._record_hall_event(s, bodies, "notice.changed", {"text": text, "by": by})
         return {"text": text, "at": at, "by": by}
+
+    # -- assessment (issue 15): commitments, citizens' feedback, training -------
+    def set_commitment(self, staff: str, year: int, text: str, text_en: str,
+                       targets: list, by: str) -> dict:
+        """A clerk's public commitment (公开承诺) for a year: its text and targets from the
+        post's indicators; the earlier one is kept as replaced. `commitment.changed`."""
+        if staff not in self.cfg.staff:
+            raise rules.UnknownStaff(staff=staff[:32], known=", ".join(self.cfg.staff))
+        checked = rules.commitment_targets(hall_post_of(self.cfg, staff), targets)
+        with self.change() as (s, bodies):
+            at = iso(self.now())
+            row = {"staff": staff, "year": year, "text": " ".join(text.split()),
+                   "text_en": " ".join(text_en.split()),
+                   "targets": json.dumps(checked, ensure_ascii=False), "made_at": at, "made_by": by}
+            row["id"] = s.replace_commitment(row)
+            self._record_hall_event(s, bodies, "commitment.changed",
+                                    {"staff": staff, "year": year, "id": row["id"]})
+        return {**row, "targets": checked, "replaced_at": None}
+
+    def leave_feedback(self, kind: str, text: str, phone: str, source: str,
+                       ticket_key: Optional[str] = None) -> dict:
+        """A citizen's opinion or suggestion (意见建议), from the status page (with the
+        ticket's key) or a kiosk; the reply falls due by [feedback] reply. Bounded per
+        ticket and for the kiosks. `feedback.created` (managers see it; no text pushed)."""
+        section = self.cfg.raw.get("feedback") or {}
+        with self.change() as (s, bodies):
+            ticket = s.ticket_by_key(ticket_key) if ticket_key else None
+            if ticket_key and ticket is None:
+                raise engine.UnknownTicket(ticket="?")
+            now = self.now()
+            since = iso(now - timedelta(hours=1))
+            limit = int(section.get("per_ticket_per_hour", 3)) if ticket else \
+                int(section.get("kiosk_per_hour", 30))
+            if s.feedback_since(ticket.id if ticket else None, since) >= limit:
+                raise rules.TooMuchFeedback()
+            due = deadline(now, section.get("reply", "5wd"), self.calendar)
+            row = {"ticket": ticket.id if ticket else None, "source": source, "kind": kind,
+                   "text": text.strip(), "phone": rules.clean_phone(phone),
+                   "created_at": iso(now), "day": now.date().isoformat(), "reply_due": iso(due)}
+            row["id"] = s.insert_feedback(row)
+            self._record_hall_event(s, bodies, "feedback.created",
+                                    {"feedback": row["id"], "source": source, "kind": kind})
+        return {"id": row["id"], "kind": kind, "created_at": row["created_at"],
+                "reply_due": row["reply_due"], "phone": rules.mask_phone(row["phone"])}
+
+    def reply_feedback(self, feedback_id: int, reply: str, by: str) -> dict:
+        """A manager's answer to an opinion; shown on the citizen's status page. `feedback.replied`."""
+        with self.change() as (s, bodies):
+            row = s.feedback(feedback_id) if 0 < feedback_id < 2 ** 63 else None
+            if row is None:
+                raise rules.UnknownFeedback(feedback=feedback_id)
+            if row["replied_at"]:
+                raise rules.AlreadyReplied(feedback=feedback_id)
+            at = iso(self.now())
+            s.reply_feedback(feedback_id, reply.strip(), at, by)
+            self._record_hall_event(s, bodies, "feedback.replied", {"feedback": feedback_id, "by": by})
+        on_time = at <= row["reply_due"]
+        return {"id": feedback_id, "reply": reply.strip(), "replied_at": at, "replied_by": by,
+                "reply_due": row["reply_due"], "on_time": on_time}
+
+    def record_training(self, staff: str, item: str, day: date, note: str, by: str) -> dict:
+        """Training given (教育培训): who, which catalogue item, on which day. `training.recorded`."""
+        if staff not in self.cfg.staff:
+            raise rules.UnknownStaff(staff=staff[:32], known=", ".join(self.cfg.staff))
+        catalogue = {str(t.get("code")) for t in self.cfg.raw.get("training") or []}
+        if item not in catalogue:
+            raise rules.UnknownTrainingItem(item=item[:32], known=", ".join(sorted(catalogue)))
+        with self.change() as (s, bodies):
+            row = {"staff": staff, "item": item, "day": day.isoformat(), "note": note.strip(),
+                   "recorded_at": iso(self.now()), "recorded_by": by}
+            row["id"] = s.insert_training(row)
+            self._record_hall_event(s, bodies, "training.recorded",
+                                    {"staff": staff, "item": item, "id": row["id"]})
+        return row
 
     # -- printing ----------------------------------------------------------------
     def reprint(self, ticket_id: int) -> dict:

@@ -23,7 +23,8 @@ appointments = Migrations("qrate-appointments")
 hallconfig = Migrations("qrate-config")
 forward = Migrations("qrate-forward")  # the city forwarder's progress (server/forward.py)
 hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' printers (server/backup.py)
-MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments)
+assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, feedback, training
+MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment)
 
 
 @core()
@@ -464,4 +465,63 @@ def m001_appointments(db: sqlite_utils.Database) -> None:
         UNIQUE (ticket, kind)
     );
     CREATE INDEX notices_due ON notices(status, next_ts);
+    """)
+
+
+@assessment()
+def m001_yearly_commitments(db: sqlite_utils.Database) -> None:
+    # a clerk's yearly public commitment (公开承诺); a replaced one is kept (replaced_at)
+    db.executescript("""
+    CREATE TABLE yearly_commitments (
+        id INTEGER PRIMARY KEY,
+        staff TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        text_en TEXT NOT NULL DEFAULT '',
+        targets TEXT NOT NULL,
+        made_at TEXT NOT NULL,
+        made_by TEXT NOT NULL,
+        replaced_at TEXT
+    );
+    CREATE INDEX yearly_commitments_year ON yearly_commitments(year, staff);
+    """)
+
+
+@assessment()
+def m002_feedback(db: sqlite_utils.Database) -> None:
+    # citizens' opinions and suggestions (群众沟通反馈) and the hall's reply
+    db.executescript("""
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        ticket INTEGER,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        phone TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        reply_due TEXT NOT NULL,
+        reply TEXT,
+        replied_at TEXT,
+        replied_by TEXT
+    );
+    CREATE INDEX feedback_ticket ON feedback(ticket);
+    CREATE INDEX feedback_day ON feedback(day);
+    """)
+
+
+@assessment()
+def m003_training(db: sqlite_utils.Database) -> None:
+    # training given (教育培训): who, which catalogue item, when
+    db.executescript("""
+    CREATE TABLE training_records (
+        id INTEGER PRIMARY KEY,
+        staff TEXT NOT NULL,
+        item TEXT NOT NULL,
+        day TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    );
+    CREATE INDEX training_staff ON training_records(staff, day);
     """)

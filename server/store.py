@@ -484,6 +484,36 @@ class Store:
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur]
 
+    # -- assessment (issue 15): commitments, feedback, training records
+    def replace_commitment(self, row: dict) -> int:
+        """A clerk's commitment for a year; the current one is kept as replaced."""
+        self.db.execute("UPDATE yearly_commitments SET replaced_at = ? WHERE staff = ? AND year = ? "
+                        "AND replaced_at IS NULL", [row["made_at"], row["staff"], row["year"]])
+        return self._insert("yearly_commitments", row)
+
+    def insert_feedback(self, row: dict) -> int:
+        return self._insert("feedback", row)
+
+    def feedback(self, feedback_id: int) -> Optional[dict]:
+        cur = self.db.execute("SELECT * FROM feedback WHERE id = ?", [feedback_id])
+        row = cur.fetchone()
+        return dict(zip([c[0] for c in cur.description], row)) if row else None
+
+    def reply_feedback(self, feedback_id: int, reply: str, at: str, by: str) -> None:
+        self.db.execute("UPDATE feedback SET reply = ?, replied_at = ?, replied_by = ? WHERE id = ?",
+                        [reply, at, by, feedback_id])
+
+    def feedback_since(self, ticket_id: Optional[int], since: str) -> int:
+        """How many opinions one ticket (or the kiosks: None) left since ``since``."""
+        if ticket_id is None:
+            return self.db.execute("SELECT COUNT(*) FROM feedback WHERE ticket IS NULL AND "
+                                   "created_at >= ?", [since]).fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM feedback WHERE ticket = ? AND created_at >= ?",
+                               [ticket_id, since]).fetchone()[0]
+
+    def insert_training(self, row: dict) -> int:
+        return self._insert("training_records", row)
+
     def _insert(self, table: str, row: dict) -> int:
         cols = ", ".join(f'"{k}"' for k in row)
         return self.db.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})",

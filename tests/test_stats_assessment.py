@@ -47,18 +47,26 @@ def get(world, path, **params):
 
 
 def test_daily_scorecard_against_the_services_targets(world):
+    """Windows keep the weighted score of the services' targets; clerks (no post named:
+    the general post) are scored by the share of its indicators met."""
     card = get(world, "/api/stats/scorecard", day="2026-03-02")
     staff = {r["staff"]: r for r in card["staff"]}
     good, short = staff["1001"], staff["1002"]
     assert good["service_index"] == pytest.approx(0.5)       # 240 / 480
     assert good["score"] == 100.0 and good["flags"] == [] and good["rank"] == 1
+    assert good["post"] == short["post"] == "general"
     assert short["service_index"] == pytest.approx(1.25)     # 600 / 480
     assert short["good_rate"] == 0.6
     assert short["flags"] == ["slow_service", "low_good_rate"]
-    # 40 * 1/1.25 + 40 * 0.6/0.95 + 20 * (1 - 0) over 100
-    assert short["score"] == pytest.approx(32 + 40 * 0.6 / 0.95 + 20)  # 77.26..., rounded on display
+    # the general post: service_index <= 1 (40) no, good_rate >= 0.95 (40) no, waits
+    # over target <= 10 % (20) yes: 20 of 100
+    assert [i["met"] for i in short["indicators"]] == [False, False, True]
+    assert short["score"] == pytest.approx(20.0)
     assert short["rank"] == 2
     assert [r["window"] for r in card["windows"]] == [1, 2]
+    windows = {r["window"]: r for r in card["windows"]}
+    # 40 * 1/1.25 + 40 * 0.6/0.95 + 20 * (1 - 0) over 100
+    assert windows[2]["score"] == pytest.approx(32 + 40 * 0.6 / 0.95 + 20)  # 77.26..., rounded on display
 
 
 def test_monthly_and_quarterly_rankings(world):

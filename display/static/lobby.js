@@ -112,7 +112,7 @@
   }
 
   /* --- rotating panels: each window's clerk, commitment, satisfaction (阳光政务) */
-  var panelIndex = 0;
+  var panelIndex = 0, pledgeTimer = null;
   function panels() {
     if (!live || !live.state) return [];
     var st = live.state, out = [];
@@ -126,7 +126,7 @@
       if (!w.clerk) return;
       var p = staff[w.clerk.employee_no] || {};
       var m = p.month || (wins[n] || {}).month;
-      out.push({ window: w.number, name: w.clerk.name, status: w.status,
+      out.push({ window: w.number, name: w.clerk.name, status: w.status, staff: w.clerk.employee_no,
                  commitment: (Q.lang === "en" && p.commitment_en) || w.clerk.commitment || p.commitment || "",
                  month: m });
     });
@@ -144,6 +144,10 @@
     who.children[1].textContent = windowLabel(p.window) + " · " + p.name +
       (p.status === "paused" ? " (" + T.paused + ")" : "");
     el.children[1].textContent = p.commitment;
+    el.classList.remove("show-pledge");   // 公开承诺 with progress, in the commitment's line after 4 s
+    if (window.QratePledge) QratePledge.fill(el, p.staff, Q.lang === "en", el.children[1]);
+    clearTimeout(pledgeTimer);
+    pledgeTimer = setTimeout(function () { if (el.querySelector(".pledge")) el.classList.add("show-pledge"); }, 4000);
     who.children[2].textContent = p.month && p.month.ratings && !Qrate.isNull(p.month.satisfied_rate)
       ? fmt(T.satisfied, { p: pct(p.month.satisfied_rate), n: p.month.ratings }) : T.noRatings;
   }

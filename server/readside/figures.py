@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Mapping, Optional, Sequence
 
+from ..posts import is_met, value_of
+
 LEVELS = (1, 2, 3, 4, 5)          # the national 好差评 scale, 1 非常不满意 … 5 非常满意
 LOW_SCORES = (1, 2)               # 差评: a rating that opens a follow-up case
 DEFAULT_MIN_COUNT = 5             # [assessment] min_count
@@ -53,6 +55,11 @@ def participation(ratings: int, served: int) -> Optional[float]:
 def no_show_rate(no_show: int, served: int) -> Optional[float]:
     """过号率 = no_show / (served + no_show)."""
     return ratio(no_show, served + no_show)
+
+
+def per_hour(count: int, open_ms: int) -> Optional[float]:
+    """每小时办结数 = count / hours open (from window.changed); None when never open."""
+    return ratio(count * 3_600_000, open_ms)
 
 
 def levels_dict(levels: Sequence[int]) -> dict:
@@ -222,3 +229,48 @@ def judge(rows: Iterable[dict], min_count: int = DEFAULT_MIN_COUNT) -> list[dict
                        else 1 + sum(1 for x in scores if x > row["score"]))
     return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0,
                                        -(r["score"] if r["score"] is not None else -1)))
+
+
+# --- assessment by post (岗位考评; docs/figures.md "Assessment by post") -----------
+
+def indicator_results(row: Mapping, post) -> list[dict]:
+    """Each indicator of the post with the row's value and whether it is met (at or
+    better than the target; null when the value is null)."""
+    out = []
+    for ind in post.indicators:
+        value = value_of(row, ind.figure)
+        out.append({**ind.as_dict(), "value": value, "met": is_met(value, ind.target, ind.better)})
+    return out
+
+
+def post_score(row: Mapping, results: Sequence[Mapping],
+               min_count: int = DEFAULT_MIN_COUNT) -> Optional[float]:
+    """0–100: the weighted share of the indicators met, over those with a value.
+
+    Null with fewer than min_count served tickets or ratings, or no indicator judged."""
+    if row["served"] < min_count or row["ratings"] < min_count:
+        return None
+    judged = [r for r in results if r["met"] is not None]
+    whole = sum(r["weight"] for r in judged)
+    if not whole:
+        return None
+    return 100 * sum(r["weight"] for r in judged if r["met"]) / whole
+
+
+def combined_score(daily: Optional[float], periodic: Optional[float],
+                   daily_weight: float, periodic_weight: float) -> Optional[float]:
+    """The period's score: (wd·daily + wp·periodic) / (wd + wp); the periodic result
+    alone when no day had enough data; null when the period itself had too little."""
+    if periodic is None:
+        return None
+    if daily is None or not daily_weight:
+        return periodic
+    return (daily_weight * daily + periodic_weight * periodic) / (daily_weight + periodic_weight)
+
+
+def rank_within(rows: list[dict], key: str = "post") -> None:
+    """rank: 1 + the rows of the same post with a strictly higher score; null unscored."""
+    for row in rows:
+        row["rank"] = None if row["score"] is None else 1 + sum(
+            1 for r in rows if r[key] == row[key] and r["score"] is not None
+            and r["score"] > row["score"])

@@ -178,6 +178,7 @@ def _row(cfg, dim: str, key, g: _Group, cases: Optional[list], now: datetime) ->
         row["open_s"] = g.open_ms / 1000
         row["serving_s"] = serving_ms / 1000
         row["idle_s"] = max(0, g.open_ms - serving_ms) / 1000 if g.open_ms else None
+        row["served_per_hour"] = F.per_hour(g.served, g.open_ms)
     if cases is not None:
         mine = cases if dim == "total" else [c for c in cases if c[dim] == key]
         row["callback_rate"], row["followup_rate"] = F.case_rates(mine, now)

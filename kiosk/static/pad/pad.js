@@ -39,6 +39,7 @@
       $("clerk-name").textContent = st.clerk.name;
       $("clerk-no").textContent = st.clerk.employee_no;
       $("commitment").textContent = (Qrate.en && st.clerk.commitment_en) || st.clerk.commitment || "—";
+      if (window.QratePledge) QratePledge.fill($("commitment").parentNode, st.clerk.employee_no, Qrate.en, $("commitment"));
       if ($("photo").getAttribute("src") !== st.clerk.photo_url) $("photo").src = st.clerk.photo_url;
       $("photo").hidden = false;
     } else {
