@@ -16,7 +16,8 @@ from .i18n import translate
 
 DEFAULTS: dict[str, Any] = {
     "hall": {"name": "qrate", "name_en": "qrate", "timezone": "Asia/Shanghai",
-             "public_url": "http://127.0.0.1:5000", "enforce_hours": True, "notice": ""},
+             "public_url": "http://127.0.0.1:5000", "enforce_hours": True, "notice": "",
+             "language": "zh-CN"},
     "server": {"host": "127.0.0.1", "port": 5000},
     "data": {"folder": "data"},
     "printer": {"url": "dummy://", "mode": "text"},
@@ -30,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
+    "devices": {"language": {}},
     "services": [],
     "windows": [],
     "staff": [],
@@ -136,8 +138,9 @@ def build(folder: Path, data: dict) -> HallConfig:
     for i, s in enumerate(data["services"]):
         where = f"[[services]] #{i + 1}"
         code = str(s.get("code", ""))
-        if not re.fullmatch(r"[A-Z]", code):
-            raise ConfigError(f"{where}: code must be one capital letter A-Z, not '{code}'")
+        if not re.fullmatch(r"[A-Z]{1,2}", code):
+            raise ConfigError(f"{where}: code must be one or two capital letters (A-Z, AA-ZZ), "
+                              f"not '{code}'")
         if code in cfg.services:
             raise ConfigError(f"{where}: code '{code}' is used twice")
         if not s.get("name"):
@@ -187,7 +190,35 @@ def build(folder: Path, data: dict) -> HallConfig:
         cfg.staff[no] = Staff(employee_no=no, name=s.get("name", no), role=s.get("role", "clerk"),
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
+    build_citizens(cfg, data)
     return cfg
+
+
+CATEGORY_MAX = 8
+LANGUAGES = ("zh-CN", "en")
+
+
+def build_citizens(cfg: HallConfig, data: dict) -> None:
+    """Check the citizen-side keys: service categories, the hall's and devices' language."""
+    categories: list[str] = []
+    for i, s in enumerate(data["services"]):
+        where = f"[[services]] #{i + 1}"
+        cat = s.get("category", "")
+        if not isinstance(cat, str) or not isinstance(s.get("category_en", ""), str):
+            raise ConfigError(f"{where}: category and category_en must be text")
+        if cat and cat not in categories:
+            categories.append(cat)
+    if len(categories) > CATEGORY_MAX:
+        raise ConfigError(f"[[services]] category: at most {CATEGORY_MAX} categories, "
+                          f"not {len(categories)} ({', '.join(categories)})")
+    hall = data["hall"]
+    if hall.get("language", "zh-CN") not in LANGUAGES:
+        raise ConfigError(f"[hall] language: '{hall.get('language')}' is not one of "
+                          f"{', '.join(LANGUAGES)}")
+    for name, lang in (data.get("devices", {}).get("language", {}) or {}).items():
+        if lang not in LANGUAGES:
+            raise ConfigError(f"[devices.language] {name}: '{lang}' is not one of "
+                              f"{', '.join(LANGUAGES)}")
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

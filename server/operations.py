@@ -135,6 +135,9 @@ class Operations:
         self._counters: Optional[LiveCounters] = None  # as of the last commit
         self._live: Optional[LiveCounters] = None  # the change in progress (under the lock)
         self._hours_labels = {code: svc.hours_label() for code, svc in cfg.services.items()}
+        self._raw_services = {str(r.get("code")): r for r in cfg.raw.get("services", [])}
+        self._timed_services = [svc for svc in cfg.services.values()
+                                if svc.hours or svc.slots or len(svc.days) < 7]
         self._windows_of = {code: [w.number for w in cfg.windows.values() if code in w.services]
                             for code in cfg.services}
         ratings, follow = cfg.raw["ratings"], cfg.raw["followup"]
@@ -768,7 +771,40 @@ class Operations:
                 "target_wait_s": svc.target_wait_s,
                 "windows": list(self._windows_of[code]),
             })
+            out[-1].update(self._citizen_summary(s, svc, now, n, out[-1]))
         return out
+
+    def _clock_marks(self) -> str:
+        """Which services' hours and slots are in force now, for the snapshot's cache key: a
+        service that closes at 12:00 or a slot that ends is seen without waiting for a change."""
+        now = self.now()
+        marks = []
+        for svc in self._timed_services:
+            slot = svc.slot_at(now)
+            marks.append(("1" if svc.is_open(now) else "0") + (slot.label() if slot else ""))
+        return "#" + "".join(marks) if marks else ""
+
+    def _citizen_summary(self, s: Store, svc, now: datetime, issued: int, row: dict) -> dict:
+        """What the kiosk shows before a tap: the category, a full time-slot, hours over."""
+        raw = self._raw_services.get(svc.code, {})
+        extra = {"category": raw.get("category", ""),
+                 "category_en": raw.get("category_en", "") or raw.get("category", ""),
+                 "hours_ended": False, "slot": None}
+        if row["closed_reason"] == "closed" and svc.hours and now.isoweekday() in svc.days:
+            # closed, on an opening day, after its last period: over for today, not "not yet"
+            extra["hours_ended"] = now.time() >= max(p.end for p in svc.hours)
+        slot = svc.slot_at(now)
+        if slot is not None and row["open"]:
+            extra["slot"] = slot.label()
+            if issued >= slot.cap:  # a cheap bound first: most changes never count the slot
+                day = self.today()
+                start = datetime.combine(day, slot.start, self.tz).timestamp()
+                end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
+                       if slot.end == datetime.max.time()
+                       else datetime.combine(day, slot.end, self.tz)).timestamp()
+                if s.issued_between(day, svc.code, start, end) >= slot.cap:
+                    extra.update(open=False, closed_reason="slot_full")
+        return extra
 
     def _window_view(self, s: Store, w: Window, current: Optional[Ticket] = None,
                      known: bool = False) -> dict:
@@ -798,12 +834,13 @@ class Operations:
         day = self.today()
         with self.store() as s:
             last = s.last_seq()
+        daykey = day.isoformat() + self._clock_marks()
         cached = self._snapshot
-        if cached is not None and cached[:2] == (last, day.isoformat()):
+        if cached is not None and cached[:2] == (last, daykey):
             return self._fresh(cached[2])
         with self._snapshot_lock:
             cached = self._snapshot
-            if cached is not None and cached[:2] == (last, day.isoformat()):
+            if cached is not None and cached[:2] == (last, daykey):
                 return self._fresh(cached[2])
             with self.store() as s, s.reading():
                 seq = s.last_seq()
@@ -828,7 +865,7 @@ class Operations:
                     "calls": s.latest_calls(day),
                 }
             if cached is None or seq >= cached[0]:
-                self._snapshot = (seq, day.isoformat(), body)
+                self._snapshot = (seq, daykey, body)
             return self._fresh(body)
 
     def _fresh(self, body: dict) -> dict:

@@ -74,7 +74,7 @@ def clip_table() -> dict[str, tuple[str, str, str]]:
     return t
 
 
-NUMBER_RE = re.compile(r"^[A-Z][0-9]{3,4}$")
+NUMBER_RE = re.compile(r"^([A-Z]{1,2})([0-9]{3,5})$")
 
 
 class BadCall(ValueError):
@@ -117,16 +117,18 @@ def call_clips(number: str, window: int, languages=("zh",)) -> list[str]:
     """The clip names of one call, in speaking order ('silence' and 'chime' included)."""
     if not isinstance(number, str) or not NUMBER_RE.match(number):
         raise BadCall(f"'{number}' is not a ticket number like A023")
-    letter, digits = number[0], number[1:]
+    letters, digits = NUMBER_RE.match(number).groups()
     clips = ["chime", "silence"]
     for i, lang in enumerate(languages):
         if i:
             clips.append("silence")
         if lang == "zh":
-            clips += ["zh/qing", f"zh/letter_{letter}", *[f"zh/digit_{d}" for d in digits],
+            clips += ["zh/qing", *[f"zh/letter_{c}" for c in letters],
+                      *[f"zh/digit_{d}" for d in digits],
                       "zh/hao_dao", *zh_cardinal(window), "zh/hao_chuangkou_banli"]
         elif lang == "en":
-            clips += ["en/number", f"en/letter_{letter}", *[f"en/digit_{d}" for d in digits],
+            clips += ["en/number", *[f"en/letter_{c}" for c in letters],
+                      *[f"en/digit_{d}" for d in digits],
                       "en/please_go_to_window", *en_cardinal(window)]
     return clips
 
