@@ -16,7 +16,13 @@ bp = Blueprint("display", __name__, url_prefix="/display", template_folder="temp
 @bp.get("")
 def lobby():
     # ?voice=0 for a second lobby screen that must not talk over the first
-    return render_page("display/lobby.html", voice_on=request.args.get("voice") != "0")
+    # ?rotate=S: seconds per page of services in a big hall (default 8)
+    try:
+        rotate_s = min(60, max(1, int(request.args.get("rotate", 8))))
+    except ValueError:
+        rotate_s = 8
+    return render_page("display/lobby.html", voice_on=request.args.get("voice") != "0",
+                       rotate_s=rotate_s)
 
 
 @bp.get("/window/<int:number>")
