@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
                 "flags": {"min_ratings": 30, "short_service_s": 60, "burst_count": 5,
                           "burst_minutes": 10}},
     "followup": {"owner": "", "owners": {}, "callback": "1wd", "verify": "3wd",
+                 "contact_retention_days": 30,
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
@@ -215,6 +216,10 @@ def build_citizens(cfg: HallConfig, data: dict) -> None:
     if hall.get("language", "zh-CN") not in LANGUAGES:
         raise ConfigError(f"[hall] language: '{hall.get('language')}' is not one of "
                           f"{', '.join(LANGUAGES)}")
+    days = data["followup"].get("contact_retention_days", 30)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+        raise ConfigError(f"[followup] contact_retention_days: a whole number of days 0-3650, "
+                          f"not '{days}'")
     for name, lang in (data.get("devices", {}).get("language", {}) or {}).items():
         if lang not in LANGUAGES:
             raise ConfigError(f"[devices.language] {name}: '{lang}' is not one of "

@@ -36,6 +36,7 @@ from .engine import (
     UnknownReason,
     Window,
 )
+from .i18n import translate
 from .store import Store, connect
 from .workdays import WorkCalendar, deadline, parse_spec
 
@@ -113,6 +114,25 @@ class LiveCounters:
 
     def window_changed(self, w: Window) -> None:
         self.states[w.number] = {"number": w.number, "status": w.status, "clerk": w.clerk}
+
+
+LEVEL_WORDS = {1: N_("Very dissatisfied"), 2: N_("Dissatisfied")}
+
+
+def opening_note(rating: dict, reasons: list, contact: bool) -> str:
+    """A case's first note in the hall's words: the score, the reasons, the comment and
+    whether the citizen left a number for the callback (never the number itself)."""
+    zh = "zh_CN"
+    parts = [translate(N_("Bad rating: %(score)s (%(level)s)"), zh, score=rating["score"],
+                       level=translate(LEVEL_WORDS.get(int(rating["score"]), N_("Dissatisfied")), zh))]
+    if reasons:
+        parts.append(translate(N_("reasons: %(list)s"), zh,
+                               list="、".join(translate(r, zh) for r in reasons)))
+    if rating.get("comment"):
+        parts.append(translate(N_("the citizen wrote: %(text)s"), zh, text=rating["comment"]))
+    parts.append(translate(N_("the citizen left a phone number for the callback") if contact
+                           else N_("no contact given"), zh))
+    return "；".join(parts) + "。"
 
 
 class Operations:
@@ -408,7 +428,8 @@ class Operations:
     # -- ratings ---------------------------------------------------------------
     def rate(self, ticket_id: int, window_no: int, score: int, reasons=(), comment: str = "",
              source: str = "touch", device: Optional[str] = None,
-             pad_sequence: Optional[tuple[str, str, str]] = None) -> dict:
+             pad_sequence: Optional[tuple[str, str, str]] = None,
+             phone: Optional[str] = None) -> dict:
         """Record the citizen's rating of the ticket just finished at this window.
 
         A 差评 (1 or 2) opens a follow-up case in the same transaction; a serial pad's
@@ -440,7 +461,8 @@ class Operations:
                    "created_at": iso(now), "ts": now.timestamp()}
             rating_id = s.insert_rating(row)
             if score <= 2:
-                self._open_case(s, {**row, "id": rating_id, "number": t.number}, list(reasons), now)
+                self._open_case(s, {**row, "id": rating_id, "number": t.number}, list(reasons), now,
+                                phone=phone)
             if pad_sequence is not None:
                 port, pad_seq, reply = pad_sequence
                 s.save_pad_sequence(port, pad_seq, reply, time.time())
@@ -477,7 +499,8 @@ class Operations:
             return s.pad_sequence(port)
 
     # -- follow-up cases of bad ratings (回访, 核实, 整改, 反馈) ----------------------
-    def _open_case(self, s: Store, rating: dict, reasons: list, opened: datetime) -> int:
+    def _open_case(self, s: Store, rating: dict, reasons: list, opened: datetime,
+                   phone: Optional[str] = None) -> int:
         follow = self.cfg.raw["followup"]
         due = {step: deadline(opened, follow[step], self.calendar) for step in CASE_STEPS}
         owner = follow["owners"].get(rating["service"]) or follow["owner"] or None
@@ -489,9 +512,18 @@ class Operations:
             row[f"{step}_due"] = iso(due[step])
             row[f"{step}_due_ts"] = due[step].timestamp()
         case_id = s.insert_case(row)
-        text = f"score {rating['score']}; reasons: {', '.join(reasons) or '-'}; {rating['comment']}".strip()
-        s.add_case_note(case_id, "system", "opened", text, opened)
+        s.add_case_note(case_id, "system", "opened", opening_note(rating, reasons, bool(phone)), opened)
+        if phone:
+            s.save_case_contact(case_id, phone, opened)
         return case_id
+
+    # -- citizens: callback phones kept only as long as the hall allows -------------
+    def purge_contacts(self) -> int:
+        """Delete the callback phones of cases closed more than the retention ago."""
+        days = int(self.cfg.raw["followup"].get("contact_retention_days", 30))
+        cutoff = iso(self.now() - timedelta(days=days))
+        with self.lock, self.store() as s, s.transaction():
+            return s.purge_case_contacts(cutoff)
 
     def _change_case(self, case_id: int, step: str, author: str, fn) -> int:
         """One case change: the rule (fn), its note and a `case.changed` event, in one transaction."""

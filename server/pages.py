@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import render_template
+from flask import render_template, request, session
 
+from . import auth
 from .i18n import normalise, translate
 from .readside import pages
 from .web import ops
@@ -33,3 +34,23 @@ def render_page(template: str, *, locale: Optional[str] = None, **context) -> st
     hall_name = frame["hall_name"]
     return render_template(template, locale=locale, en=en, html_lang=common["lang"], _=_, gettext=_,
                            other=other, hall_name=hall_name, qrate=common, **context)
+
+
+def device_locale(token: Optional[str] = None, use_address: bool = True) -> str:
+    """A device page's language: the hall's ([hall] language, zh-CN by default) or this
+    device's ([devices.language] NAME, by the device's token), never the browser's
+    Accept-Language or a cookie. ``?lang=`` (``use_address``) is the page's own address:
+    a citizen's English button on the kiosk and pad (for that citizen only), or the URL
+    hall IT set up on a screen; without it, the language the device returns to."""
+    cfg = ops().cfg
+    chosen = request.args.get("lang") if use_address else None
+    if chosen:
+        return normalise(chosen)
+    per_device = cfg.raw.get("devices", {}).get("language") or {}
+    raw = token or session.get("token")
+    if per_device and raw:
+        with ops().store() as s:
+            principal = auth.resolve(s.db, raw)
+        if principal is not None and principal.name in per_device:
+            return normalise(per_device[principal.name])
+    return normalise(cfg.raw["hall"].get("language", "zh-CN"))

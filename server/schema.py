@@ -18,7 +18,8 @@ from sqlite_utils import Migrations
 core = Migrations("qrate")
 followup = Migrations("qrate-ratings")
 summary = Migrations("qrate-stats")
-MIGRATION_SETS = (core, followup, summary)
+citizens = Migrations("qrate-citizens")
+MIGRATION_SETS = (core, followup, summary, citizens)
 
 
 @core()
@@ -334,3 +335,19 @@ def _rollup_daily(rows: Iterable[tuple]) -> list[tuple]:
             g[i] += r[i]
     return [(*g[:10], b"".join(g[10]) or None, b"".join(g[11]) or None, *g[12:])
             for g in groups.values()]
+
+
+@citizens()
+def m001_citizens(db: sqlite_utils.Database) -> None:
+    """A bad rating's callback phone (kept apart, deleted after the case's retention) and
+    the citizens' calls for a helper."""
+    db.execute("""CREATE TABLE case_contacts (
+        "case" INTEGER PRIMARY KEY REFERENCES rating_cases(id),
+        phone TEXT NOT NULL,
+        given_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE help_calls (
+        id INTEGER PRIMARY KEY,
+        device TEXT, kind TEXT, window INTEGER, place TEXT,
+        asked_at TEXT NOT NULL, asked_ts REAL NOT NULL,
+        acked_at TEXT, acked_ts REAL, acked_by TEXT)""")
+    db.execute("CREATE INDEX help_calls_open ON help_calls (acked_ts, asked_ts)")

@@ -250,7 +250,8 @@
   }
 
   function home() {
-    if (Q.lang === "en") { location.href = location.pathname; return; }  // the next citizen starts in Chinese
+    // the next citizen starts in the hall's language, whatever the last one chose
+    if (Q.lang !== (Q.hallLang || "zh")) { location.href = location.pathname; return; }
     clearInterval(returnTimer);
     clearTimeout(returnTimer);
     setPriority(false);
@@ -293,7 +294,7 @@
       if (e.type === "device.changed" && e.kind === "printer") { printer = e; renderPrinter(); }
     },
   });
-  if (Q.lang === "en") {  // back to Chinese when an English session is left idle
+  if (Q.lang !== (Q.hallLang || "zh")) {  // back to the hall's language when left idle
     var idle = null;
     var poke = function () { clearTimeout(idle); idle = setTimeout(function () { location.href = location.pathname; }, 60000); };
     ["click", "touchstart"].forEach(function (ev) { document.addEventListener(ev, poke, true); });
