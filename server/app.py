@@ -19,6 +19,7 @@ from kiosk import status_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
+    api_help,
     api_printing,
     api_queue,
     api_ratings,
@@ -40,7 +41,8 @@ from .operations import Operations
 from .readside import Reader
 from .version import __version__
 
-ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage)
+ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
+                 api_help)
 
 
 def create_app(config: dict | None = None) -> Flask:

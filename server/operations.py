@@ -116,6 +116,11 @@ class LiveCounters:
         self.states[w.number] = {"number": w.number, "status": w.status, "clerk": w.clerk}
 
 
+class UnknownHelpCall(QueueError):
+    code, status = "unknown_help_call", 404
+    message = N_("Helper call %(help)s does not exist.")
+
+
 LEVEL_WORDS = {1: N_("Very dissatisfied"), 2: N_("Dissatisfied")}
 
 
@@ -516,6 +521,49 @@ class Operations:
         if phone:
             s.save_case_contact(case_id, phone, opened)
         return case_id
+
+    # -- citizens: calls for a helper (kiosk, pad), acknowledged by staff -------------
+    def ask_help(self, device: str, kind: str, window: Optional[int], place: str = "") -> dict:
+        """A citizen at a kiosk or pad asks for a helper: kept until staff acknowledge it."""
+        with self.change() as (s, bodies):
+            now = self.now()
+            row = {"device": device, "kind": kind, "window": window, "place": place,
+                   "asked_at": iso(now), "asked_ts": now.timestamp()}
+            call_id = s.insert_help_call(row)
+            view = {"id": call_id, "device": device, "kind": kind, "window": window,
+                    "place": place, "asked_at": iso(now), "acked_at": None, "acked_by": None}
+            self._record_hall_event(s, bodies, "help.asked", {"help": view}, window=window)
+            return view
+
+    def ack_help(self, call_id: int, by: str) -> dict:
+        """Staff acknowledge a helper call (a second acknowledgement changes nothing)."""
+        with self.change() as (s, bodies):
+            row = s.help_call(call_id) if 0 < call_id < 2 ** 63 else None
+            if row is None:
+                raise UnknownHelpCall(help=call_id)
+            if row["acked_ts"] is None:
+                now = self.now()
+                s.ack_help_call(call_id, by, now)
+                row = s.help_call(call_id)
+                view = {k: row[k] for k in ("id", "device", "kind", "window", "place", "asked_at",
+                                            "acked_at", "acked_by")}
+                view["waited_s"] = round(row["acked_ts"] - row["asked_ts"], 1)
+                self._record_hall_event(s, bodies, "help.acked", {"help": view},
+                                        window=row["window"])
+                return view
+            view = {k: row[k] for k in ("id", "device", "kind", "window", "place", "asked_at",
+                                        "acked_at", "acked_by")}
+            view["waited_s"] = round(row["acked_ts"] - row["asked_ts"], 1)
+            return view
+
+    def services_without_window(self) -> list[dict]:
+        """Services with citizens waiting and no open window serving them, from the snapshot."""
+        snap = self.snapshot()
+        open_windows = {w["number"] for w in snap["windows"] if w["status"] == "open"}
+        return [{"service": svc["code"], "name": svc["name"], "name_en": svc["name_en"],
+                 "waiting": svc["waiting"], "windows": svc["windows"]}
+                for svc in snap["services"]
+                if svc["waiting"] and not open_windows.intersection(svc["windows"])]
 
     # -- citizens: callback phones kept only as long as the hall allows -------------
     def purge_contacts(self) -> int:
