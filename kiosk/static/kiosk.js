@@ -17,6 +17,8 @@
   function names(s) {
     return Q.lang === "en" ? [s.name_en, s.name] : [s.name, s.name_en];
   }
+  // the page is not in the device's own language: a citizen chose another
+  function awayFromHome() { return (Q.lang === "en") !== (Q.hallLang === "en"); }
   function show(id) {
     ["start", "done", "error"].forEach(function (s) { $(s).classList.toggle("hidden", s !== id); });
   }
@@ -180,12 +182,44 @@
       .catch(function () {});
   }
 
+  // Elder mode (适老化): one tap from the start screen, on by default for the priority
+  // path; larger type and targets, fewer cards a screen, slower timeouts, spoken guidance
+  // from the hall's voice clips, and a button that calls the staff.
+  var guideLog = window.qrateGuide = [];
+  function elder() { return document.body.classList.contains("elder"); }
+  function speak(url) {
+    guideLog.push(url);
+    var a = $("guide");
+    a.src = url;
+    var p = a.play();
+    if (p && p.catch) p.catch(function () {});  // no sound (autoplay refused): the screen says it all
+  }
+  function setElder(on) {
+    var was = elder();
+    document.body.classList.toggle("elder", on);
+    $("elder-btn").setAttribute("aria-pressed", on ? "true" : "false");
+    if (on && !was) speak("/api/voice/guide/tap_service.wav");
+    renderServices();
+  }
+  $("elder-btn").addEventListener("click", function () { setElder(!elder()); });
+  $("help-btn").addEventListener("click", function () {
+    var note = $("help-note");
+    Qrate.api("/api/help", {method: "POST", body: {place: T.kioskPlace || ""}})
+      .then(function () { note.textContent = T.helpSent; note.classList.remove("bad"); })
+      .catch(function () { note.textContent = T.helpFailed; note.classList.add("bad"); })
+      .then(function () {
+        note.classList.remove("hidden");
+        setTimeout(function () { note.classList.add("hidden"); }, 15000);
+      });
+  });
+
   function setPriority(on) {
     priority = on ? (priority || "elderly") : null;
     $("priority-bar").classList.toggle("hidden", !on);
     $("priority-btn").classList.toggle("hidden", on);
     $("prompt").classList.toggle("hidden", on);
     document.body.classList.toggle("priority-mode", on);
+    if (on) setElder(true);  // the priority path starts in elder mode
     renderServices();  // the bar takes room: the cards are laid out again
   }
   document.querySelectorAll(".kind").forEach(function (b) {
@@ -216,7 +250,7 @@
 
   function countdown(id, onEnd) {
     clearInterval(returnTimer);
-    var left = Q.returnS;
+    var left = Q.returnS * (elder() ? 2 : 1);  // slower for an elderly citizen
     $(id).textContent = "(" + left + ")";
     returnTimer = setInterval(function () {
       left -= 1;
@@ -239,6 +273,7 @@
     $("d-print").textContent = canPrint ? T.printing : T.noPaper;
     $("d-print").classList.toggle("bad", !canPrint);
     show("done");
+    if (elder()) speak("/api/voice/guide/number.wav?number=" + encodeURIComponent(t.number));
     countdown("d-count", home);
   }
 
@@ -251,10 +286,12 @@
 
   function home() {
     // the next citizen starts in the hall's language, whatever the last one chose
-    if (Q.lang !== (Q.hallLang || "zh")) { location.href = location.pathname; return; }
+    if (awayFromHome()) { location.href = location.pathname; return; }
     clearInterval(returnTimer);
     clearTimeout(returnTimer);
     setPriority(false);
+    document.body.classList.remove("elder");
+    $("elder-btn").setAttribute("aria-pressed", "false");
     view = {group: null, page: 0};
     show("start");
     renderServices();
@@ -272,6 +309,8 @@
   }
   ["click", "touchstart"].forEach(function (ev) { document.addEventListener(ev, stay, true); });
 
+  // an unregistered kiosk says so on its start screen, to staff, before any citizen taps
+  if (!Qrate.token) $("token-banner").classList.remove("hidden");
   Qrate.clock($("clock"));  // the hall's time, whatever time zone the kiosk PC was set to
 
   // Live state: a snapshot on connect, then events in sequence (common/live.js).
@@ -294,7 +333,7 @@
       if (e.type === "device.changed" && e.kind === "printer") { printer = e; renderPrinter(); }
     },
   });
-  if (Q.lang !== (Q.hallLang || "zh")) {  // back to the hall's language when left idle
+  if (awayFromHome()) {  // back to the hall's language when left idle
     var idle = null;
     var poke = function () { clearTimeout(idle); idle = setTimeout(function () { location.href = location.pathname; }, 60000); };
     ["click", "touchstart"].forEach(function (ev) { document.addEventListener(ev, poke, true); });

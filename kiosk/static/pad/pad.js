@@ -26,7 +26,7 @@
   }
 
   // a citizen's English lasts for that citizen: the pad goes back to the hall's language
-  const away = () => (window.QRATE.lang || "zh") !== (window.QRATE.hallLang || "zh");
+  const away = () => (window.QRATE.lang === "en") !== (window.QRATE.hallLang === "en");
   let awayTimer = null;
   function toIdle() {
     clearTimeout(timer);
