@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from .engine import N_
 from .i18n import translate
 from .readside import alerts
-from .web import Routes, Strict, ops, reader, require
+from .web import ApiError, Routes, Strict, ops, reader, require
 
 routes = Routes()
 route = routes.route
@@ -76,6 +76,15 @@ def list_alerts():
                                          ((_TEXT[a["type"]], "zh_CN"), (_TEXT[a["type"]], "en")))
     out.sort(key=lambda a: -(a["waited_s"] or 0))
     return {"at": now.isoformat(), "alerts": out}
+
+
+@route("/status/<key>/cancel", "POST", "The citizen cancels their own ticket (by its status key)",
+       "anyone with the ticket's key", tags=("tickets",))
+def cancel_own(key: str):
+    view = ops().cancel_by_key(key) if len(key) < 64 else None
+    if view is None:
+        raise ApiError(404, "unknown_ticket", N_("No ticket has this address."))
+    return view
 
 
 def _age(now: datetime, since: Optional[str]) -> Optional[float]:

@@ -565,6 +565,15 @@ class Operations:
                 for svc in snap["services"]
                 if svc["waiting"] and not open_windows.intersection(svc["windows"])]
 
+    def cancel_by_key(self, key: str) -> Optional[dict]:
+        """The citizen cancels their own ticket from its status page (by its key)."""
+        with self.change() as (s, bodies):
+            t = s.ticket_by_key(key)
+            if t is None:
+                return None
+            self._record(s, bodies, engine.cancel(t, now=self.now(), reason="citizen"), t)
+            return self._ticket_view(s, t)
+
     # -- citizens: callback phones kept only as long as the hall allows -------------
     def purge_contacts(self) -> int:
         """Delete the callback phones of cases closed more than the retention ago."""
