@@ -364,7 +364,10 @@ class Operations:
             self._live.seq = seq
             inputs = self._estimate_inputs(s)
             public = self._ticket_view(s, t, inputs)
-            printed = {**public, "status_url": self.status_url(key)}
+            printed = {**public, "status_url": self.status_url(key),
+                       # the ticket names the windows that serve it and the hall's 过号 rule
+                       "windows": list(self._windows_of.get(t.service, ())),
+                       "calls_before_no_show": int(self.cfg.raw["queue"]["no_show_after_recalls"]) + 1}
             s.insert_print_job(t.id, "ticket", printed, iso(now))
             bodies.append(self._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
                                      ticket_view=public))
