@@ -18,6 +18,7 @@ KEYS = ("NEXT", "RECALL", "NOSHOW", "FINISH", "PAUSE")
 FIELDS = {
     "RATE": (re.compile(r"\d{2}"), re.compile(r"[1-5]"), re.compile(r"\d{4}")),  # window, score, seq
     "KEY": (re.compile(r"\d{2}"), re.compile("|".join(KEYS))),  # window, key
+    "HB": (re.compile(r"\d{2}"),),  # window: the device's heartbeat (docs/serial-protocol.md)
     "ASK": (re.compile(r"\d{2}"), re.compile(r"[A-Z]{1,2}\d{3,5}")),  # window, ticket number
     "ACK": (re.compile(r"\d{4}"),),  # the sequence number of the RATE acknowledged
     "NAK": (re.compile(r"\d{4}"), re.compile(r"[A-Z_]{1,16}")),  # seq, why
@@ -25,7 +26,7 @@ FIELDS = {
     "CUR": (re.compile(r"\d{2}"), re.compile(r"[A-Z]{1,2}\d{3,5}|----")),  # window, current ticket
     "ERR": (re.compile(r"\d{2}"), re.compile(r"[A-Z_]{1,16}")),  # window, why (keypad)
 }
-FROM_DEVICE = frozenset({"RATE", "KEY"})
+FROM_DEVICE = frozenset({"RATE", "KEY", "HB"})
 TO_DEVICE = frozenset({"ASK", "ACK", "NAK", "IDLE", "CUR", "ERR"})
 _BODY = re.compile(rb"[A-Z]{2,5}(,[\x20-\x23\x25-\x29\x2b-\x7e]*)*")  # printable, no '$' or '*'
 
