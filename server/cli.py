@@ -11,6 +11,7 @@ import click
 
 from devices.cli import printer as printer_group
 from devices.cli import printer_sim
+from devices.cli import agent as agent_cmd
 from devices.padsim import pad_sim
 
 from . import auth, config, seed, store
@@ -272,3 +273,4 @@ def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
 cli.add_command(pad_sim)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)
+cli.add_command(agent_cmd)
