@@ -37,7 +37,9 @@ def _load_hall(hall_dir: Path):
     try:
         return config.load(hall_dir)
     except config.ConfigError as exc:
-        raise click.ClickException(str(exc))
+        for line in exc.lines:  # one line per problem, never a traceback
+            click.echo(line, err=True)
+        raise SystemExit(2)
 
 
 @printer.command("test")

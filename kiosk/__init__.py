@@ -7,7 +7,7 @@ from flask import Blueprint, Response, abort, request, session
 
 from server.pages import device_locale, render_page
 from server.readside import pages
-from server.web import ops
+from server.web import keep_in_session, ops
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates",
                static_folder="static")
@@ -25,7 +25,7 @@ def kiosk_page():
     # A device page is opened once with ?token=...; it keeps it (session cookie and localStorage).
     token = request.args.get("token")
     if token and len(token) < 200:
-        session["token"] = token
+        keep_in_session(token)
         session.permanent = True
     frame = pages.kiosk(ops().cfg, ops().notice())
     locale = _locale()

@@ -13,18 +13,15 @@ from flask import Blueprint, Response, redirect, request, send_file, session
 from server import auth
 from server.pages import device_locale, render_page
 from server.readside import pages
-from server.web import ops
+from server.web import keep_in_session, ops, session_principal
 
 bp = Blueprint("pad", __name__, url_prefix="/pad", template_folder="templates",
                static_folder="static/pad", static_url_path="/static")
 
 
 def _pad_principal():
-    raw = session.get("token")
-    if not raw:
-        return None
     with ops().store() as s:
-        p = auth.resolve(s.db, raw)
+        p = session_principal(s.db)
     return p if p is not None and p.role == "pad" and p.window is not None else None
 
 
@@ -32,7 +29,7 @@ def _pad_principal():
 def pad_page():
     token = request.args.get("token")
     if token:
-        session["token"] = token
+        keep_in_session(token)
         session.permanent = True
         lang = request.args.get("lang")
         return redirect("/pad" + (f"?lang={lang}" if lang in ("en", "zh_CN", "zh-CN") else ""))

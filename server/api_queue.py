@@ -7,7 +7,7 @@ from typing import Literal, Optional
 from flask import current_app, session
 from pydantic import BaseModel, Field, model_validator
 
-from . import auth
+from . import auth, security
 from .engine import N_
 from .openapi import document
 from .web import (
@@ -16,6 +16,7 @@ from .web import (
     Strict,
     Text200,
     acting_window,
+    keep_in_session,
     ops,
     require,
     require_window,
@@ -113,6 +114,18 @@ class LoginOut(BaseModel):
     user: str
     name: str
     window: Optional[int] = None
+
+
+class MeOut(BaseModel):
+    kind: Literal["user", "device"]
+    role: str
+    subject: str
+    name: str
+    window: Optional[int] = None
+
+
+class OkOut(BaseModel):
+    ok: bool
 
 
 class WindowOut(BaseModel):
@@ -263,8 +276,8 @@ def transfer(id: int, body: TransferIn):
 @route("/tickets/<int:id>/cancel", "POST", "Cancel a waiting or parked ticket", "clerk, manager",
        body=ReasonIn, response=TicketOut, tags=("window",))
 def cancel(id: int, body: ReasonIn):
-    require("clerk", "manager")
-    return ops().cancel(id, body.reason)
+    p = require("clerk", "manager")
+    return ops().cancel(id, body.reason, acting_window=p.window if p.role == "clerk" else None)
 
 
 @route("/windows/<int:window>/pause", "POST", "Pause the window", "clerk at the window, its keypad, manager",
@@ -294,11 +307,19 @@ def rate(body: RatingIn):
 
 
 @route("/login", "POST", "Sign in; a clerk signs in at a window", "anyone", body=LoginIn,
-       response=LoginOut, tags=("auth",))
+       response=LoginOut, extra_status={401: "Wrong employee number or password",
+                                     429: "Too many failed sign-ins: wait (Retry-After)"},
+       tags=("auth",))
 def login(body: LoginIn):
     h = ops()
+    key = security.login_guard(body.user)  # 429 while this (account, address) must wait
     with h.store() as s:
-        user = auth.check_login(s.db, body.user, body.password)
+        try:
+            user = auth.check_login(s.db, body.user, body.password)
+        except auth.BadLogin:
+            security.login_failed(key)
+            raise
+        security.login_succeeded(key)
         if user["role"] == "clerk" and body.window is None:
             raise ApiError(422, "window_required", N_("A clerk signs in at a window; give its number."))
         if body.window is not None:
@@ -306,12 +327,13 @@ def login(body: LoginIn):
         token = auth.new_token(s.db, "user", user["employee_no"], user["role"], body.window)
     if user["role"] == "clerk":
         h.sign_in(body.window, user["employee_no"])
-    session["token"] = token
+    keep_in_session(token)
     return {"token": token, "role": user["role"], "user": user["employee_no"],
             "name": user["name"], "window": body.window}
 
 
-@route("/logout", "POST", "Sign out; a clerk's window closes", "any signed-in user", tags=("auth",))
+@route("/logout", "POST", "Sign out; a clerk's window closes", "any signed-in user", response=OkOut,
+       tags=("auth",))
 def logout():
     p = require("clerk", "manager")
     h = ops()
@@ -320,10 +342,11 @@ def logout():
     if p.role == "clerk" and p.window is not None:
         h.sign_out(p.window, p.subject)
     session.pop("token", None)
+    session.pop("th", None)
     return {"ok": True}
 
 
-@route("/me", "GET", "Who this token belongs to", "any valid token", tags=("auth",))
+@route("/me", "GET", "Who this token belongs to", "any valid token", response=MeOut, tags=("auth",))
 def me():
     p = require()
     return {"kind": p.kind, "role": p.role, "subject": p.subject, "name": p.name,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from .readside import screens
-from .web import Routes, Strict, ops, reader, require
+from .web import Routes, Strict, ops, principal, reader, require
 
 routes = Routes()
 route = routes.route
@@ -29,10 +29,22 @@ def set_notice(body: NoticeIn):
 
 
 @route("/display/board", "GET",
-       "Lobby figures: promise kept today per service, this month's satisfaction per window and clerk",
+       "Lobby figures: promise kept today per service, this month's satisfaction per window and "
+       "clerk as far as the hall's [publish] figures lists them",
        "anyone", tags=("display",))
 def display_board():
-    return reader().run(screens.board)
+    board = reader().run(screens.board)
+    # 阳光政务: only the figures the hall's [publish] figures lists leave the building
+    published = ops().cfg.raw["publish"]["figures"]
+    caller = principal()
+    if caller is not None and caller.role in ("manager", "admin"):
+        published = ["window_satisfaction", "clerk_satisfaction"]
+    if "window_satisfaction" not in published:
+        board["windows"] = [{k: v for k, v in w.items() if k != "month"} for w in board["windows"]]
+    if "clerk_satisfaction" not in published:
+        board["staff"] = [{k: v for k, v in st.items() if k != "month"} for st in board["staff"]]
+    board["published"] = list(published)
+    return board
 
 
 @route("/me/today", "GET", "A clerk's own figures today (served, service time, ratings)",

@@ -12,6 +12,7 @@ from datetime import date
 
 from flask import Response, request
 from openpyxl import Workbook
+from pydantic import BaseModel, Field
 
 from .engine import N_
 from .readside import lists, tables
@@ -19,6 +20,14 @@ from .web import ApiError, Routes, ops, reader, require
 
 routes = Routes()
 route = routes.route
+
+
+class RowsOut(BaseModel):
+    """A figure table (docs/figures.md): one row per window, clerk, service, hour or day."""
+
+    from_: str = Field(alias="from")
+    to: str
+    rows: list[dict]
 
 MAX_DAYS = 3 * 366
 RANGE_QUERY = (("from", "First day, YYYY-MM-DD (default today)"),
@@ -105,31 +114,31 @@ def _table(dim_path: str):
 
 
 @route("/stats/windows", "GET", "Figures per window over a date range", "manager",
-       tags=("stats",), query=RANGE_QUERY)
+       response=RowsOut, tags=("stats",), query=RANGE_QUERY)
 def stats_windows():
     return _table("windows")
 
 
 @route("/stats/staff", "GET", "Figures per clerk over a date range", "manager",
-       tags=("stats",), query=RANGE_QUERY)
+       response=RowsOut, tags=("stats",), query=RANGE_QUERY)
 def stats_staff():
     return _table("staff")
 
 
 @route("/stats/services", "GET", "Figures per service over a date range", "manager",
-       tags=("stats",), query=RANGE_QUERY)
+       response=RowsOut, tags=("stats",), query=RANGE_QUERY)
 def stats_services():
     return _table("services")
 
 
 @route("/stats/hours", "GET", "Figures per hour of day over a date range", "manager",
-       tags=("stats",), query=RANGE_QUERY)
+       response=RowsOut, tags=("stats",), query=RANGE_QUERY)
 def stats_hours():
     return _table("hours")
 
 
 @route("/stats/days", "GET", "Figures per day over a date range", "manager",
-       tags=("stats",), query=RANGE_QUERY)
+       response=RowsOut, tags=("stats",), query=RANGE_QUERY)
 def stats_days():
     return _table("days")
 

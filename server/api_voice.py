@@ -1,6 +1,7 @@
 """The spoken call as a WAV file, for the lobby and window screens (server/voice.py)."""
 from __future__ import annotations
 
+import re
 import subprocess
 
 from flask import Response, current_app, request
@@ -14,11 +15,19 @@ route = routes.route
 
 
 @route("/voice/call/<number>/<int:window>.wav", "GET",
-       "The spoken call (chime, Mandarin, English if configured) as WAV", "anyone",
+       "The spoken call (chime, Mandarin, English if configured) as WAV, for a ticket issued today",
+       "anyone",
        tags=("voice",))
 def voice_call(number: str, window: int):
     if window not in ops().cfg.windows:
         raise ApiError(404, "unknown_window", N_("Window %(window)s does not exist."), window=window)
+    # a clip is made only for a ticket issued today: nobody fills the disk with made-up numbers
+    if not re.fullmatch(r"[A-Z]{1,2}\d{3,6}", number):
+        raise ApiError(422, "bad_number", N_("'%(number)s' is not a ticket number like A023."),
+                       number=number[:12])
+    if not ops().number_issued_today(number):
+        raise ApiError(404, "unknown_ticket_number", N_("No ticket %(number)s was issued today."),
+                       number=number[:12])
     try:
         # sox and espeak-ng run as child processes; under gevent the wait for
         # them is cooperative (gevent's subprocess), so no thread is needed

@@ -20,6 +20,7 @@ from kiosk.pad import bp as pad_bp
 
 from . import (
     api_help,
+    api_config,
     api_printing,
     api_queue,
     api_ratings,
@@ -28,12 +29,14 @@ from . import (
     api_voice,
     manage,
     realtime,
+    security,
     store,
     voice,
     web,
     web_i18n,
 )
 from . import config as hall_config
+from . import config_live
 from .clock import from_environment
 from .console import bp as console_bp
 from .device_port import DevicePort
@@ -42,7 +45,7 @@ from .readside import Reader
 from .version import __version__
 
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
-                 api_help)
+                 api_config, api_help)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -75,21 +78,24 @@ def create_app(config: dict | None = None) -> Flask:
     if clock is test_clock and test_clock is not None:
         app.logger.warning("QRATE_TEST_NOW: the hall clock is a test clock at %s", clock().isoformat())
     ops = Operations(cfg, clock=clock)
+    config_live.at_start(ops)  # the database's configuration, or a changed hall.toml imported
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
     # under `qrate serve`, reports run in a process of their own (server/readside/worker.py)
     app.extensions["qrate_reader"] = Reader(cfg.db_path, cfg, ops.now,
                                             own_process=report_process)
+    ops.subscribe(config_live.reports_follow(app.extensions["qrate_reader"]))
 
     web_i18n.init_app(app)
     web.register_errors(app)
+    security.init_app(app)  # CSRF Origin check, rate limits, headers, cookie flags
     api = Blueprint("api", __name__, url_prefix="/api")
     for module in ROUTE_MODULES:
         module.routes.register(api)
     app.extensions["qrate_api_docs"] = [doc for m in ROUTE_MODULES for doc in m.routes.docs]
     app.register_blueprint(api)
-    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp):
+    for bp in (kiosk_bp, status_bp, display_bp, pad_bp, console_bp, manage.bp, api_config.bp):
         app.register_blueprint(bp)
 
     sio = realtime.init_app(app, ops, async_mode)

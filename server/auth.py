@@ -16,8 +16,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import store
 from .engine import N_, QueueError
+from .runtime import run_blocking
 
-USER_ROLES = ("clerk", "manager")
+USER_ROLES = ("clerk", "manager", "admin")  # admin: a manager who also runs accounts, devices, printer
 DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
 
 
@@ -64,9 +65,23 @@ def add_user(db, employee_no: str, role: str, password: str, name: str = "") -> 
     store.insert_user(db, employee_no, name or employee_no, role, generate_password_hash(password), _now())
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash of nothing, made once: an unknown user costs the same scrypt as a known one."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(generate_password_hash(secrets.token_urlsafe(16)))
+    return _DUMMY_HASH[0]
+
+
 def check_login(db, employee_no: str, password: str) -> dict:
+    """The user behind a right password, else BadLogin. The hash runs in a real OS thread
+    (runtime.run_blocking: never on the gevent loop) and as long for an unknown user."""
     row = store.user_for_login(db, employee_no)
-    if row is None or not check_password_hash(row[3], password):
+    hashed = row[3] if row is not None else _dummy_hash()
+    ok = run_blocking(check_password_hash, hashed, password)
+    if row is None or not ok:
         raise BadLogin()
     return {"employee_no": row[0], "name": row[1], "role": row[2]}
 
@@ -92,6 +107,17 @@ def resolve(db, raw: Optional[str]) -> Optional[Principal]:
     if not raw or len(raw) > 200:
         return None
     h = token_hash(raw)
+    owner = store.token_owner(db, h)
+    if owner is None:
+        return None
+    kind, subject, role, window, name = owner
+    return Principal(kind, subject, role, window, name, h)
+
+
+def resolve_hash(db, h: Optional[str]) -> Optional[Principal]:
+    """The principal behind a token's SHA-256 (what a page's session cookie keeps), or None."""
+    if not isinstance(h, str) or len(h) != 64:
+        return None
     owner = store.token_owner(db, h)
     if owner is None:
         return None

@@ -14,10 +14,10 @@ from devices.cli import printer_sim
 from devices.cli import agent as agent_cmd
 from devices.padsim import pad_sim
 
-from . import auth, config, seed, store
+from . import auth, config, config_live, seed, store
 from .app import create_app
 from .i18n import translate as _t
-from .operations import Operations
+from .operations import Operations, WouldStrand
 from .readside import summary
 from .serve import run
 from .voice import Voice, clip_table, duration_s
@@ -33,9 +33,19 @@ def _load(hall_dir: Path):
     try:
         cfg = config.load(hall_dir)
     except config.ConfigError as exc:
-        raise click.ClickException(str(exc))
+        _config_exit(exc)
     store.open_and_migrate(cfg.db_path)
-    return cfg
+    try:
+        return config_live.for_cli(cfg)
+    except config.ConfigError as exc:
+        _config_exit(exc)
+
+
+def _config_exit(exc: "config.ConfigError"):
+    """An invalid configuration: one line per problem on stderr, exit 2, never a traceback."""
+    for line in exc.lines:
+        click.echo(line, err=True)
+    raise SystemExit(2)
 
 
 def _db(cfg):
@@ -71,7 +81,10 @@ def init(directory: Path, demo: bool, always_open: bool, port):
 def serve(hall_dir: Path, host, port):
     """Run the hall server. / 启动大厅服务器。"""
     cfg = _load(hall_dir)
-    app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent"})
+    try:
+        app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent"})
+    except config.ConfigError as exc:
+        _config_exit(exc)
     host = host or cfg.raw["server"]["host"]
     port = port if port is not None else cfg.raw["server"]["port"]
 
@@ -100,7 +113,7 @@ def _read_password() -> str:
 
 @user.command("add")
 @click.argument("employee_no")
-@click.option("--role", type=click.Choice(["clerk", "manager"]), required=True)
+@click.option("--role", type=click.Choice(["clerk", "manager", "admin"]), required=True)
 @click.option("--name", default="", help="Name (default: from hall.toml staff).")
 @_hall_option
 def user_add(employee_no: str, role: str, name: str, hall_dir: Path):
@@ -182,6 +195,60 @@ def demo(directory: Path, host: str, port: int):
         _t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound)))
 
 
+# --- the hall's configuration -------------------------------------------------------
+
+@cli.group("config")
+def config_group():
+    """The hall's configuration: export and import hall.toml. / 大厅配置：导出与导入。"""
+
+
+def _ops_for(hall_dir: Path) -> Operations:
+    _load(hall_dir)  # checked and migrated
+    file_cfg = config.load(hall_dir)
+    ops = Operations(file_cfg)
+    try:
+        config_live.at_start(ops)
+    except config.ConfigError as exc:
+        _config_exit(exc)
+    return ops
+
+
+@config_group.command("export")
+@_hall_option
+def config_export(hall_dir: Path):
+    """Write the hall's configuration as it stands (hall.toml) to stdout. / 导出当前配置。"""
+    ops = _ops_for(hall_dir)
+    try:
+        click.echo(config_live.export_text(ops), nl=False)
+    finally:
+        ops.close()
+
+
+@config_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@_hall_option
+@click.option("--move-to", default=None, help="Move waiting tickets the change strands to this service.")
+@click.option("--cancel-stranded", is_flag=True, help="Cancel waiting tickets the change strands.")
+def config_import(file: Path, hall_dir: Path, move_to, cancel_stranded):
+    """Make FILE the hall's configuration (audited as config.changed). / 导入配置文件。"""
+    ops = _ops_for(hall_dir)
+    resolve = ({"action": "move", "service": move_to} if move_to else
+               {"action": "cancel", "reason": "config import"} if cancel_stranded else None)
+    try:
+        changes = config_live.import_file(ops, file, resolve=resolve)
+    except config.ConfigError as exc:
+        _config_exit(exc)
+    except WouldStrand as exc:
+        for row in exc.stranded:
+            click.echo(_t("Service %(service)s: %(n)s waiting tickets would have no window to call them.",
+                          service=row["service"], n=row["waiting"]), err=True)
+        click.echo(_t("Add --move-to SERVICE or --cancel-stranded."), err=True)
+        raise SystemExit(1)
+    finally:
+        ops.close()
+    click.echo(_t("%(n)s changes imported from %(file)s.", n=len(changes), file=str(file)))
+
+
 # --- voice calls ------------------------------------------------------------------
 
 @cli.group("voice")
@@ -239,6 +306,7 @@ def voice_say(hall_dir, number, window, out, lang):
 def seed_history(hall_dir: Path, days: int, end, windows, seed_: int):
     """Generate a realistic past (tickets, calls, ratings) for the figures. / 生成历史数据。"""
     if windows:
+        _load(hall_dir)  # an invalid hall file: its lines, not a traceback
         seed.expand_hall(hall_dir, windows)
     cfg = _load(hall_dir)
     ops = Operations(cfg)

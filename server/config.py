@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import hallschema
 from .engine import N_, Service, Slot, Window
 from .i18n import translate
 
@@ -33,6 +34,14 @@ DEFAULTS: dict[str, Any] = {
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "assessment": {"min_count": 5},
     "devices": {"language": {}},
+    # docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle
+    "security": {"trusted_origins": [], "secure_cookies": False, "proxies": 0,
+                 "anonymous_per_minute": 3000, "anonymous_burst": 600,
+                 "voice_per_minute": 120, "voice_burst": 30,
+                 "login_free_failures": 5, "login_max_delay_s": 300,
+                 "login_per_minute": 120, "login_burst": 60, "voice_cache_mb": 50},
+    # which per-window and per-clerk figures are public (阳光政务): lobby, pad, status page
+    "publish": {"figures": ["window_satisfaction"]},
     "services": [],
     "windows": [],
     "staff": [],
@@ -40,7 +49,15 @@ DEFAULTS: dict[str, Any] = {
 
 
 class ConfigError(Exception):
-    """The hall file is wrong; the message says where and what to write."""
+    """The hall file is wrong; the message says where and what to write.
+
+    ``lines``: one line per problem (file, line, key, what), as `qrate serve` prints them;
+    ``problems``: the same as hallschema.Problem objects (the API's 422 fields)."""
+
+    def __init__(self, message: str, lines=None, problems=()):
+        super().__init__(message)
+        self.lines = list(lines) if lines else [message]
+        self.problems = list(problems)
 
 
 def merge(base: dict, over: dict) -> dict:
@@ -119,15 +136,35 @@ def load(folder: Path | str, overrides: Optional[dict] = None) -> HallConfig:
     folder = Path(folder).resolve()
     path = folder / "hall.toml"
     raw: dict = {}
+    text = None
     if path.exists():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
+        text = path.read_text(encoding="utf-8")
+        raw = parse_toml(text, str(path))
     elif overrides is None:
         raise ConfigError(f"{path} does not exist; run `qrate init {folder}` first")
     data = merge(merge(DEFAULTS, raw), overrides or {})
+    check(data, str(path), text)
     return build(folder, data)
+
+
+def parse_toml(text: str, file: str) -> dict:
+    """A TOML text as a dict; a syntax error is one line naming the file and the line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        where = m[1] if m else "-"
+        what = re.sub(r"\s*\(at line.*\)$", "", str(exc)) or "not valid TOML"
+        raise ConfigError(f"{file}:{where}: (file): {what}") from None
+
+
+def check(data: dict, file: str = "hall.toml", text: Optional[str] = None):
+    """Validate a whole configuration against server.hallschema; ConfigError with one line each."""
+    model, found = hallschema.problems(data, DEFAULTS)
+    if found:
+        lines = hallschema.format_problems(found, file, text)
+        raise ConfigError("\n".join(lines), lines, found)
+    return model
 
 
 def build(folder: Path, data: dict) -> HallConfig:
@@ -192,6 +229,7 @@ def build(folder: Path, data: dict) -> HallConfig:
                               photo=s.get("photo", ""), commitment=s.get("commitment", ""),
                               commitment_en=s.get("commitment_en", ""))
     build_citizens(cfg, data)
+    _check_security(data)
     return cfg
 
 
@@ -224,6 +262,33 @@ def build_citizens(cfg: HallConfig, data: dict) -> None:
         if lang not in LANGUAGES:
             raise ConfigError(f"[devices.language] {name}: '{lang}' is not one of "
                               f"{', '.join(LANGUAGES)}")
+
+
+PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction")
+
+
+def _check_security(data: dict) -> None:
+    """[security] and [publish]: numbers in range, known figure names (docs/security.md)."""
+    sec = data.get("security", {})
+    for key in ("anonymous_per_minute", "anonymous_burst", "voice_per_minute", "voice_burst",
+                "login_per_minute", "login_burst", "login_max_delay_s", "voice_cache_mb"):
+        v = sec.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            raise ConfigError(f"[security] {key}: a positive number, not {v!r}")
+    free = sec.get("login_free_failures")
+    if isinstance(free, bool) or not isinstance(free, int) or not 1 <= free <= 10:
+        raise ConfigError(f"[security] login_free_failures: a whole number 1-10, not {free!r}")
+    proxies = sec.get("proxies")
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or proxies < 0:
+        raise ConfigError(f"[security] proxies: a whole number >= 0, not {proxies!r}")
+    if not isinstance(sec.get("secure_cookies"), bool):
+        raise ConfigError("[security] secure_cookies: true or false")
+    origins = sec.get("trusted_origins")
+    if not isinstance(origins, list) or not all(isinstance(o, str) and "://" in o for o in origins):
+        raise ConfigError("[security] trusted_origins: a list of origins like \"https://hall.example\"")
+    figures = data.get("publish", {}).get("figures")
+    if not isinstance(figures, list) or any(f not in PUBLISHABLE for f in figures):
+        raise ConfigError(f"[publish] figures: a list of {', '.join(PUBLISHABLE)}; not {figures!r}")
 
 
 def demo_text(always_open: bool = False, port: Optional[int] = None) -> str:

@@ -514,3 +514,22 @@ def estimate_wait(ahead: int, *, open_windows: int, idle_windows: int,
 
 def replace(obj, **changes):
     return dataclasses.replace(obj, **changes)
+
+
+class NotYourQueue(QueueError):
+    code, status = "not_your_queue", 403
+    message = N_("Window %(window)s does not serve %(service)s: ticket %(number)s is another window's to act on.")
+
+
+def check_may_act(ticket: Ticket, window: Window) -> None:
+    """A clerk acts on the tickets of the window they are signed in at, and on waiting
+    tickets only of the services that window serves (or sent to that window)."""
+    if ticket.status in ("called", "parked"):
+        if ticket.window != window.number:
+            raise OtherWindow(mine=window.number, window=ticket.window)
+    elif ticket.status == "waiting":
+        if ticket.target_window is not None:
+            if ticket.target_window != window.number:
+                raise OtherWindow(mine=window.number, window=ticket.target_window)
+        elif ticket.service not in window.services:
+            raise NotYourQueue(window=window.number, service=ticket.service, number=ticket.number)

@@ -29,7 +29,7 @@ log = logging.getLogger("qrate.manage")
 
 def _manager_or_none():
     p = principal()
-    return p if p is not None and p.role == "manager" else None
+    return p if p is not None and p.role in ("manager", "admin") else None
 
 
 @bp.get("")

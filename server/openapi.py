@@ -40,7 +40,8 @@ def _schema(model: type[BaseModel], components: dict) -> dict:
 
 ERROR_CODES = {400: "Malformed request", 401: "No valid token", 403: "Wrong role",
                404: "Not found", 409: "Refused by the hall's rules", 413: "Too large",
-               422: "Invalid fields"}
+               422: "Invalid fields", 429: "Too many requests (Retry-After)",
+               503: "A part of the hall is not available (see the message)"}
 
 
 def document(docs: list[RouteDoc], title: str, version: str, prefix: str = "/api") -> dict:
@@ -73,16 +74,24 @@ def document(docs: list[RouteDoc], title: str, version: str, prefix: str = "/api
         ok: dict = {"description": "OK"}
         if r.response is not None:
             ok["content"] = {"application/json": {"schema": _schema(r.response, components)}}
+        elif r.rule.endswith(".wav"):
+            ok["content"] = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
+        else:  # an answer not modelled field by field yet is still a JSON object
+            ok["content"] = {"application/json": {"schema": {"type": "object"}}}
         responses = {str(r.status): ok}
         for code, text in r.extra_status.items():
             responses[str(code)] = {"description": text}
+            if code >= 400:
+                responses[str(code)]["content"] = {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         for code, text in ERROR_CODES.items():
             if code == 401 and r.auth == "anyone":
                 continue
             responses.setdefault(str(code), {"description": text, "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+        op["responses"] = responses
         paths.setdefault(path, {})[r.method.lower()] = op
-    return {"openapi": "3.0.3",
+    return {"openapi": "3.1.0",
             "info": {"title": title, "version": version,
                      "description": "qrate hall API. Times are ISO 8601 with offset. "
                                     "Errors are {\"error\": {\"code\", \"message\"}}."},

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import queue
+import re
 import secrets
 import threading
 import time
@@ -21,7 +22,9 @@ from datetime import date, datetime, timedelta
 from statistics import fmean
 from typing import Callable, Iterable, Optional
 
-from . import engine
+from . import config as hall_config
+from . import engine, hallschema
+from . import store as hall_store
 from .config import HallConfig
 from .engine import (
     CASE_STEPS,
@@ -138,6 +141,12 @@ def opening_note(rating: dict, reasons: list, contact: bool) -> str:
     parts.append(translate(N_("the citizen left a phone number for the callback") if contact
                            else N_("no contact given"), zh))
     return "；".join(parts) + "。"
+class WouldStrand(Exception):
+    """A configuration change would leave waiting tickets no window can call."""
+
+    def __init__(self, stranded: list[dict]):
+        super().__init__(f"{sum(r['waiting'] for r in stranded)} waiting tickets would be stranded")
+        self.stranded = stranded
 
 
 class Operations:
@@ -416,21 +425,24 @@ class Operations:
                  acting_window: Optional[int] = None) -> dict:
         """Send a ticket to another service's queue or to one window's queue.
 
-        ``acting_window``: a clerk may move only tickets waiting or held at their own window."""
+        ``acting_window``: a clerk moves only their window's tickets and the waiting tickets
+        of the services it serves (engine.check_may_act)."""
         with self.change() as (s, bodies):
             t = self.ticket(s, ticket_id)
-            if acting_window is not None and t.status in ("called", "parked") \
-                    and t.window != acting_window:
-                raise engine.OtherWindow(mine=acting_window, window=t.window)
+            if acting_window is not None:
+                engine.check_may_act(t, self.window(s, acting_window))
             svc = self.service(service) if service is not None else None
             w = self.window(s, window) if window is not None else None
             ev = engine.transfer(t, now=self.now(), service=svc, window=w, note=note,
                                  by_window=t.window)
             return self._record(s, bodies, ev, t)
 
-    def cancel(self, ticket_id: int, reason: str = "") -> dict:
+    def cancel(self, ticket_id: int, reason: str = "", acting_window: Optional[int] = None) -> dict:
+        """Cancel a waiting or parked ticket; ``acting_window``: a clerk's own tickets only."""
         with self.change() as (s, bodies):
             t = self.ticket(s, ticket_id)
+            if acting_window is not None:
+                engine.check_may_act(t, self.window(s, acting_window))
             return self._record(s, bodies, engine.cancel(t, now=self.now(), reason=reason), t)
 
     # -- ratings ---------------------------------------------------------------
@@ -781,6 +793,120 @@ class Operations:
         with self.change() as (s, bodies):
             self._record_hall_event(s, bodies, "device.changed", body)
 
+
+    # -- the hall's configuration (checked by server/hallschema.py; started by config_live) --
+    def change_config(self, raw: dict, by: str, source: str, *, digest: Optional[str] = None,
+                      resolve: Optional[dict] = None) -> dict:
+        """Replace the whole configuration: checked, stored, audited as ``config.changed``
+        (who, from where, each key old → new), swapped in without a restart and pushed.
+
+        Waiting tickets the change would strand (their service removed or served by no
+        window left) refuse it with WouldStrand unless ``resolve`` says what to do:
+        ``{"action": "move", "service": "B"}`` or ``{"action": "cancel", "reason": "..."}``."""
+        raw = hall_config.merge(hall_config.DEFAULTS, raw)
+        hall_config.check(raw, "PUT /api/config" if source == "api" else source)
+        new = hall_config.build(self.cfg.folder, raw)
+        with self.lock:
+            stranded = self.stranded_by(new)
+            if stranded:
+                if not resolve:
+                    raise WouldStrand(stranded)
+                self._resolve_stranded(stranded, resolve, new)
+            with self.change() as (s, bodies):
+                old = self.cfg.raw
+                changes = hallschema.diff(old, raw)
+                now = self.now()
+                seq = None
+                if changes:
+                    seq = self._record_hall_event(s, bodies, "config.changed",
+                                                  {"by": by, "source": source, "changes": changes})
+                stored = hall_store.latest_config(s.db)
+                if changes or stored is None or digest:
+                    hall_store.insert_config_version(s.db, iso(now), by, source, digest,
+                                                     json.dumps(raw, ensure_ascii=False, default=str),
+                                                     seq)
+                before = {r.get("employee_no"): r for r in old.get("staff", [])} if stored else {}
+                for row in raw.get("staff", []):
+                    was = before.get(row.get("employee_no"), {})
+                    if (row.get("commitment", ""), row.get("commitment_en", "")) != \
+                            (was.get("commitment", ""), was.get("commitment_en", "")) or not stored:
+                        if row.get("commitment") or row.get("commitment_en") or was:
+                            hall_store.insert_commitment(s.db, row["employee_no"], iso(now), by,
+                                                         row.get("commitment", ""),
+                                                         row.get("commitment_en", ""))
+                self.swap_config(new)
+                if bodies and bodies[-1]["type"] == "config.changed":
+                    bodies[-1].update(self._config_view(s))
+        return raw
+
+    def swap_config(self, new: HallConfig) -> None:
+        """Run on ``new`` from now on: everyone holding the hall's HallConfig sees it."""
+        with self.lock:
+            folder = self.cfg.folder
+            self.cfg.__dict__.update(new.__dict__)
+            self.cfg.folder = folder
+            cfg = self.cfg
+            self._hours_labels = {code: svc.hours_label() for code, svc in cfg.services.items()}
+            self._windows_of = {code: [w.number for w in cfg.windows.values() if code in w.services]
+                                for code in cfg.services}
+            self.calendar = WorkCalendar.from_config(cfg.raw)
+            ratings = cfg.raw["ratings"]
+            self.press_guard.rate = float(ratings["presses_per_minute"]) / 60.0
+            self.press_guard.burst = int(ratings["press_burst"])
+            self._snapshot = None
+
+    def _config_view(self, s: Store) -> dict:
+        """What screens redraw after a change: every service's summary, every window, the hall."""
+        inputs = self._estimate_inputs(s)
+        states = inputs["states"]
+        windows = [engine.replace(conf, status=states.get(n, {}).get("status", "closed"),
+                                  clerk=states.get(n, {}).get("clerk"))
+                   for n, conf in self.cfg.windows.items()]
+        return {"services": self._service_summaries(s, inputs),
+                "windows": [self._window_view(s, w) for w in windows],
+                "hall": {"name": self.cfg.name, "name_en": self.cfg.raw["hall"]["name_en"],
+                         "notice": self.notice(s)}}
+
+    def stranded_by(self, new: HallConfig) -> list[dict]:
+        """Today's waiting tickets ``new`` would leave with no window to call them."""
+        served = {code for w in new.windows.values() for code in w.services}
+        with self.store() as s:
+            waiting = s.tickets(self.today(), ("waiting",))
+        out: dict[tuple, dict] = {}
+        for t in waiting:
+            if t.target_window is not None and t.target_window not in new.windows:
+                why = "window_removed"
+            elif t.target_window is None and t.service not in served:
+                why = "service_removed" if t.service not in new.services else "service_unserved"
+            else:
+                continue
+            key = (t.service, why)
+            row = out.setdefault(key, {"service": t.service, "why": why, "waiting": 0, "tickets": []})
+            row["waiting"] += 1
+            row["tickets"].append({"id": t.id, "number": t.number})
+        return list(out.values())
+
+    def _resolve_stranded(self, stranded: list[dict], resolve: dict, new: HallConfig) -> None:
+        action = resolve.get("action")
+        if action == "move":
+            to = resolve.get("service")
+            serving = any(to in w.services for w in new.windows.values())
+            if to not in self.cfg.services or to not in new.services or not serving:
+                raise engine.UnknownService(service=to, known=", ".join(
+                    c for c in new.services if c in self.cfg.services and
+                    any(c in w.services for w in new.windows.values())))
+            for row in stranded:
+                for t in row["tickets"]:
+                    self.transfer(t["id"], service=to, note="config.changed")
+        elif action == "keep":  # hall.toml at start: they wait for the day's end or a manager
+            return
+        elif action == "cancel":
+            for row in stranded:
+                for t in row["tickets"]:
+                    self.cancel(t["id"], reason=str(resolve.get("reason") or "config.changed")[:200])
+        else:
+            raise WouldStrand(stranded)
+
     # -- a past, loaded in bulk ----------------------------------------------------
     def import_history(self, days: Iterable[dict]) -> None:
         """Load generated days (qrate seed-history), one transaction per day, nothing pushed.
@@ -970,6 +1096,14 @@ class Operations:
     def public_ticket(self, ticket_id: int) -> dict:
         with self.store() as s:
             return self._ticket_view(s, self.ticket(s, ticket_id))
+
+    def number_issued_today(self, number: str) -> bool:
+        """Whether a ticket with this number (A023, AB1000) exists today (the voice route's check)."""
+        m = re.fullmatch(r"([A-Z]{1,2})(\d{3,6})", number or "")
+        if m is None:
+            return False
+        with self.store() as s:
+            return s.number_issued(self.today(), m[1], int(m[2]))
 
     def ticket_by_key(self, key: str) -> Optional[dict]:
         with self.store() as s:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import render_template, request, session
+from flask import render_template, request
 
 from . import auth
 from .i18n import normalise, translate
 from .readside import pages
-from .web import ops
+from .web import ops, session_principal
 from .web_i18n import request_locale
 
 
@@ -47,10 +47,9 @@ def device_locale(token: Optional[str] = None, use_address: bool = True) -> str:
     if chosen:
         return normalise(chosen)
     per_device = cfg.raw.get("devices", {}).get("language") or {}
-    raw = token or session.get("token")
-    if per_device and raw:
+    if per_device:
         with ops().store() as s:
-            principal = auth.resolve(s.db, raw)
+            principal = auth.resolve(s.db, token) if token else session_principal(s.db)
         if principal is not None and principal.name in per_device:
             return normalise(per_device[principal.name])
     return normalise(cfg.raw["hall"].get("language", "zh-CN"))

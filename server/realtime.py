@@ -10,10 +10,14 @@ clerk, pad and keypad of window N) gets `window` with each event at that window,
 """
 from __future__ import annotations
 
-from flask import request, session
+from flask import request
 from flask_socketio import SocketIO, emit, join_room
 
-from . import auth
+from . import auth, privacy
+from .web import session_principal
+
+STAFF_ROLES = ("manager", "admin")  # the managers' room: every event whole
+WINDOW_STAFF = ("clerk", "keypad")  # the staff room of their window
 
 
 def init_app(app, ops, async_mode: str) -> SocketIO:
@@ -25,34 +29,48 @@ def init_app(app, ops, async_mode: str) -> SocketIO:
         raw = None
         if isinstance(data, dict):
             raw = data.get("token")
-        raw = raw or request.args.get("token") or session.get("token")
-        if not isinstance(raw, str):
-            return None
+        raw = raw or request.args.get("token")
         with ops.store() as s:
-            return auth.resolve(s.db, raw)
+            if isinstance(raw, str):
+                return auth.resolve(s.db, raw)
+            return session_principal(s.db)
 
     @sio.on("connect")
     def on_connect(auth_data=None):
         join_room("lobby")
         p = who(auth_data)
-        if p is not None:
-            if p.role == "manager":
-                join_room("managers")
-            if p.window is not None:
-                join_room(f"window:{p.window}")
+        # each client is in exactly one room of the event stream: `managers`, the staff
+        # room of its window (clerk, keypad) or `public` (server/privacy.py)
+        if p is not None and p.role in STAFF_ROLES:
+            join_room("managers")
+        elif p is not None and p.role in WINDOW_STAFF and p.window is not None:
+            join_room(f"staff:{p.window}")
+        else:
+            join_room("public")
+            if p is not None and p.window is not None:
+                join_room(f"window:{p.window}")  # the window's pad and screen
         emit("snapshot", ops.snapshot())
 
     @sio.on("snapshot")
     def on_snapshot(_data=None):
         emit("snapshot", ops.snapshot())
 
+    published = frozenset(ops.cfg.raw.get("publish", {}).get("figures", ()))
+    windows = tuple(ops.cfg.windows)
+
     def push(body: dict) -> None:
-        sio.emit("event", body)
+        w = body.get("window")
+        public = privacy.public_event(body, published)
+        if public is body:
+            sio.emit("event", body)
+        else:  # the full body to its window's staff and the managers, the rest to everyone else
+            sio.emit("event", body, to=["managers"] + ([f"staff:{w}"] if w in windows else []))
+            sio.emit("event", public, to=["public"] + [f"staff:{n}" for n in windows if n != w])
         if body["type"] == "notice.changed":
-            sio.emit("notice", {"text": body["text"], "at": body["at"], "by": body["by"]},
-                     to="lobby")
-        if body.get("window") is not None:
-            sio.emit("window", body, to=f"window:{body['window']}")
+            sio.emit("notice", {"text": body["text"], "at": body["at"]}, to="lobby")
+        if w is not None:
+            sio.emit("window", public, to=f"window:{w}")
+            sio.emit("window", body, to=f"staff:{w}")
 
     ops.subscribe(push)
     return sio

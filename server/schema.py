@@ -19,7 +19,8 @@ core = Migrations("qrate")
 followup = Migrations("qrate-ratings")
 summary = Migrations("qrate-stats")
 citizens = Migrations("qrate-citizens")
-MIGRATION_SETS = (core, followup, summary, citizens)
+hallconfig = Migrations("qrate-config")
+MIGRATION_SETS = (core, followup, summary, hallconfig, citizens)
 
 
 @core()
@@ -351,3 +352,31 @@ def m001_citizens(db: sqlite_utils.Database) -> None:
         asked_at TEXT NOT NULL, asked_ts REAL NOT NULL,
         acked_at TEXT, acked_ts REAL, acked_by TEXT)""")
     db.execute("CREATE INDEX help_calls_open ON help_calls (acked_ts, asked_ts)")
+@hallconfig()
+def m001_config_versions(db: sqlite_utils.Database) -> None:
+    """The hall's configuration once it has started: every version (the last one stands),
+    who made it and from where; and each public commitment's history (阳光政务)."""
+    db.executescript("""
+    CREATE TABLE config_versions (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        source TEXT NOT NULL,
+        file_digest TEXT,
+        body TEXT NOT NULL,
+        seq INTEGER
+    );
+    CREATE TABLE commitments (
+        id INTEGER PRIMARY KEY,
+        employee_no TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,
+        commitment TEXT NOT NULL,
+        commitment_en TEXT NOT NULL
+    );
+    CREATE INDEX commitments_by_staff ON commitments (employee_no, id);
+    CREATE TRIGGER config_versions_append_only BEFORE UPDATE ON config_versions
+    BEGIN SELECT RAISE(ABORT, 'config_versions is append-only'); END;
+    CREATE TRIGGER commitments_append_only BEFORE UPDATE ON commitments
+    BEGIN SELECT RAISE(ABORT, 'commitments is append-only'); END;
+    """)

@@ -109,6 +109,11 @@ class Store:
         rows = list(self._query("SELECT * FROM tickets WHERE key = ?", [key]))
         return self.ticket_from_row(rows[0]) if rows else None
 
+    def number_issued(self, day: date, service: str, seq: int) -> bool:
+        """Whether ticket number service+seq was issued on ``day`` (the unique number index)."""
+        return self.db.execute("SELECT 1 FROM tickets WHERE day = ? AND issue_service = ? AND seq = ?",
+                               [day.isoformat(), service, seq]).fetchone() is not None
+
     def tickets(self, day: date, statuses: Iterable[str]) -> list[Ticket]:
         statuses = list(statuses)
         marks = ",".join("?" * len(statuses))
@@ -462,3 +467,31 @@ def token_owner(db, token_hash: str) -> Optional[tuple[str, str, str, Optional[i
 def revoke_token(db, token_hash: str) -> None:
     with db.atomic():
         db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", [token_hash])
+
+
+# --- the hall's configuration in the database (migration set qrate-config)
+
+def latest_config(db) -> Optional[dict]:
+    """The configuration that stands: the last version's row (body as JSON text), or None."""
+    cur = db.execute("SELECT id, at, by, source, file_digest, body, seq FROM config_versions "
+                     "ORDER BY id DESC LIMIT 1")
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+
+def last_imported_digest(db) -> Optional[str]:
+    """The digest of hall.toml as last imported (None: never)."""
+    row = db.execute("SELECT file_digest FROM config_versions WHERE file_digest IS NOT NULL "
+                     "ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def insert_config_version(db, at: str, by: str, source: str, file_digest: Optional[str],
+                          body: str, seq: Optional[int]) -> int:
+    return db.execute("INSERT INTO config_versions (at, by, source, file_digest, body, seq) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", [at, by, source, file_digest, body, seq]).lastrowid
+
+
+def insert_commitment(db, employee_no: str, at: str, by: str, text: str, text_en: str) -> None:
+    db.execute("INSERT INTO commitments (employee_no, at, by, commitment, commitment_en) "
+               "VALUES (?, ?, ?, ?, ?)", [employee_no, at, by, text, text_en])

@@ -172,6 +172,7 @@ class Voice:
         self.cache = self.root / "cache"
         self.languages = tuple(languages)
         self._lock = threading.Lock()
+        self.max_cache_bytes = 50 * 1024 * 1024  # joined calls kept ([security] voice_cache_mb)
 
     # -- the default set -----------------------------------------------------
     def prepare(self, names=None) -> int:
@@ -272,7 +273,33 @@ class Voice:
                 tmp = _tmp(out)
                 _run(["sox", *[str(p) for p in parts], str(tmp)])
                 tmp.replace(out)
+                self.trim_calls(keep=out)
+            else:
+                os.utime(out)  # recently used: the last to go when the cache is trimmed
             return out
+
+    def trim_calls(self, keep: Optional[Path] = None) -> int:
+        """Delete the least recently used joined calls until the cache fits ``max_cache_bytes``;
+        returns how many went. The clips they are joined from are never deleted."""
+        folder = self.cache / "calls"
+        files = []
+        for f in folder.glob("*.wav"):
+            try:
+                st = f.stat()
+            except FileNotFoundError:
+                continue
+            files.append((st.st_mtime, st.st_size, f))
+        total = sum(size for _, size, _ in files)
+        gone = 0
+        for _, size, f in sorted(files, key=lambda x: x[0]):
+            if total <= self.max_cache_bytes:
+                break
+            if f == keep:
+                continue
+            f.unlink(missing_ok=True)
+            total -= size
+            gone += 1
+        return gone
 
 
 def _tmp(path: Path, tag: str = "") -> Path:
@@ -298,7 +325,9 @@ def duration_s(path: Path) -> float:
 def for_hall(cfg) -> Voice:
     """The hall's voice: the languages of [voice] languages (zh, en) over its data folder."""
     langs = cfg.raw.get("voice", {}).get("languages", ["zh"])
-    return Voice(cfg.data_folder, [x for x in langs if x in ("zh", "en")] or ["zh"])
+    v = Voice(cfg.data_folder, [x for x in langs if x in ("zh", "en")] or ["zh"])
+    v.max_cache_bytes = int(float(cfg.raw.get("security", {}).get("voice_cache_mb", 50)) * 1024 * 1024)
+    return v
 
 
 def prepare_in_background(v: Voice) -> Optional[threading.Thread]:

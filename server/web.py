@@ -101,17 +101,30 @@ def reader():
 
 # --- who calls --------------------------------------------------------------
 
+def keep_in_session(raw: str) -> None:
+    """A page's token goes into the signed session cookie as its SHA-256 only: the cookie
+    is no bearer token, and a copied cookie's token dies with a revoke like any other."""
+    session.pop("token", None)
+    session["th"] = auth.token_hash(raw)
+
+
+def session_principal(db) -> Optional[auth.Principal]:
+    """The principal of the page's session cookie (the hash it keeps; older cookies kept the token)."""
+    if session.get("th"):
+        return auth.resolve_hash(db, session["th"])
+    raw = session.get("token")
+    return auth.resolve(db, raw) if isinstance(raw, str) else None
+
+
 def principal() -> Optional[auth.Principal]:
     """The user or device behind the bearer token or the page's session cookie, or None."""
     if "principal" not in g:
-        raw = None
         header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            raw = header[7:].strip()
-        elif session.get("token"):
-            raw = session["token"]
         with ops().store() as s:
-            g.principal = auth.resolve(s.db, raw)
+            if header.startswith("Bearer "):
+                g.principal = auth.resolve(s.db, header[7:].strip())
+            else:
+                g.principal = session_principal(s.db)
     return g.principal
 
 
@@ -120,7 +133,7 @@ def require(*roles: str) -> auth.Principal:
     p = principal()
     if p is None:
         raise ApiError(401, "unauthorized", N_("Sign in or send a valid token."))
-    if roles and p.role not in roles:
+    if roles and p.role not in roles and not (p.role == "admin" and "manager" in roles):
         raise ApiError(403, "forbidden", N_("Your role (%(role)s) may not do this; it needs: %(roles)s."),
                        role=p.role, roles=", ".join(roles))
     return p
@@ -128,9 +141,9 @@ def require(*roles: str) -> auth.Principal:
 
 def require_window(window: int) -> auth.Principal:
     """A clerk signed in at this window, its keypad, or a manager."""
-    p = require("clerk", "keypad", "manager")
+    p = require("clerk", "keypad", "manager")  # admin too: require() admits admin for manager
     ops().known_window(window)
-    if p.role != "manager" and p.window != window:
+    if p.role not in ("manager", "admin") and p.window != window:
         raise ApiError(403, "other_window", N_("You act for window %(mine)s, not window %(window)s."),
                        mine=p.window, window=window)
     return p
@@ -138,7 +151,7 @@ def require_window(window: int) -> auth.Principal:
 
 def acting_window(p: auth.Principal) -> Optional[int]:
     """The window a principal acts for (None for managers: the ticket's own window)."""
-    return None if p.role == "manager" else p.window
+    return None if p.role in ("manager", "admin") else p.window
 
 
 def parse(model: type[BaseModel]):

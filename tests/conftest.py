@@ -39,6 +39,10 @@ TZ = ZoneInfo("Asia/Shanghai")  # the demo hall's zone
 
 TIERS = ("unit", "api", "live", "browser", "device")
 
+# Playwright's wait_for_function polls through eval, which the pages' CSP forbids: servers
+# started by tests allow it (server/security.py); tests/test_security_browser.py runs without.
+os.environ.setdefault("QRATE_TEST_CSP_EVAL", "1")
+
 # The instants the date checks run at, in the hall's zone. 2026: the holiday package
 # knows its official calendar (1 January is a holiday, Sunday 4 January a make-up workday).
 HALL_INSTANTS = {

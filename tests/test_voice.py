@@ -92,13 +92,17 @@ def test_a_halls_own_recording_replaces_the_default_clip(tmp_path):
 
 
 @pytest.mark.api
-def test_the_voice_api_serves_the_call_as_wav(client):
-    r = client.get("/api/voice/call/A023/3.wav")
+def test_the_voice_api_serves_the_call_as_wav(client, accounts):
+    r = client.get("/api/voice/call/A001/3.wav")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_ticket_number"
+    assert client.post("/api/tickets", json={"service": "A"},
+                       headers=accounts.device("kiosk")).get_json()["number"] == "A001"
+    r = client.get("/api/voice/call/A001/3.wav")
     assert r.status_code == 200 and r.mimetype == "audio/wav"
     assert r.data[:4] == b"RIFF" and len(r.data) > 22050 * 2 * 3
     r = client.get("/api/voice/call/a023/3.wav")
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "bad_number"
-    r = client.get("/api/voice/call/A023/99.wav")
+    r = client.get("/api/voice/call/A001/99.wav")
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_window"
 
 

@@ -16,7 +16,13 @@
   Qrate.token = Qrate.deviceToken();
 
   var fmt = Qrate.fmt;
-  function windowLabel(n) { return fmt(T.windowN, { n: n }); }
+  // the window's own name (as the hall's settings give it); in English the number first
+  function windowLabel(n) {
+    var w = live && live.state ? live.state.windows[n] : null;
+    var plain = fmt(T.windowN, { n: n });
+    if (!w || !w.name || w.name === n + "号窗口") return plain;
+    return Q.lang === "en" ? plain + " · " + w.name : w.name;
+  }
   // a rate as the number in "%(p)s%%": one decimal, as everywhere else
   function pct(x) { return Qrate.num(100 * x, 1); }
   function waitText(s) {
@@ -277,7 +283,11 @@
     },
     onEvent: function (ev, st) {
       if (ev.services) renderServices(st);
-      if (ev.ticket || ev.window_state) renderCalls(st);
+      if (ev.ticket || ev.window_state || ev.type === "config.changed") renderCalls(st);
+      if (ev.type === "config.changed") {
+        $("hall-name").textContent = Q.lang === "en" ? (st.hall.name_en || st.hall.name) : st.hall.name;
+        boardSoon();
+      }
       if (ev.type === "ticket.called" || ev.type === "ticket.recalled") {
         flashNewest();
         enqueueVoice(st.calls[0]);

@@ -143,6 +143,11 @@
     if (ev.services) st.services = ev.services;
     if (ev.type === "device.changed" && ev.device) st.devices[ev.device] = ev;
     if (ev.window_state) st.windows[ev.window_state.number] = ev.window_state;
+    if (ev.type === "config.changed" && ev.windows) {  // services, windows, the hall: all anew
+      st.windows = {};
+      ev.windows.forEach(function (w) { st.windows[w.number] = w; });
+      if (ev.hall) st.hall = ev.hall;
+    }
     if (ev.ticket) {
       var t = ev.ticket;
       if (t.status === "waiting" || t.status === "called" || t.status === "parked") {

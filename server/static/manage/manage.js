@@ -27,7 +27,7 @@
   async function start() {
     let me = null;
     try { me = await api("/api/me"); } catch (e) { me = null; }
-    if (!me || me.role !== "manager") {
+    if (!me || (me.role !== "manager" && me.role !== "admin")) {
       $("#login").hidden = false;
       if (me) $("#login-error").textContent = T.not_manager;
       return;
@@ -45,7 +45,7 @@
     const f = new FormData(ev.target);
     try {
       const r = await api("/api/login", {method: "POST", body: {user: f.get("user"), password: f.get("password")}});
-      if (r.role !== "manager") { $("#login-error").textContent = T.not_manager; return; }
+      if (r.role !== "manager" && r.role !== "admin") { $("#login-error").textContent = T.not_manager; return; }
       location.reload();
     } catch (e) { $("#login-error").textContent = e.message || T.bad_login; }
   });
