@@ -57,7 +57,9 @@
   function capacity(box) {
     var w = box.clientWidth, h = box.clientHeight;
     var big = document.body.classList.contains("elder");
-    var minW = big ? 460 : MIN_W, minH = big ? 260 : MIN_H;
+    // elder mode: larger cards; on a landscape kiosk the 8 categories still fit one screen
+    var land = window.matchMedia && matchMedia("(min-aspect-ratio: 4/3)").matches;
+    var minW = big ? (land ? 420 : 460) : MIN_W, minH = big ? (land ? 220 : 260) : MIN_H;
     var cols = Math.max(1, Math.floor((w + GAP) / (minW + GAP)));
     var rows = Math.max(1, Math.floor((h + GAP) / (minH + GAP)));
     return {cols: cols, rows: rows, n: cols * rows};
