@@ -267,6 +267,32 @@ class Backup(Section):
     at: HHMM = "02:00"
 
 
+Positive = Annotated[float, Field(gt=0)]
+
+
+class Security(Section):
+    """docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle."""
+
+    trusted_origins: list[Annotated[str, Field(pattern=r"://")]] = []
+    secure_cookies: bool = False
+    proxies: Annotated[int, Field(ge=0, le=10)] = 0
+    anonymous_per_minute: Positive = 3000
+    anonymous_burst: Positive = 600
+    voice_per_minute: Positive = 120
+    voice_burst: Positive = 30
+    login_free_failures: Annotated[int, Field(ge=1, le=10)] = 5
+    login_max_delay_s: Positive = 300
+    login_per_minute: Positive = 120
+    login_burst: Positive = 60
+    voice_cache_mb: Positive = 50
+
+
+class Publish(Section):
+    """Which per-window and per-clerk figures are public (阳光政务)."""
+
+    figures: list[Literal["window_satisfaction", "clerk_satisfaction"]] = ["window_satisfaction"]
+
+
 class HallFile(Section):
     """The whole hall.toml; a new section is a model above and one field here."""
 
@@ -282,6 +308,8 @@ class HallFile(Section):
     calendar: Calendar = Calendar()
     city: Optional[City] = None
     backup: Optional[Backup] = None
+    security: Security = Security()
+    publish: Publish = Publish()
     services: list[Service] = []
     windows: list[Window] = []
     staff: list[Staff] = []
@@ -290,7 +318,7 @@ class HallFile(Section):
 
 
 # keys only an admin may change (PUT /api/config by a manager touching them → 403)
-ADMIN_ONLY = ("printer", "server", "data", "city", "backup", "staff.role")
+ADMIN_ONLY = ("printer", "server", "data", "city", "backup", "security", "staff.role")
 
 
 # --- problems ---------------------------------------------------------------------
