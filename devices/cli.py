@@ -21,6 +21,7 @@ from .printer import (
     sample_ticket,
     ticket_bytes,
 )
+from .agent import run as run_agent
 from .sim import main
 from .spool import state_message
 from .transports import PrinterError, open_printer
@@ -100,3 +101,17 @@ def printer_sim(tcp, pty, baud, out_dir, paper_out):
     if tcp is not None and ":" not in tcp:
         tcp = f"127.0.0.1:{tcp}"
     main(tcp, pty, baud, out_dir, paper_out)
+
+
+@click.command()
+@click.option("--server", required=True, help="The hall server's address, e.g. http://192.168.1.10:5000")
+@click.option("--token", required=True, help="A pad, keypad or kiosk device token (qrate device add)")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default="agent.toml", show_default=True,
+              help="The agent's file: [[devices]] path, role (pad, keypad, scanner), keymap")
+def agent(server: str, token: str, config_path: Path):
+    """Read this PC's USB HID pads, keypads and scanners (Linux, evdev). / 读取本机 USB 评价器、呼叫器和扫码枪。"""
+    try:
+        run_agent(server, token, config_path)
+    except (ValueError, RuntimeError, ImportError) as exc:
+        raise click.ClickException(str(exc))

@@ -18,14 +18,15 @@ KEYS = ("NEXT", "RECALL", "NOSHOW", "FINISH", "PAUSE")
 FIELDS = {
     "RATE": (re.compile(r"\d{2}"), re.compile(r"[1-5]"), re.compile(r"\d{4}")),  # window, score, seq
     "KEY": (re.compile(r"\d{2}"), re.compile("|".join(KEYS))),  # window, key
-    "ASK": (re.compile(r"\d{2}"), re.compile(r"[A-Z]\d{3,4}")),  # window, ticket number
+    "HB": (re.compile(r"\d{2}"),),  # window: the device's heartbeat (docs/serial-protocol.md)
+    "ASK": (re.compile(r"\d{2}"), re.compile(r"[A-Z]{1,2}\d{3,5}")),  # window, ticket number
     "ACK": (re.compile(r"\d{4}"),),  # the sequence number of the RATE acknowledged
     "NAK": (re.compile(r"\d{4}"), re.compile(r"[A-Z_]{1,16}")),  # seq, why
     "IDLE": (re.compile(r"\d{2}"),),  # window
-    "CUR": (re.compile(r"\d{2}"), re.compile(r"[A-Z]\d{3,4}|----")),  # window, current ticket
+    "CUR": (re.compile(r"\d{2}"), re.compile(r"[A-Z]{1,2}\d{3,5}|----")),  # window, current ticket
     "ERR": (re.compile(r"\d{2}"), re.compile(r"[A-Z_]{1,16}")),  # window, why (keypad)
 }
-FROM_DEVICE = frozenset({"RATE", "KEY"})
+FROM_DEVICE = frozenset({"RATE", "KEY", "HB"})
 TO_DEVICE = frozenset({"ASK", "ACK", "NAK", "IDLE", "CUR", "ERR"})
 _BODY = re.compile(rb"[A-Z]{2,5}(,[\x20-\x23\x25-\x29\x2b-\x7e]*)*")  # printable, no '$' or '*'
 

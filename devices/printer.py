@@ -195,7 +195,22 @@ def ticket_lines(ticket: dict) -> dict:
         "priority": "优先  Priority" if ticket.get("priority") else
                     "【约】预约  Appointment" if ticket.get("appointment") else "",
         "scan": "扫码查看排队进度  Scan for live status",
+        "windows": _windows_line(ticket),
+        "rule": (f"叫号 {ticket['calls_before_no_show']} 次未到视为过号  "
+                 f"Missed after {ticket['calls_before_no_show']} calls"
+                 if ticket.get("calls_before_no_show") else ""),
     }
+
+
+def _windows_line(ticket: dict) -> str:
+    """Where to go: the windows serving the ticket's service, or that none does now."""
+    if "windows" not in ticket:
+        return ""
+    windows = ticket["windows"]
+    if not windows:
+        return "暂无窗口办理  No window serves this now"
+    return (f"办理窗口：{'、'.join(str(w) for w in windows)} 号  "
+            f"Window{'s' if len(windows) > 1 else ''} {', '.join(str(w) for w in windows)}")
 
 
 def _gb(text: str) -> bytes:
@@ -281,6 +296,8 @@ def render_ticket(ticket: dict, printer, layout: Layout) -> None:
     line(v["priority"])
     line(v["ahead"])
     line(v["wait"])
+    line(v["windows"])
+    line(v["rule"])
     line(v["issued"])
     url = ticket.get("status_url")
     if url:
@@ -307,7 +324,7 @@ def plain_text(ticket: dict, layout: Layout) -> str:
     """A readable copy of the ticket (beside the bytes of file:// printers)."""
     v = ticket_lines(ticket)
     rows = [layout.hall_name, *layout.header, "-" * 24, v["service"], v["service_en"],
-            v["number"], v["priority"], v["ahead"], v["wait"], v["issued"],
+            v["number"], v["priority"], v["ahead"], v["wait"], v["windows"], v["rule"], v["issued"],
             ticket.get("status_url") or "", *layout.footer]
     return "\n".join(r for r in rows if r) + "\n"
 

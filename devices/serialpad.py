@@ -58,6 +58,9 @@ class FrameProtocol(serial.threaded.Protocol):
         self.port.lost(exc)
 
 
+HEARTBEAT_LATE_S = 35.0  # a device sends $HB every 10 s; three missed in a row is late
+
+
 class SerialPort:
     """One port URL; a pad and/or a keypad of one window may share it."""
 
@@ -73,7 +76,8 @@ class SerialPort:
         self.stats = {"url": url, "pad_window": pad, "keypad_window": keypad, "connected": False,
                       "opened": 0, "bytes": 0, "frames": 0, "dropped": 0, "noise_bytes": 0,
                       "ratings": 0, "resent": 0, "refused": 0, "keys": 0, "last_error": None,
-                      "last_frame_at": None}
+                      "last_frame_at": None, "heartbeats": 0, "heartbeat_at": None}
+        self._heartbeat_mono: Optional[float] = None
         self._base = (0, 0, 0)
 
     # -- threads -------------------------------------------------------------
@@ -169,6 +173,12 @@ class SerialPort:
         self.stats["last_frame_at"] = self.devices.device_port.now().isoformat()
         if frame.kind == "RATE" and self.pad is not None:
             self.devices.rate(self, frame)
+        elif frame.kind == "HB":
+            # a pad or keypad that sends $HB,03*HH is known alive; one that never does is
+            # "unknown", never "disconnected" (the port may still be open)
+            self.stats["heartbeats"] += 1
+            self.stats["heartbeat_at"] = self.stats["last_frame_at"]
+            self._heartbeat_mono = time.monotonic()
         elif frame.kind == "KEY" and self.keypad is not None:
             self.stats["keys"] += 1
             self.devices.key(self, frame)
@@ -176,7 +186,14 @@ class SerialPort:
             self.stats["refused"] += 1
 
     def health(self) -> dict:
-        return dict(self.stats, asking=self.asking["number"] if self.asking else None)
+        return dict(self.stats, asking=self.asking["number"] if self.asking else None,
+                    heartbeat=self.heartbeat())
+
+    def heartbeat(self) -> str:
+        """"unknown" (never sent one), "ok" (within HEARTBEAT_LATE_S) or "late"."""
+        if self._heartbeat_mono is None:
+            return "unknown"
+        return "ok" if time.monotonic() - self._heartbeat_mono <= HEARTBEAT_LATE_S else "late"
 
 
 class SerialDevices:

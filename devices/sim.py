@@ -156,7 +156,7 @@ class SimPrinter:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             (self.out_dir / f"{n:04d}.bin").write_bytes(job)
             (self.out_dir / f"{n:04d}.txt").write_text(text, encoding="utf-8")
-        first = next((ln for ln in text.splitlines() if re.fullmatch(r"[A-Z]\d{3}", ln.strip())), "")
+        first = next((ln for ln in text.splitlines() if re.fullmatch(r"[A-Z]{1,2}\d{3,5}", ln.strip())), "")
         self.echo(f"printed {n} {first.strip()} {len(job)} bytes")
 
 

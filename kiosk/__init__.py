@@ -5,8 +5,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, request, session, url_for
 
-from server.i18n import normalise
-from server.pages import render_page
+from server.pages import device_locale, render_page
 from server.readside import pages
 from server.web import keep_in_session, ops
 
@@ -16,9 +15,9 @@ status_bp = Blueprint("status", __name__, url_prefix="/t", template_folder="temp
 
 
 def _locale() -> str:
-    # The kiosk is the hall's: Chinese unless a citizen taps English (?lang=en), whatever
-    # language the kiosk's browser was installed with.
-    return normalise(request.args.get("lang") or "zh")
+    # The kiosk is the hall's: its language unless a citizen taps English (?lang=en),
+    # whatever language the kiosk's browser was installed with.
+    return device_locale(token=request.args.get("token"))
 
 
 @bp.get("")
@@ -29,8 +28,14 @@ def kiosk_page():
         keep_in_session(token)
         session.permanent = True
     frame = pages.kiosk(ops().cfg, ops().notice())
-    return render_page("kiosk/kiosk.html", locale=_locale(), notice=frame["hall"]["notice"],
-                       return_s=frame["return_s"])
+    locale = _locale()
+    return render_page("kiosk/kiosk.html", locale=locale, notice=frame["hall"]["notice"],
+                       return_s=frame["return_s"], hall_lang=_hall_lang(token))
+
+
+def _hall_lang(token=None) -> str:
+    """The language the device returns to when its citizen is done ('en' or 'zh')."""
+    return "en" if device_locale(token=token, use_address=False) == "en" else "zh"
 
 
 @bp.get("/feedback")

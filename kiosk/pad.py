@@ -10,7 +10,8 @@ from html import escape
 
 from flask import Blueprint, Response, redirect, request, send_file, session
 
-from server.pages import render_page
+from server import auth
+from server.pages import device_locale, render_page
 from server.readside import pages
 from server.web import keep_in_session, ops, session_principal
 
@@ -34,8 +35,10 @@ def pad_page():
         return redirect("/pad" + (f"?lang={lang}" if lang in ("en", "zh_CN", "zh-CN") else ""))
     p = _pad_principal()
     if p is None:
-        return render_page("kiosk/pad_unbound.html"), 401
-    return render_page("kiosk/pad.html", window=p.window, device=p.name)
+        return render_page("kiosk/pad_unbound.html", locale=device_locale()), 401
+    home = "en" if device_locale(use_address=False) == "en" else "zh"
+    return render_page("kiosk/pad.html", locale=device_locale(), window=p.window, device=p.name,
+                       hall_lang=home)
 
 
 @bp.get("/photo/<employee_no>")

@@ -87,6 +87,9 @@ class RatingIn(Strict):
     score: int = Field(ge=1, le=5)
     reasons: list[str] = Field(default_factory=list, max_length=10)
     comment: str = Field(default="", max_length=500)
+    # after a 1 or 2, optional: the number the hall may call back (a mobile, or a landline
+    # with its area code); kept only until the case closes plus the hall's retention
+    phone: Optional[str] = Field(default=None, pattern=r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
 
 
 class RatingOut(BaseModel):
@@ -304,7 +307,8 @@ def rate(body: RatingIn):
     if p.window is None:
         raise ApiError(403, "pad_without_window", N_("This pad is not bound to a window."))
     return ops().rate(body.ticket, p.window, body.score, body.reasons, body.comment,
-                       source="touch", device=p.name)
+                       source="touch", device=p.name,
+                       phone=body.phone if body.score <= 2 else None)
 
 
 @route("/login", "POST", "Sign in; a clerk signs in at a window", "anyone", body=LoginIn,

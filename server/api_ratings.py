@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from .engine import N_, UnknownCase
 from .i18n import translate
 from .readside import lists, screens
-from .web import ApiError, Routes, Strict, ops, reader, require
+from .web import ApiError, Routes, Strict, ops, principal, reader, require
 
 routes = Routes()
 route = routes.route
@@ -73,6 +73,8 @@ class CaseOut(BaseModel):
     overdue: list[str]
     due_soon: list[str]
     notes: Optional[list[dict]] = None
+    contact: Optional[dict] = Field(None, description="The callback number: {given, phone}; "
+                                    "masked except for the case's owner")
 
 
 class CasesOut(BaseModel):
@@ -92,9 +94,15 @@ class PadStateOut(BaseModel):
 
 def _case(case_id: int) -> dict:
     """One case with its notes, as the read side shows it."""
+    ops().purge_contacts()
     case = reader().run(lists.get_case, case_id=case_id)
     if case is None:
         raise UnknownCase(case=case_id)
+    viewer = principal()
+    if case["contact"]["given"] and viewer is not None and case["owner"] \
+            and viewer.subject == case["owner"]:
+        case["contact"]["phone"] = reader().run(lists.case_phone, case_id=case_id)
+        case["contact"]["whole"] = True
     return case
 
 
@@ -175,6 +183,7 @@ def list_cases():
     if state not in ("open", "due_soon", "overdue", "closed", "all"):
         raise ApiError(422, "bad_state", N_("state must be one of: %(known)s."),
                        known="open, due_soon, overdue, closed, all")
+    ops().purge_contacts()  # a phone past its retention is gone before anyone reads the list
     return {"state": state, "cases": reader().run(lists.list_cases, state=state),
             "calendar": reader().run(lists.calendar_status)}
 

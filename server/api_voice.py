@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from .engine import N_
 from .voice import BadCall
@@ -44,4 +44,20 @@ def voice_call(number: str, window: int):
         raise ApiError(503, "voice_unavailable",
                        N_("The voice call could not be made; see the server log."))
     # read whole (a call is ~300 kB): no file handle outlives the request
+    return Response(path.read_bytes(), mimetype="audio/wav", headers={"Cache-Control": "no-cache"})
+
+
+@route("/voice/guide/<name>.wav", "GET",
+       "The kiosk's spoken guidance (elder mode): `tap_service`, or `number` with ?number=A023",
+       "anyone", tags=("voice",))
+def voice_guide(name: str):
+    number = request.args.get("number") if name == "number" else None
+    try:
+        path = current_app.extensions["qrate_voice"].guide(name, number)
+    except BadCall:
+        raise ApiError(404, "unknown_guide", N_("There is no such spoken guidance."))
+    except (RuntimeError, subprocess.SubprocessError, OSError):
+        current_app.logger.exception("voice guidance failed")
+        raise ApiError(503, "voice_unavailable",
+                       N_("The voice call could not be made; see the server log."))
     return Response(path.read_bytes(), mimetype="audio/wav", headers={"Cache-Control": "no-cache"})

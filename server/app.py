@@ -25,6 +25,7 @@ from kiosk.pad import bp as pad_bp
 from . import (
     api_appointments,
     api_assessment,
+    api_help,
     api_config,
     api_printing,
     forward,
@@ -62,7 +63,7 @@ from .version import __version__
 
 app_log = logging.getLogger("qrate.app")
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
-                 api_config, api_appointments)
+                 api_config, api_appointments, api_help)
 ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
 ROUTE_MODULES += (api_assessment,)
 

@@ -12,6 +12,7 @@ import click
 
 from devices.cli import printer as printer_group
 from devices.cli import printer_sim
+from devices.cli import agent as agent_cmd
 from devices.padsim import pad_sim
 from devices.printer import parse_printer_url
 
@@ -390,3 +391,4 @@ device.add_command(cli_ops.device_revoke)
 cli.add_command(printer_group)
 cli.add_command(printer_sim)
 cli.add_command(city_group)  # qrate city serve | hall add | user add (server/city/cli.py)
+cli.add_command(agent_cmd)

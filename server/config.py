@@ -20,7 +20,8 @@ from .workdays import parse_spec
 
 DEFAULTS: dict[str, Any] = {
     "hall": {"name": "qrate", "name_en": "qrate", "timezone": "Asia/Shanghai",
-             "public_url": "http://127.0.0.1:5000", "enforce_hours": True, "notice": ""},
+             "public_url": "http://127.0.0.1:5000", "enforce_hours": True, "notice": "",
+             "language": "zh-CN"},
     "server": {"host": "127.0.0.1", "port": 5000},
     "data": {"folder": "data"},
     "printer": {"url": "dummy://", "mode": "text"},
@@ -31,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
                 "flags": {"min_ratings": 30, "short_service_s": 60, "burst_count": 5,
                           "burst_minutes": 10}},
     "followup": {"owner": "", "owners": {}, "callback": "1wd", "verify": "3wd",
+                 "contact_retention_days": 30,
                  "rectify": "15wd", "reply": "15wd", "due_soon_hours": 24},
     "alerts": {"long_wait_min": 30, "long_wait_count": 5, "check_s": 30},
     "city": {"url": "", "token": "", "hall_id": "", "batch": 500, "retry_max_s": 10},
@@ -49,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "feedback": {"reply": "5wd", "max_chars": 500, "per_ticket_per_hour": 3,
                  "kiosk_per_hour": 30, "per_address_per_minute": 6},
     "training": [],
+    "devices": {"language": {}},
     # docs/security.md: trusted origins, cookie flags, rate limits, the sign-in throttle
     "security": {"trusted_origins": [], "secure_cookies": False, "proxies": 0,
                  "anonymous_per_minute": 3000, "anonymous_burst": 600,
@@ -200,8 +203,9 @@ def build(folder: Path, data: dict) -> HallConfig:
     for i, s in enumerate(data["services"]):
         where = f"[[services]] #{i + 1}"
         code = str(s.get("code", ""))
-        if not re.fullmatch(r"[A-Z]", code):
-            raise ConfigError(f"{where}: code must be one capital letter A-Z, not '{code}'")
+        if not re.fullmatch(r"[A-Z]{1,2}", code):
+            raise ConfigError(f"{where}: code must be one or two capital letters (A-Z, AA-ZZ), "
+                              f"not '{code}'")
         if code in cfg.services:
             raise ConfigError(f"{where}: code '{code}' is used twice")
         if not s.get("name"):
@@ -257,6 +261,7 @@ def build(folder: Path, data: dict) -> HallConfig:
     _check_operations(data)
     _build_posts(cfg, data)
     _build_feedback_training(cfg, data)
+    build_citizens(cfg, data)
     _check_security(data)
     return cfg
 
@@ -469,6 +474,37 @@ def post_of(cfg: HallConfig, employee_no: str) -> Post:
     staff = cfg.staff.get(employee_no)
     code = (staff.post if staff else "") or (cfg.raw.get("assessment") or {}).get("default_post")
     return cfg.posts.get(code or "") or cfg.posts.get(GENERAL_POST.code) or GENERAL_POST
+
+
+CATEGORY_MAX = 8
+LANGUAGES = ("zh-CN", "en")
+
+
+def build_citizens(cfg: HallConfig, data: dict) -> None:
+    """Check the citizen-side keys: service categories, the hall's and devices' language."""
+    categories: list[str] = []
+    for i, s in enumerate(data["services"]):
+        where = f"[[services]] #{i + 1}"
+        cat = s.get("category", "")
+        if not isinstance(cat, str) or not isinstance(s.get("category_en", ""), str):
+            raise ConfigError(f"{where}: category and category_en must be text")
+        if cat and cat not in categories:
+            categories.append(cat)
+    if len(categories) > CATEGORY_MAX:
+        raise ConfigError(f"[[services]] category: at most {CATEGORY_MAX} categories, "
+                          f"not {len(categories)} ({', '.join(categories)})")
+    hall = data["hall"]
+    if hall.get("language", "zh-CN") not in LANGUAGES:
+        raise ConfigError(f"[hall] language: '{hall.get('language')}' is not one of "
+                          f"{', '.join(LANGUAGES)}")
+    days = data["followup"].get("contact_retention_days", 30)
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+        raise ConfigError(f"[followup] contact_retention_days: a whole number of days 0-3650, "
+                          f"not '{days}'")
+    for name, lang in (data.get("devices", {}).get("language", {}) or {}).items():
+        if lang not in LANGUAGES:
+            raise ConfigError(f"[devices.language] {name}: '{lang}' is not one of "
+                              f"{', '.join(LANGUAGES)}")
 
 
 PUBLISHABLE = ("window_satisfaction", "clerk_satisfaction", "clerk_commitments")

@@ -4,7 +4,7 @@ server/static/console/). Its JavaScript signs in with POST /api/login (the
 session cookie then carries the token), reads /api and listens on Socket.IO."""
 from flask import Blueprint
 
-from .pages import render_page
+from .pages import device_locale, render_page
 from .readside import pages
 from .web import ops
 
@@ -14,4 +14,4 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 
 @bp.get("")
 def console():
-    return render_page("console/console.html", **pages.console(ops().cfg))
+    return render_page("console/console.html", locale=device_locale(), **pages.console(ops().cfg))

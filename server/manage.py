@@ -171,6 +171,7 @@ JS = {
     "target_good": N_("Target good-rating rate"), "trend_of_pair": N_("Trend of the pair (daily score)"),
     "open_s": N_("Open"), "idle_s": N_("Idle"), "low_reasons": N_("Top reasons for low ratings"),
     "times_in_minutes": N_("Times in minutes"),
+    "waited": N_("waiting %(n)s min"), "ack": N_("Acknowledge"),
 }
 
 

@@ -41,6 +41,7 @@ from .engine import (
     UnknownReason,
     Window,
 )
+from .i18n import translate
 from .store import Store, connect
 from .workdays import WorkCalendar, deadline, parse_spec
 
@@ -128,6 +129,28 @@ class WindowOccupied(QueueError):
     message = N_("Window %(window)s is held by %(name)s (%(clerk)s); sign in with take-over to take it.")
 
 
+class UnknownHelpCall(QueueError):
+    code, status = "unknown_help_call", 404
+    message = N_("Helper call %(help)s does not exist.")
+
+
+LEVEL_WORDS = {1: N_("Very dissatisfied"), 2: N_("Dissatisfied")}
+
+
+def opening_note(rating: dict, reasons: list, contact: bool) -> str:
+    """A case's first note in the hall's words: the score, the reasons, the comment and
+    whether the citizen left a number for the callback (never the number itself)."""
+    zh = "zh_CN"
+    parts = [translate(N_("Bad rating: %(score)s (%(level)s)"), zh, score=rating["score"],
+                       level=translate(LEVEL_WORDS.get(int(rating["score"]), N_("Dissatisfied")), zh))]
+    if reasons:
+        parts.append(translate(N_("reasons: %(list)s"), zh,
+                               list="、".join(translate(r, zh) for r in reasons)))
+    if rating.get("comment"):
+        parts.append(translate(N_("the citizen wrote: %(text)s"), zh, text=rating["comment"]))
+    parts.append(translate(N_("the citizen left a phone number for the callback") if contact
+                           else N_("no contact given"), zh))
+    return "；".join(parts) + "。"
 class WouldStrand(Exception):
     """A configuration change would leave waiting tickets no window can call."""
 
@@ -156,6 +179,9 @@ class Operations:
         self._counters: Optional[LiveCounters] = None  # as of the last commit
         self._live: Optional[LiveCounters] = None  # the change in progress (under the lock)
         self._hours_labels = {code: svc.hours_label() for code, svc in cfg.services.items()}
+        self._raw_services = {str(r.get("code")): r for r in cfg.raw.get("services", [])}
+        self._timed_services = [svc for svc in cfg.services.values()
+                                if svc.hours or svc.slots or len(svc.days) < 7]
         self._windows_of = {code: [w.number for w in cfg.windows.values() if code in w.services]
                             for code in cfg.services}
         ratings, follow = cfg.raw["ratings"], cfg.raw["followup"]
@@ -366,7 +392,10 @@ class Operations:
             self._live.seq = seq
             inputs = self._estimate_inputs(s)
             public = self._ticket_view(s, t, inputs)
-            printed = {**public, "status_url": self.status_url(key)}
+            printed = {**public, "status_url": self.status_url(key),
+                       # the ticket names the windows that serve it and the hall's 过号 rule
+                       "windows": list(self._windows_of.get(t.service, ())),
+                       "calls_before_no_show": int(self.cfg.raw["queue"]["no_show_after_recalls"]) + 1}
             s.insert_print_job(t.id, "ticket", printed, iso(now))
             bodies.append(self._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
                                      ticket_view=public))
@@ -438,7 +467,8 @@ class Operations:
     # -- ratings ---------------------------------------------------------------
     def rate(self, ticket_id: int, window_no: int, score: int, reasons=(), comment: str = "",
              source: str = "touch", device: Optional[str] = None,
-             pad_sequence: Optional[tuple[str, str, str]] = None) -> dict:
+             pad_sequence: Optional[tuple[str, str, str]] = None,
+             phone: Optional[str] = None) -> dict:
         """Record the citizen's rating of the ticket just finished at this window.
 
         A 差评 (1 or 2) opens a follow-up case in the same transaction; a serial pad's
@@ -470,7 +500,8 @@ class Operations:
                    "created_at": iso(now), "ts": now.timestamp()}
             rating_id = s.insert_rating(row)
             if score <= 2:
-                self._open_case(s, {**row, "id": rating_id, "number": t.number}, list(reasons), now)
+                self._open_case(s, {**row, "id": rating_id, "number": t.number}, list(reasons), now,
+                                phone=phone)
             if pad_sequence is not None:
                 port, pad_seq, reply = pad_sequence
                 s.save_pad_sequence(port, pad_seq, reply, time.time())
@@ -507,7 +538,8 @@ class Operations:
             return s.pad_sequence(port)
 
     # -- follow-up cases of bad ratings (回访, 核实, 整改, 反馈) ----------------------
-    def _open_case(self, s: Store, rating: dict, reasons: list, opened: datetime) -> int:
+    def _open_case(self, s: Store, rating: dict, reasons: list, opened: datetime,
+                   phone: Optional[str] = None) -> int:
         follow = self.cfg.raw["followup"]
         due = {step: deadline(opened, follow[step], self.calendar) for step in CASE_STEPS}
         owner = follow["owners"].get(rating["service"]) or follow["owner"] or None
@@ -519,9 +551,70 @@ class Operations:
             row[f"{step}_due"] = iso(due[step])
             row[f"{step}_due_ts"] = due[step].timestamp()
         case_id = s.insert_case(row)
-        text = f"score {rating['score']}; reasons: {', '.join(reasons) or '-'}; {rating['comment']}".strip()
-        s.add_case_note(case_id, "system", "opened", text, opened)
+        s.add_case_note(case_id, "system", "opened", opening_note(rating, reasons, bool(phone)), opened)
+        if phone:
+            s.save_case_contact(case_id, phone, opened)
         return case_id
+
+    # -- citizens: calls for a helper (kiosk, pad), acknowledged by staff -------------
+    def ask_help(self, device: str, kind: str, window: Optional[int], place: str = "") -> dict:
+        """A citizen at a kiosk or pad asks for a helper: kept until staff acknowledge it."""
+        with self.change() as (s, bodies):
+            now = self.now()
+            row = {"device": device, "kind": kind, "window": window, "place": place,
+                   "asked_at": iso(now), "asked_ts": now.timestamp()}
+            call_id = s.insert_help_call(row)
+            view = {"id": call_id, "device": device, "kind": kind, "window": window,
+                    "place": place, "asked_at": iso(now), "acked_at": None, "acked_by": None}
+            self._record_hall_event(s, bodies, "help.asked", {"help": view}, window=window)
+            return view
+
+    def ack_help(self, call_id: int, by: str) -> dict:
+        """Staff acknowledge a helper call (a second acknowledgement changes nothing)."""
+        with self.change() as (s, bodies):
+            row = s.help_call(call_id) if 0 < call_id < 2 ** 63 else None
+            if row is None:
+                raise UnknownHelpCall(help=call_id)
+            if row["acked_ts"] is None:
+                now = self.now()
+                s.ack_help_call(call_id, by, now)
+                row = s.help_call(call_id)
+                view = {k: row[k] for k in ("id", "device", "kind", "window", "place", "asked_at",
+                                            "acked_at", "acked_by")}
+                view["waited_s"] = round(row["acked_ts"] - row["asked_ts"], 1)
+                self._record_hall_event(s, bodies, "help.acked", {"help": view},
+                                        window=row["window"])
+                return view
+            view = {k: row[k] for k in ("id", "device", "kind", "window", "place", "asked_at",
+                                        "acked_at", "acked_by")}
+            view["waited_s"] = round(row["acked_ts"] - row["asked_ts"], 1)
+            return view
+
+    def services_without_window(self) -> list[dict]:
+        """Services with citizens waiting and no open window serving them, from the snapshot."""
+        snap = self.snapshot()
+        open_windows = {w["number"] for w in snap["windows"] if w["status"] == "open"}
+        return [{"service": svc["code"], "name": svc["name"], "name_en": svc["name_en"],
+                 "waiting": svc["waiting"], "windows": svc["windows"]}
+                for svc in snap["services"]
+                if svc["waiting"] and not open_windows.intersection(svc["windows"])]
+
+    def cancel_by_key(self, key: str) -> Optional[dict]:
+        """The citizen cancels their own ticket from its status page (by its key)."""
+        with self.change() as (s, bodies):
+            t = s.ticket_by_key(key)
+            if t is None:
+                return None
+            self._record(s, bodies, engine.cancel(t, now=self.now(), reason="citizen"), t)
+            return self._ticket_view(s, t)
+
+    # -- citizens: callback phones kept only as long as the hall allows -------------
+    def purge_contacts(self) -> int:
+        """Delete the callback phones of cases closed more than the retention ago."""
+        days = int(self.cfg.raw["followup"].get("contact_retention_days", 30))
+        cutoff = iso(self.now() - timedelta(days=days))
+        with self.lock, self.store() as s, s.transaction():
+            return s.purge_case_contacts(cutoff)
 
     def _change_case(self, case_id: int, step: str, author: str, fn) -> int:
         """One case change: the rule (fn), its note and a `case.changed` event, in one transaction."""
@@ -1028,7 +1121,40 @@ class Operations:
                 "target_wait_s": svc.target_wait_s,
                 "windows": list(self._windows_of[code]),
             })
+            out[-1].update(self._citizen_summary(s, svc, now, n, out[-1]))
         return out
+
+    def _clock_marks(self) -> str:
+        """Which services' hours and slots are in force now, for the snapshot's cache key: a
+        service that closes at 12:00 or a slot that ends is seen without waiting for a change."""
+        now = self.now()
+        marks = []
+        for svc in self._timed_services:
+            slot = svc.slot_at(now)
+            marks.append(("1" if svc.is_open(now) else "0") + (slot.label() if slot else ""))
+        return "#" + "".join(marks) if marks else ""
+
+    def _citizen_summary(self, s: Store, svc, now: datetime, issued: int, row: dict) -> dict:
+        """What the kiosk shows before a tap: the category, a full time-slot, hours over."""
+        raw = self._raw_services.get(svc.code, {})
+        extra = {"category": raw.get("category", ""),
+                 "category_en": raw.get("category_en", "") or raw.get("category", ""),
+                 "hours_ended": False, "slot": None}
+        if row["closed_reason"] == "closed" and svc.hours and now.isoweekday() in svc.days:
+            # closed, on an opening day, after its last period: over for today, not "not yet"
+            extra["hours_ended"] = now.time() >= max(p.end for p in svc.hours)
+        slot = svc.slot_at(now)
+        if slot is not None and row["open"]:
+            extra["slot"] = slot.label()
+            if issued >= slot.cap:  # a cheap bound first: most changes never count the slot
+                day = self.today()
+                start = datetime.combine(day, slot.start, self.tz).timestamp()
+                end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
+                       if slot.end == datetime.max.time()
+                       else datetime.combine(day, slot.end, self.tz)).timestamp()
+                if s.issued_between(day, svc.code, start, end) >= slot.cap:
+                    extra.update(open=False, closed_reason="slot_full")
+        return extra
 
     def _window_view(self, s: Store, w: Window, current: Optional[Ticket] = None,
                      known: bool = False) -> dict:
@@ -1058,12 +1184,13 @@ class Operations:
         day = self.today()
         with self.store() as s:
             last = s.last_seq()
+        daykey = day.isoformat() + self._clock_marks()
         cached = self._snapshot
-        if cached is not None and cached[:2] == (last, day.isoformat()):
+        if cached is not None and cached[:2] == (last, daykey):
             return self._fresh(cached[2])
         with self._snapshot_lock:
             cached = self._snapshot
-            if cached is not None and cached[:2] == (last, day.isoformat()):
+            if cached is not None and cached[:2] == (last, daykey):
                 return self._fresh(cached[2])
             with self.store() as s, s.reading():
                 seq = s.last_seq()
@@ -1090,7 +1217,7 @@ class Operations:
                     "calls": s.latest_calls(day),
                 }
             if cached is None or seq >= cached[0]:
-                self._snapshot = (seq, day.isoformat(), body)
+                self._snapshot = (seq, daykey, body)
             return self._fresh(body)
 
     def _fresh(self, body: dict) -> dict:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-from flask import render_template
+from flask import render_template, request
 
+from . import auth
 from .i18n import normalise, translate
 from .readside import pages
-from .web import ops
+from .web import ops, session_principal
 from .web_i18n import request_locale
 
 
@@ -33,3 +34,22 @@ def render_page(template: str, *, locale: Optional[str] = None, **context) -> st
     hall_name = frame["hall_name"]
     return render_template(template, locale=locale, en=en, html_lang=common["lang"], _=_, gettext=_,
                            other=other, hall_name=hall_name, qrate=common, **context)
+
+
+def device_locale(token: Optional[str] = None, use_address: bool = True) -> str:
+    """A device page's language: the hall's ([hall] language, zh-CN by default) or this
+    device's ([devices.language] NAME, by the device's token), never the browser's
+    Accept-Language or a cookie. ``?lang=`` (``use_address``) is the page's own address:
+    a citizen's English button on the kiosk and pad (for that citizen only), or the URL
+    hall IT set up on a screen; without it, the language the device returns to."""
+    cfg = ops().cfg
+    chosen = request.args.get("lang") if use_address else None
+    if chosen:
+        return normalise(chosen)
+    per_device = cfg.raw.get("devices", {}).get("language") or {}
+    if per_device:
+        with ops().store() as s:
+            principal = auth.resolve(s.db, token) if token else session_principal(s.db)
+        if principal is not None and principal.name in per_device:
+            return normalise(per_device[principal.name])
+    return normalise(cfg.raw["hall"].get("language", "zh-CN"))

@@ -24,7 +24,8 @@ hallconfig = Migrations("qrate-config")
 forward = Migrations("qrate-forward")  # the city forwarder's progress (server/forward.py)
 hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' printers (server/backup.py)
 assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, feedback, training
-MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment)
+citizens = Migrations("qrate-citizens")
+MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens)
 
 
 @core()
@@ -358,6 +359,20 @@ def m001_hall_epoch_expiry_devices(db: sqlite_utils.Database) -> None:
     """)
 
 
+@citizens()
+def m001_citizens(db: sqlite_utils.Database) -> None:
+    """A bad rating's callback phone (kept apart, deleted after the case's retention) and
+    the citizens' calls for a helper."""
+    db.execute("""CREATE TABLE case_contacts (
+        "case" INTEGER PRIMARY KEY REFERENCES rating_cases(id),
+        phone TEXT NOT NULL,
+        given_at TEXT NOT NULL)""")
+    db.execute("""CREATE TABLE help_calls (
+        id INTEGER PRIMARY KEY,
+        device TEXT, kind TEXT, window INTEGER, place TEXT,
+        asked_at TEXT NOT NULL, asked_ts REAL NOT NULL,
+        acked_at TEXT, acked_ts REAL, acked_by TEXT)""")
+    db.execute("CREATE INDEX help_calls_open ON help_calls (acked_ts, asked_ts)")
 @hallconfig()
 def m001_config_versions(db: sqlite_utils.Database) -> None:
     """The hall's configuration once it has started: every version (the last one stands),

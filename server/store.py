@@ -303,6 +303,29 @@ class Store:
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         [case_id, at.isoformat(), at.timestamp(), author, step, text])
 
+    # -- citizens: a bad rating's callback phone, calls for a helper
+    def save_case_contact(self, case_id: int, phone: str, at: datetime) -> None:
+        self.db.execute('INSERT INTO case_contacts ("case", phone, given_at) VALUES (?, ?, ?)',
+                        [case_id, phone, at.isoformat()])
+
+    def purge_case_contacts(self, closed_before: str) -> int:
+        """Delete the phones of cases closed before this ISO time; how many went."""
+        cur = self.db.execute(
+            'DELETE FROM case_contacts WHERE "case" IN (SELECT id FROM rating_cases '
+            "WHERE status = 'closed' AND closed_at IS NOT NULL AND closed_at < ?)", [closed_before])
+        return cur.rowcount
+
+    def insert_help_call(self, row: dict) -> int:
+        return self._insert("help_calls", row)
+
+    def help_call(self, call_id: int) -> Optional[dict]:
+        rows = self._query("SELECT * FROM help_calls WHERE id = ?", [call_id])
+        return rows[0] if rows else None
+
+    def ack_help_call(self, call_id: int, by: str, at: datetime) -> None:
+        self.db.execute("UPDATE help_calls SET acked_at = ?, acked_ts = ?, acked_by = ? WHERE id = ?",
+                        [at.isoformat(), at.timestamp(), by, call_id])
+
     # -- serial pads: the last sequence number each port sent, and our answer
     def pad_sequence(self, port: str) -> Optional[tuple[str, str, float]]:
         row = self.db.execute("SELECT seq, reply, ts FROM pad_sequences WHERE port = ?",

@@ -52,6 +52,11 @@ def clip_table() -> dict[str, tuple[str, str, str]]:
     """Every default clip: name -> (voice, text, what it says, for the recording list)."""
     t: dict[str, tuple[str, str, str]] = {
         "zh/qing": (ZH_VOICE, "qing3", "请"),
+        # the kiosk's spoken guidance in elder mode (docs/citizens.md)
+        "zh/guide_tap_service": (ZH_VOICE, "qing3 dian3 ji1 nin2 yao4 ban4 li3 de5 ye4 wu4",
+                                 "请点击您要办理的业务"),
+        "zh/guide_your_number": (ZH_VOICE, "nin2 de5 hao4 ma3 shi4", "您的号码是"),
+        "zh/hao": (ZH_VOICE, "hao4", "号"),
         "zh/hao_dao": (ZH_VOICE, "hao4 dao4", "号 到"),
         "zh/hao_chuangkou_banli": (ZH_VOICE, "hao4 chuang1 kou3 ban4 li3", "号窗口 办理"),
         "zh/shi": (ZH_VOICE, "shi2", "十"),
@@ -74,7 +79,7 @@ def clip_table() -> dict[str, tuple[str, str, str]]:
     return t
 
 
-NUMBER_RE = re.compile(r"^[A-Z][0-9]{3,4}$")
+NUMBER_RE = re.compile(r"^([A-Z]{1,2})([0-9]{3,5})$")
 
 
 class BadCall(ValueError):
@@ -117,18 +122,37 @@ def call_clips(number: str, window: int, languages=("zh",)) -> list[str]:
     """The clip names of one call, in speaking order ('silence' and 'chime' included)."""
     if not isinstance(number, str) or not NUMBER_RE.match(number):
         raise BadCall(f"'{number}' is not a ticket number like A023")
-    letter, digits = number[0], number[1:]
+    letters, digits = NUMBER_RE.match(number).groups()
     clips = ["chime", "silence"]
     for i, lang in enumerate(languages):
         if i:
             clips.append("silence")
         if lang == "zh":
-            clips += ["zh/qing", f"zh/letter_{letter}", *[f"zh/digit_{d}" for d in digits],
+            clips += ["zh/qing", *[f"zh/letter_{c}" for c in letters],
+                      *[f"zh/digit_{d}" for d in digits],
                       "zh/hao_dao", *zh_cardinal(window), "zh/hao_chuangkou_banli"]
         elif lang == "en":
-            clips += ["en/number", f"en/letter_{letter}", *[f"en/digit_{d}" for d in digits],
+            clips += ["en/number", *[f"en/letter_{c}" for c in letters],
+                      *[f"en/digit_{d}" for d in digits],
                       "en/please_go_to_window", *en_cardinal(window)]
     return clips
+
+
+GUIDES = ("tap_service",)
+
+
+def guide_clips(name: str, number: Optional[str] = None) -> list[str]:
+    """The kiosk's spoken guidance: "请点击您要办理的业务", or "您的号码是 A 零二三 号"."""
+    if number is not None:
+        m = NUMBER_RE.match(number) if isinstance(number, str) else None
+        if not m:
+            raise BadCall(f"'{number}' is not a ticket number like A023")
+        letters, digits = m.groups()
+        return ["chime", "zh/guide_your_number", *[f"zh/letter_{c}" for c in letters],
+                *[f"zh/digit_{d}" for d in digits], "zh/hao"]
+    if name not in GUIDES:
+        raise BadCall(f"'{name}' is not a guidance clip; known: {', '.join(GUIDES)}")
+    return [f"zh/guide_{name}"]
 
 
 def zh_text(number: str, window: int) -> str:
@@ -221,6 +245,22 @@ class Voice:
         return out
 
     # -- calls ---------------------------------------------------------------
+    def guide(self, name: str, number: Optional[str] = None) -> Path:
+        """A spoken guidance (guide_clips) joined as one WAV file, cached like a call."""
+        return self._joined(guide_clips(name, number), f"guide-{number or name}")
+
+    def _joined(self, names: list[str], tag: str) -> Path:
+        with self._lock:
+            parts = [self._normalised(n) for n in names]
+            key = hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:12]
+            out = self.cache / "calls" / f"{tag}-{key}.wav"
+            if not out.exists():
+                out.parent.mkdir(parents=True, exist_ok=True)
+                tmp = _tmp(out)
+                _run(["sox", *[str(p) for p in parts], str(tmp)])
+                tmp.replace(out)
+            return out
+
     def call(self, number: str, window: int) -> Path:
         """The joined call as a WAV file (built once per set of clips)."""
         names = call_clips(number, window, self.languages)

@@ -77,7 +77,9 @@ def test_bad_rating_opens_a_case_with_deadlines_from_the_hall_file(client, desk)
     assert case["verify_due"].startswith("2026-09-30")
     assert case["rectify_due"].startswith("2026-10-22")
     one = client.get(f"/api/cases/{case['id']}", headers=desk["manager"]).get_json()
-    assert "attitude" in one["notes"][0]["text"] and "态度冷淡" in one["notes"][0]["text"]
+    # the opening note in readable Chinese, not internal codes
+    note = one["notes"][0]["text"]
+    assert note.startswith("差评 2 分（不满意）") and "态度冷淡" in note and "attitude" not in note
 
 
 @pytest.mark.api

@@ -116,7 +116,10 @@ def test_spool_prints_and_reprints(app, client, accounts):
     assert spool.pending() == 0
     printed = app.extensions["qrate_config"].data_folder / "printed"
     assert (printed / f"{t['day']}-{t['number']}.bin").read_bytes().startswith(b"\x1b@\x1c&")
-    assert "社会保障" in (printed / f"{t['day']}-{t['number']}.txt").read_text("utf-8")
+    text = (printed / f"{t['day']}-{t['number']}.txt").read_text("utf-8")
+    assert "社会保障" in text
+    # the ticket names the windows that serve it and the hall's 过号 rule (2 recalls: 3 calls)
+    assert "办理窗口：1、2、3、5 号" in text and "叫号 3 次未到视为过号" in text
 
     assert client.post(f"/api/tickets/{t['id']}/reprint", headers=kiosk).status_code == 403
     manager = accounts.manager()

@@ -21,6 +21,10 @@ def with_devices(text: str, pad: str, keypad: str) -> str:
     text = text.replace('number = 3\nname = "3号窗口"\nservices = ["A", "B"]\n',
                         f'number = 3\nname = "3号窗口"\nservices = ["A", "B"]\npad = "{pad}"\nkeypad = "{keypad}"\n')
     assert pad in text
+    # a two-letter service at window 3: its ticket field is AB001 on the wire
+    text = text.replace(f'services = ["A", "B"]\npad = "{pad}"', f'services = ["A", "B", "AB"]\npad = "{pad}"')
+    text = text.replace("[[windows]]", '[[services]]\ncode = "AB"\nname = "税务综合服务"\nname_en = "Tax"\n\n'
+                        "[[windows]]", 1)
     return text.replace("window_minutes = 10\n",
                         "window_minutes = 10\nprompt_seconds = 30\npresses_per_minute = 600\npress_burst = 50\n")
 
@@ -189,3 +193,27 @@ def test_keypad_drives_the_window_and_the_pad_asks_after_its_finish(rig):
     assert api(rig, "GET", "/windows").json()["windows"][2]["status"] == "open"
     keypad.write(encode("KEY", "04", "NEXT"))  # another window's key on this wire
     assert keypad.wait_for("ERR").fields[1] == "WINDOW"
+
+
+def test_a_two_letter_ticket_field_and_the_heartbeat_on_the_wire(rig):
+    pad = rig["pad"]
+    t = api(rig, "POST", "/tickets", "kiosk", json={"service": "AB"}).json()
+    assert t["number"] == "AB001"
+    r = api(rig, "POST", "/windows/3/call", json={"ticket": t["id"], "reason": "测试"})
+    assert r.status_code == 200, r.json()
+    assert api(rig, "POST", f"/tickets/{t['id']}/finish").json()["status"] == "done"
+    pad.wait_for("ASK", f0="03", f1="AB001")
+    seq = f"{next(SEQ):04d}"
+    pad.write(encode("RATE", "03", 5, seq))
+    pad.wait_for("ACK", f0=seq)
+    assert next(r for r in ratings(rig) if r["ticket"] == t["id"])["score"] == 5
+
+    # a keypad that never sent a heartbeat is "unknown", not "disconnected"
+    keypad = health(rig, "keypad3")
+    assert keypad["connected"] is True and keypad["heartbeat"] == "unknown"
+    pad.write(encode("HB", "03"))
+    deadline = time.monotonic() + 5
+    while health(rig, "pad3")["heartbeats"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    h = health(rig, "pad3")
+    assert h["heartbeats"] == 1 and h["heartbeat"] == "ok" and h["heartbeat_at"]

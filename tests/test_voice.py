@@ -31,7 +31,13 @@ def test_a_call_reads_the_ticket_digit_by_digit_and_the_window_as_a_cardinal():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("bad", ["a023", "A23", "AB123", "A0234x", "", "../x"])
+def test_a_two_letter_code_and_a_fourth_digit_are_read_out():
+    assert zh(call_clips("AB023", 4)[2:]) == "请AB零二三号四号窗口"
+    assert zh(call_clips("A1000", 4)[2:]) == "请A一零零零号四号窗口"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("bad", ["a023", "A23", "ABC123", "A0234x", "", "../x"])
 def test_a_malformed_number_is_refused(bad):
     with pytest.raises(voice.BadCall):
         call_clips(bad, 3)

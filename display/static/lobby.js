@@ -84,15 +84,54 @@
   }
 
   /* --- queues per service --------------------------------------------- */
+  // A big hall's services do not fit one column: they are shown a page at a time, a
+  // category (or a part of one) per page, turning every Q.rotateS seconds; every
+  // service comes round once per turn of the pages. The calls are never covered.
+  var ROW_MIN = 104, svcPage = 0, svcPages = [], svcTimer = null;
+  function pagesOf(st) {
+    var ul = $("services");
+    ul.classList.remove("paged");
+    var room = ul.clientHeight || 640;
+    var all = st.services;
+    if (all.length * ROW_MIN <= room) return [{ title: "", items: all }];
+    ul.classList.add("paged");
+    var per = Math.max(1, Math.floor((room - 64) / ROW_MIN));  // the group's title takes a row
+    var groups = [], by = {};
+    all.forEach(function (s) {
+      var key = s.category || "";
+      if (!(key in by)) {
+        by[key] = { title: Q.lang === "en" ? (s.category_en || key) : key, items: [] };
+        groups.push(by[key]);
+      }
+      by[key].items.push(s);
+    });
+    var out = [];
+    groups.forEach(function (g) {
+      for (var i = 0; i < g.items.length; i += per) out.push({ title: g.title, items: g.items.slice(i, i + per) });
+    });
+    return out;
+  }
   function renderServices(st) {
     var ul = $("services");
+    svcPages = pagesOf(st);
+    if (svcPage >= svcPages.length) svcPage = 0;
+    var pg = svcPages[svcPage];
+    var head = $("svc-group");
+    head.hidden = svcPages.length < 2;
+    if (svcPages.length > 1) {
+      head.children[0].textContent = pg.title || T.otherServices;
+      head.children[1].textContent = fmt(T.pageOf, { p: svcPage + 1, n: svcPages.length });
+    }
     ul.innerHTML = "";
+    ul.dataset.page = String(svcPage);
     var kept = {};
     if (board) board.services.forEach(function (s) { kept[s.code] = s; });
-    var rowH = Math.min(126, Math.floor(640 / Math.max(1, st.services.length)));
-    st.services.forEach(function (s) {
+    var rowH = svcPages.length > 1 ? ROW_MIN
+      : Math.min(126, Math.floor((ul.clientHeight || 640) / Math.max(1, pg.items.length)));
+    pg.items.forEach(function (s) {
       var li = document.createElement("li");
       li.style.minHeight = rowH + "px";
+      if (svcPages.length > 1) li.style.height = rowH + "px";
       if (!s.open) li.classList.add("closed");
       var est = Qrate.isNull(s.estimated_wait_s) ? T.noEstimate : waitText(s.estimated_wait_s);
       var k = kept[s.code];
@@ -101,14 +140,24 @@
       li.innerHTML = '<span class="code"></span><span class="name"></span><span class="count"></span>' +
         '<span class="est"></span><span class="promise"></span>';
       li.children[0].textContent = s.code;
+      if (s.code.length > 1) li.children[0].classList.add("two");
       li.children[1].textContent = Q.lang === "en" ? s.name_en : s.name;
       li.children[2].textContent = fmt(T.waitingN, { n: s.waiting });
-      li.children[3].textContent = s.open ? fmt(T.estimate, { t: est }) : T.notIssuing;
+      li.children[3].textContent = !s.open ? T.notIssuing
+        : (!s.windows || !s.windows.length) ? T.noWindow : fmt(T.estimate, { t: est });
       li.children[4].textContent = promise;
       if (k && k.kept_rate !== null && k.kept_rate < 0.8) li.children[4].classList.add("low");
       li.dataset.code = s.code;
       ul.appendChild(li);
     });
+    window.qrateLobbyPages = svcPages.map(function (p) { return p.items.map(function (s) { return s.code; }); });
+    clearTimeout(svcTimer);
+    if (svcPages.length > 1) {
+      svcTimer = setTimeout(function () {
+        svcPage = (svcPage + 1) % svcPages.length;
+        if (live && live.state) renderServices(live.state);
+      }, (Q.rotateS || 8) * 1000);
+    }
   }
 
   /* --- rotating panels: each window's clerk, commitment, satisfaction (阳光政务) */

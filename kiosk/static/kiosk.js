@@ -17,35 +17,156 @@
   function names(s) {
     return Q.lang === "en" ? [s.name_en, s.name] : [s.name, s.name_en];
   }
+  // the page is not in the device's own language: a citizen chose another
+  function awayFromHome() { return (Q.lang === "en") !== (Q.hallLang === "en"); }
   function show(id) {
     ["start", "done", "error"].forEach(function (s) { $(s).classList.toggle("hidden", s !== id); });
   }
 
+  // Big halls: when the services do not all fit as large cards, the start screen shows
+  // the hall's categories first ([[services]] category): two taps to a ticket still.
+  var view = {group: null, page: 0};  // group: null = the top level
+  var MIN_W = 400, MIN_H = 220, GAP = 24;
+
+  function infoOf(s) {
+    if (!s.open) {
+      if (s.closed_reason === "daily_cap") return T.capped;
+      if (s.closed_reason === "slot_full") return fmt(T.slotFull, {slot: s.slot || ""});
+      if (s.hours_ended) return fmt(T.ended, {hours: s.hours});
+      return fmt(T.closed, {hours: s.hours});
+    }
+    if (!connected) return "—";
+    if (!s.windows || !s.windows.length) return fmt(T.waiting, {n: s.waiting}) + " · " + T.noWindow;
+    return fmt(T.waiting, {n: s.waiting}) + " · " + waitText(s.estimated_wait_s);
+  }
+
+  function groups() {
+    var out = [], by = {};
+    services.forEach(function (s) {
+      var key = s.category || "";
+      if (!(key in by)) {
+        by[key] = {key: key, name: key || T.other, name_en: s.category_en || key || T.other, items: []};
+        out.push(by[key]);
+      }
+      by[key].items.push(s);
+    });
+    return out;
+  }
+
+  // how many large cards the box holds, and the grid for n of them
+  function capacity(box) {
+    var w = box.clientWidth, h = box.clientHeight;
+    var big = document.body.classList.contains("elder");
+    // elder mode: larger cards; on a landscape kiosk the 8 categories still fit one screen
+    var land = window.matchMedia && matchMedia("(min-aspect-ratio: 4/3)").matches;
+    var minW = big ? (land ? 420 : 460) : MIN_W, minH = big ? (land ? 220 : 260) : MIN_H;
+    var cols = Math.max(1, Math.floor((w + GAP) / (minW + GAP)));
+    var rows = Math.max(1, Math.floor((h + GAP) / (minH + GAP)));
+    return {cols: cols, rows: rows, n: cols * rows};
+  }
+  function layout(box, n, cap) {
+    var cols = cap.cols;
+    while (cols > 1 && Math.ceil(n / (cols - 1)) <= cap.rows) cols -= 1;  // fewer, bigger cards
+    box.style.gridTemplateColumns = "repeat(" + cols + ", minmax(0, 1fr))";
+    box.style.gridTemplateRows = "repeat(" + Math.max(1, Math.ceil(n / cols)) + ", minmax(0, 1fr))";
+  }
+  // shrink a card's text until it fits: never cut off, never broken mid-word
+  function fitText(card) {
+    Array.prototype.forEach.call(card.querySelectorAll(".s-main, .s-sub, .s-info"), function (el) {
+      el.style.fontSize = "";
+      var size = parseFloat(getComputedStyle(el).fontSize);
+      var room = card.clientWidth - 2 * parseFloat(getComputedStyle(card).paddingLeft || 0);
+      while (size > 18 && el.scrollWidth > room + 1) {
+        size -= 2;
+        el.style.fontSize = size + "px";
+      }
+    });
+    var main = card.querySelector(".s-main");
+    var size = parseFloat(getComputedStyle(main).fontSize);
+    while (size > 18 && card.scrollHeight > card.clientHeight + 1) {
+      size -= 2;
+      main.style.fontSize = size + "px";
+    }
+  }
+
+  function card(cls, code, title, sub, info, onTap, disabled) {
+    var b = document.createElement("button");
+    b.className = cls + (disabled ? " closed" : "");
+    b.disabled = !!disabled;
+    var main = document.createElement("span"); main.className = "s-main"; main.textContent = title;
+    var subEl = document.createElement("span"); subEl.className = "s-sub"; subEl.textContent = sub;
+    var infoEl = document.createElement("span"); infoEl.className = "s-info"; infoEl.textContent = info;
+    if (code) {
+      var c = document.createElement("span"); c.className = "s-code"; c.textContent = code;
+      c.setAttribute("aria-hidden", "true");
+      b.appendChild(c);
+    }
+    b.append(main, subEl, infoEl);
+    b.addEventListener("click", onTap);
+    return b;
+  }
+
   function renderServices() {
     var box = $("services");
+    if ($("start").classList.contains("hidden")) return;  // drawn again when it shows
     box.textContent = "";
-    services.forEach(function (s) {
-      var b = document.createElement("button");
-      b.className = "service" + (s.open ? "" : " closed");
-      b.dataset.code = s.code;
-      b.disabled = !s.open;
-      var n = names(s);
-      var main = document.createElement("span"); main.className = "s-main"; main.textContent = n[0];
-      var sub = document.createElement("span"); sub.className = "s-sub"; sub.textContent = n[1];
-      var info = document.createElement("span"); info.className = "s-info";
-      if (!s.open) {
-        info.textContent = s.closed_reason === "daily_cap" ? T.capped : fmt(T.closed, {hours: s.hours});
-      } else if (!connected) {
-        info.textContent = "—";
-      } else {
-        info.textContent = fmt(T.waiting, {n: s.waiting}) + " · " + waitText(s.estimated_wait_s);
-      }
-      var code = document.createElement("span"); code.className = "s-code"; code.textContent = s.code;
-      b.append(code, main, sub, info);
-      b.addEventListener("click", function () { take(s); });
-      box.appendChild(b);
-    });
+    box.style.gridTemplateColumns = box.style.gridTemplateRows = "";
+    $("nav").classList.add("hidden");
+    $("pager").classList.add("hidden");
+    $("prompt").classList.toggle("hidden", !!priority);
+    var cap = capacity(box);
+    var all = groups();
+    var flat = services.length <= cap.n || all.length < 2;
+    var group = flat ? null : all.filter(function (g) { return g.key === view.group; })[0] || null;
+    if (!group) view.group = null;
+    var items;
+    if (flat || group) {
+      var list = group ? group.items : services;
+      items = list.map(function (s) {
+        var n = names(s);
+        var b = card("service", s.code, n[0], n[1], infoOf(s), function () { take(s); }, !s.open);
+        b.dataset.code = s.code;
+        return b;
+      });
+    } else {
+      items = all.map(function (g) {
+        var waiting = g.items.reduce(function (a, s) { return a + (s.waiting || 0); }, 0);
+        var open = g.items.some(function (s) { return s.open; });
+        var en = Q.lang === "en";
+        var b = card("service category", "", en ? g.name_en : g.name, en ? g.name : g.name_en,
+                     fmt(T.catInfo, {n: g.items.length, w: waiting}),
+                     function () { view = {group: g.key, page: 0}; renderServices(); Q.onGuide && Q.onGuide("group"); },
+                     false);
+        if (!open) b.classList.add("all-closed");
+        b.dataset.category = g.key;
+        return b;
+      });
+    }
+    $("nav").classList.toggle("hidden", !group);
+    if (group) {
+      // the category's name and a way back take the prompt's place
+      $("nav-title").textContent = Q.lang === "en" ? group.name_en : group.name;
+      $("prompt").classList.add("hidden");
+      cap = capacity(box);
+    }
+    var pages = Math.max(1, Math.ceil(items.length / cap.n));
+    view.page = Math.min(view.page, pages - 1);
+    var shown = items.slice(view.page * cap.n, (view.page + 1) * cap.n);
+    $("pager").classList.toggle("hidden", pages < 2);
+    if (pages > 1) {
+      $("page-no").textContent = fmt(T.page, {p: view.page + 1, n: pages});
+      $("page-prev").disabled = view.page === 0;
+      $("page-next").disabled = view.page >= pages - 1;
+      cap = capacity(box);
+    }
+    layout(box, shown.length, cap);
+    shown.forEach(function (b) { box.appendChild(b); });
+    shown.forEach(fitText);
   }
+  $("nav-back").addEventListener("click", function () { view = {group: null, page: 0}; renderServices(); });
+  $("page-prev").addEventListener("click", function () { view.page -= 1; renderServices(); });
+  $("page-next").addEventListener("click", function () { view.page += 1; renderServices(); });
+  addEventListener("resize", function () { if (!$("start").classList.contains("hidden")) renderServices(); });
 
   function renderPrinter() {
     var el = $("printer-banner");
@@ -63,12 +184,45 @@
       .catch(function () {});
   }
 
+  // Elder mode (适老化): one tap from the start screen, on by default for the priority
+  // path; larger type and targets, fewer cards a screen, slower timeouts, spoken guidance
+  // from the hall's voice clips, and a button that calls the staff.
+  var guideLog = window.qrateGuide = [];
+  function elder() { return document.body.classList.contains("elder"); }
+  function speak(url) {
+    guideLog.push(url);
+    var a = $("guide");
+    a.src = url;
+    var p = a.play();
+    if (p && p.catch) p.catch(function () {});  // no sound (autoplay refused): the screen says it all
+  }
+  function setElder(on) {
+    var was = elder();
+    document.body.classList.toggle("elder", on);
+    $("elder-btn").setAttribute("aria-pressed", on ? "true" : "false");
+    if (on && !was) speak("/api/voice/guide/tap_service.wav");
+    renderServices();
+  }
+  $("elder-btn").addEventListener("click", function () { setElder(!elder()); });
+  $("help-btn").addEventListener("click", function () {
+    var note = $("help-note");
+    Qrate.api("/api/help", {method: "POST", body: {place: T.kioskPlace || ""}})
+      .then(function () { note.textContent = T.helpSent; note.classList.remove("bad"); })
+      .catch(function () { note.textContent = T.helpFailed; note.classList.add("bad"); })
+      .then(function () {
+        note.classList.remove("hidden");
+        setTimeout(function () { note.classList.add("hidden"); }, 15000);
+      });
+  });
+
   function setPriority(on) {
     priority = on ? (priority || "elderly") : null;
     $("priority-bar").classList.toggle("hidden", !on);
     $("priority-btn").classList.toggle("hidden", on);
     $("prompt").classList.toggle("hidden", on);
     document.body.classList.toggle("priority-mode", on);
+    if (on) setElder(true);  // the priority path starts in elder mode
+    renderServices();  // the bar takes room: the cards are laid out again
   }
   document.querySelectorAll(".kind").forEach(function (b) {
     b.addEventListener("click", function () {
@@ -98,7 +252,7 @@
 
   function countdown(id, onEnd) {
     clearInterval(returnTimer);
-    var left = Q.returnS;
+    var left = Q.returnS * (elder() ? 2 : 1);  // slower for an elderly citizen
     $(id).textContent = "(" + left + ")";
     returnTimer = setInterval(function () {
       left -= 1;
@@ -111,13 +265,17 @@
     $("d-number").textContent = t.number;
     var n = names(s);
     $("d-service").textContent = n[0] + (t.priority ? " · " + T.priority : "");
-    $("d-where").textContent = fmt(T.windows, {list: s.windows.join(T.sep)});
-    $("d-wait").textContent = fmt(T.ahead, {n: t.waiting_ahead}) + " · " + waitText(t.estimated_wait_s);
+    $("d-where").textContent = s.windows && s.windows.length
+      ? fmt(T.windows, {list: s.windows.join(T.sep)}) : T.noWindow;
+    $("d-wait").textContent = fmt(T.ahead, {n: t.waiting_ahead}) +
+      (s.windows && s.windows.length ? " · " + waitText(t.estimated_wait_s) : "");
+    $("d-number").classList.toggle("long", t.number.length > 5);  // AB1000
     $("d-qr").src = Q.qrBase + "?data=" + encodeURIComponent(t.status_url);
     var canPrint = !printer || printer.can_print;
     $("d-print").textContent = canPrint ? T.printing : T.noPaper;
     $("d-print").classList.toggle("bad", !canPrint);
     show("done");
+    if (elder()) speak("/api/voice/guide/number.wav?number=" + encodeURIComponent(t.number));
     countdown("d-count", home);
   }
 
@@ -129,16 +287,32 @@
   }
 
   function home() {
-    if (Q.lang === "en") { location.href = location.pathname; return; }  // the next citizen starts in Chinese
+    // the next citizen starts in the hall's language, whatever the last one chose
+    if (awayFromHome()) { location.href = location.pathname; return; }
     clearInterval(returnTimer);
     clearTimeout(returnTimer);
     setPriority(false);
+    document.body.classList.remove("elder");
+    $("elder-btn").setAttribute("aria-pressed", "false");
+    view = {group: null, page: 0};
     show("start");
     renderServices();
   }
   $("d-ok").addEventListener("click", home);
   $("e-ok").addEventListener("click", home);
 
+  // a citizen who walks away from a category or the priority bar: back to the start
+  var away = null;
+  function stay() {
+    clearTimeout(away);
+    away = setTimeout(function () {
+      if (!$("start").classList.contains("hidden") && (view.group !== null || priority)) home();
+    }, (document.body.classList.contains("elder") ? 90 : 30) * 1000);
+  }
+  ["click", "touchstart"].forEach(function (ev) { document.addEventListener(ev, stay, true); });
+
+  // an unregistered kiosk says so on its start screen, to staff, before any citizen taps
+  if (!Qrate.token) $("token-banner").classList.remove("hidden");
   Qrate.clock($("clock"));  // the hall's time, whatever time zone the kiosk PC was set to
 
   // Live state: a snapshot on connect, then events in sequence (common/live.js).
@@ -161,11 +335,18 @@
       if (e.type === "device.changed" && e.kind === "printer") { printer = e; renderPrinter(); }
     },
   });
-  if (Q.lang === "en") {  // back to Chinese when an English session is left idle
+  if (awayFromHome()) {  // back to the hall's language when left idle
     var idle = null;
     var poke = function () { clearTimeout(idle); idle = setTimeout(function () { location.href = location.pathname; }, 60000); };
     ["click", "touchstart"].forEach(function (ev) { document.addEventListener(ev, poke, true); });
     poke();
   }
+  // opening hours and time-slots end without an event: read the services again each minute
+  setInterval(function () {
+    if (!connected || busy) return;
+    Qrate.api("/api/services").then(function (r) {
+      if (r && r.services) { services = r.services; renderServices(); }
+    }).catch(function () {});
+  }, 60000);
   document.body.dataset.ready = "1";
 })();

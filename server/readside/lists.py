@@ -103,6 +103,9 @@ def case_view(db, cfg, *, now: datetime, row: Mapping, notes: bool = False) -> d
     view["overdue"] = [step for step, due in pending if due < now_ts] if is_open else []
     view["due_soon"] = ([step for step, due in pending if now_ts <= due < now_ts + soon]
                         if is_open else [])
+    phone = case_phone(db, cfg, case_id=row["id"])
+    # the callback number: masked here; only the case's owner sees it whole (api_ratings)
+    view["contact"] = {"given": phone is not None, "phone": mask_phone(phone) if phone else None}
     if notes:
         view["notes"] = _dicts(_conn(db), 'SELECT at, author, step, text FROM case_notes '
                                           'WHERE "case" = ? ORDER BY id', [row["id"]])
@@ -185,3 +188,15 @@ def long_waits(db, cfg, *, now: datetime, over_s: float) -> dict[str, int]:
         if (now - datetime.fromisoformat(leg_at)).total_seconds() > over_s:
             out[service] += 1
     return dict(out)
+
+
+def mask_phone(phone: str) -> str:
+    """13812345678 -> 138****5678; a landline keeps its area code and last 4 digits."""
+    digits = phone.replace("-", "")
+    return digits[:3] + "*" * max(0, len(digits) - 7) + digits[-4:]
+
+
+def case_phone(db, cfg=None, *, case_id: int, now: Optional[datetime] = None) -> Optional[str]:
+    """The callback number a citizen left for this case, whole (the owner's view), or None."""
+    rows = _dicts(_conn(db), 'SELECT phone FROM case_contacts WHERE "case" = ?', [case_id])
+    return rows[0]["phone"] if rows else None

@@ -25,11 +25,17 @@
     timer = setTimeout(() => { asking = null; toIdle(); }, seconds * 1000);
   }
 
+  // a citizen's English lasts for that citizen: the pad goes back to the hall's language
+  const away = () => (window.QRATE.lang === "en") !== (window.QRATE.hallLang === "en");
+  let awayTimer = null;
   function toIdle() {
     clearTimeout(timer);
     asking = null;
     score = null;
+    if (away() && state !== null) { location.href = location.pathname; return; }
     show("idle");
+    clearTimeout(awayTimer);
+    if (away()) awayTimer = setTimeout(() => { if (state === "idle") location.href = location.pathname; }, 30000);
   }
 
   function render(st) {
@@ -85,15 +91,18 @@
     score = null;
     $("ask-number").textContent = number;
     $("comment").value = "";
+    $("phone").value = "";
+    $("phone-error").hidden = true;
     for (const b of document.querySelectorAll(".tag.on")) b.classList.remove("on");
     show("ask");
     startTimer(seconds || promptSeconds, "timer-bar");
     requestAnimationFrame(() => window.__asks.push({ticket, number, at: performance.timeOrigin + performance.now()}));
   }
 
-  async function submit(reasons, comment) {
+  async function submit(reasons, comment, phone) {
     if (!asking) return;
     const body = {ticket: asking.ticket, score, reasons, comment};
+    if (phone) body.phone = phone;
     asking = null;
     clearTimeout(timer);
     let ok = false, message = T.refused;
@@ -103,7 +112,9 @@
     } catch (e) { if (e.code) message = e.message; /* offline: nothing recorded, say so */ }
     $("thanks").classList.toggle("failed", !ok);
     $("thanks-title").hidden = !ok;
-    $("thanks-text").textContent = ok ? $("thanks-text").dataset.ok : message;
+    // promise a call only when the citizen left a number to call
+    const said = score <= 2 ? (phone ? T.willCall : T.noCall) : $("thanks-text").dataset.ok;
+    $("thanks-text").textContent = ok ? said : message;
     show("thanks");
     timer = setTimeout(toIdle, ok ? 4000 : 5000);
   }
@@ -123,9 +134,17 @@
   }
   $("submit-low").addEventListener("click", () => {
     const reasons = [...document.querySelectorAll(".tag.on")].map((b) => b.dataset.reason);
-    submit(reasons, $("comment").value.trim());
+    const phone = $("phone").value.replace(/[\s]/g, "");
+    if (phone && !/^(1\d{10}|0\d{2,3}-?\d{7,8})$/.test(phone)) {
+      $("phone-error").textContent = T.badPhone;
+      $("phone-error").hidden = false;
+      startTimer(promptSeconds, "timer-bar2");
+      return;
+    }
+    submit(reasons, $("comment").value.trim(), phone);
   });
   $("comment").addEventListener("input", () => startTimer(promptSeconds, "timer-bar2"));
+  $("phone").addEventListener("input", () => { $("phone-error").hidden = true; startTimer(promptSeconds, "timer-bar2"); });
 
   new QrateLive({
     onStatus: (online) => { $("conn").hidden = online; },

@@ -69,7 +69,8 @@
 
   function api(path, opts) {
     opts = opts || {};
-    var headers = {Accept: "application/json"};
+    // the API's words (reason tags, messages) in the page's language, not the browser's
+    var headers = {Accept: "application/json", "Accept-Language": EN ? "en" : "zh-CN"};
     var token = opts.token === undefined ? Qrate.token : opts.token;
     if (token) headers.Authorization = "Bearer " + token;
     var init = {method: opts.method || "GET", credentials: "same-origin", cache: "no-store", headers: headers};

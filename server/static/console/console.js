@@ -56,9 +56,23 @@
           if (ev.ticket && ev.ticket.status === "called" && ev.ticket.window === N) currentDetail = ev.ticket;
           render();
           if (ev.window === N && /finished|no_show|rating/.test(ev.type)) loadToday();
+          if (ev.type === "help.asked" || ev.type === "help.acked") helpCall(ev);
         },
       });
     }).catch(showSignIn);
+  }
+
+  /* --- a citizen's call for a helper (POST /api/help), pushed to every console */
+  var helpOpen = {};
+  function helpCall(ev) {
+    var h = ev.help;
+    if (ev.type === "help.asked") helpOpen[h.id] = h; else delete helpOpen[h.id];
+    var ids = Object.keys(helpOpen);
+    $("help-bar").hidden = !ids.length;
+    if (!ids.length) return;
+    var first = helpOpen[ids[0]];
+    $("help-text").textContent = fmt(T.helpAsked, { device: first.device || "" });
+    $("help-ack").onclick = function () { api("POST", "/help/" + first.id + "/ack").catch(function () {}); };
   }
 
   /* --- the state this window cares about -------------------------------- */

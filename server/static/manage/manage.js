@@ -91,7 +91,30 @@
     table($("#live-ratings"), [T.time, T.window, T.staff, T.service, T.score],
       now.latest_ratings.map((r) => [esc(Qrate.time(r.at)), r.window, esc(r.clerk || ""), esc(r.service),
         '<span class="' + (r.score <= 2 ? "bad" : "") + '">' + r.score + "</span> " + esc(r.reasons.map((x) => T.reasons[x] || x).join("，"))]));
-    if (!$("#alerts").children.length) $("#alerts").innerHTML = '<li class="ok none">' + esc(T.no_alerts) + "</li>";
+    await renderAlerts();
+  }
+  // every alert in force (GET /api/alerts): listed until it clears, with how long it waited
+  async function renderAlerts() {
+    const list = (await api("/api/alerts")).alerts;
+    const ul = $("#alerts");
+    ul.innerHTML = list.length ? "" : '<li class="ok none">' + esc(T.no_alerts) + "</li>";
+    for (const a of list) {
+      const li = document.createElement("li");
+      li.dataset.type = a.type;
+      if (a.id) li.dataset.help = a.id;
+      const text = document.createElement("span");
+      text.textContent = (Qrate.en ? a.message_en : a.message) +
+        (Qrate.isNull(a.waited_s) ? "" : " · " + Qrate.fmt(T.waited, {n: Math.floor(a.waited_s / 60)}));
+      li.appendChild(text);
+      if (a.type === "help") {
+        const b = document.createElement("button");
+        b.className = "ack";
+        b.textContent = T.ack;
+        b.addEventListener("click", async () => { await api("/api/help/" + a.id + "/ack", {method: "POST"}); renderAlerts(); });
+        li.appendChild(b);
+      }
+      ul.appendChild(li);
+    }
   }
   function liveSoon() { if (!liveTimer) liveTimer = setTimeout(() => { liveTimer = null; live(); }, 1500); }
 
