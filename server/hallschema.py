@@ -110,6 +110,7 @@ class Hall(Section):
     public_url: Annotated[str, AfterValidator(_url)] = "http://127.0.0.1:5000"
     enforce_hours: bool = True
     notice: Text = ""
+    language: Literal["zh-CN", "en"] = "zh-CN"  # device pages' language (docs/citizens.md)
 
 
 class Server(Section):
@@ -168,6 +169,7 @@ class Followup(Section):
     rectify: Duration = "15wd"
     reply: Duration = "15wd"
     due_soon_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 24
+    contact_retention_days: Annotated[int, Field(ge=0, le=3650)] = 30  # callback phones
 
 
 class Alerts(Section):
@@ -177,7 +179,38 @@ class Alerts(Section):
 
 
 class Assessment(Section):
-    min_count: Annotated[int, Field(ge=0)] = 5
+    min_count: Annotated[int, Field(ge=1)] = 5
+    daily_weight: Annotated[float, Field(ge=0)] = 0.3  # 日常考评 (docs/figures.md)
+    periodic_weight: Annotated[float, Field(ge=0)] = 0.7  # 定期考评
+    default_post: str = ""
+
+
+class Feedback(Section):
+    """Citizens' opinions (群众沟通反馈): the reply deadline and the bounds (docs/assessment.md)."""
+
+    reply: Duration = "5wd"
+    max_chars: Annotated[int, Field(ge=1, le=10000)] = 500
+    per_ticket_per_hour: Annotated[int, Field(ge=1, le=10000)] = 3
+    kiosk_per_hour: Annotated[int, Field(ge=1, le=10000)] = 30
+    per_address_per_minute: Annotated[int, Field(ge=1, le=10000)] = 6
+
+
+class Training(Section):
+    """One item of the hall's training catalogue (教育培训)."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+    name: Name
+    name_en: str = ""
+    kind: Literal["concentrated", "secondment", "on_the_job", "self_study"]
+    category: Literal["skills", "etiquette", "policy"]
+    figures: list[str] = []
+    reasons: list[str] = []
+
+
+class Devices(Section):
+    """Per-device settings by device name: the language a device page shows."""
+
+    language: dict[str, Literal["zh-CN", "en"]] = {}
 
 
 class Calendar(Section):
@@ -193,8 +226,8 @@ class Slot(Section):
 
 
 class Appointments(Section):
-    slot_min: Annotated[int, Field(ge=1, le=240)] = 15
-    capacity: Annotated[int, Field(ge=0)] = 0
+    slot_min: Annotated[int, Field(ge=5, le=240)] = 30
+    capacity: Optional[Annotated[int, Field(ge=0, le=1000)]] = None  # None: derived from the windows
     walk_in_share: Share = 0.5
     horizon_days: Annotated[int, Field(ge=0, le=366)] = 7
     checkin_before_min: Annotated[int, Field(ge=0, le=240)] = 30
@@ -262,8 +295,8 @@ class Staff(Section):
 class Indicator(Section):
     figure: Annotated[str, Field(min_length=1)]
     target: float
-    weight: Annotated[float, Field(ge=0)] = 1
-    better: Literal["lower", "higher"] = "higher"
+    weight: Annotated[float, Field(gt=0)] = 1
+    better: Optional[Literal["lower", "higher"]] = None  # None: the figure's own direction
 
 
 class Post(Section):
@@ -378,6 +411,9 @@ class HallFile(Section):
     voice: Voice = Voice()
     serial: Serial = Serial()
     publish: Publish = Publish()
+    feedback: Feedback = Feedback()
+    training: list[Training] = []
+    devices: Devices = Devices()
     services: list[Service] = []
     windows: list[Window] = []
     staff: list[Staff] = []
