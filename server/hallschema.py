@@ -801,13 +801,14 @@ def to_toml(data: dict, heading: str = "") -> str:
     tables = [(k, v) for k, v in data.items() if isinstance(v, dict)]
     arrays = [(k, v) for k, v in data.items() if isinstance(v, list)
               and all(isinstance(r, dict) for r in v)]
+    # empty arrays of tables first: after a [[table]] they would belong to it
+    parts += [f"{_key(name)} = []" for name, rows in arrays if not rows]
     for name, table in tables:
         lines = [f"[{_key(name)}]"] + [f"{_key(k)} = {_value(v)}" for k, v in table.items()
                                        if v is not None]
         parts.append("\n".join(lines))
     for name, rows in arrays:
         if not rows:
-            parts.append(f"{_key(name)} = []")
             continue
         for row in rows:
             lines = [f"[[{_key(name)}]]"] + [f"{_key(k)} = {_value(v)}" for k, v in row.items()

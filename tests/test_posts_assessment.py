@@ -14,6 +14,12 @@ from conftest import Accounts
 from server import config
 from server.app import create_app
 
+
+@pytest.fixture(autouse=True)
+def _english_config_errors(monkeypatch):
+    """The hall file's errors are zh-CN by default; these tests read the English ones."""
+    monkeypatch.setenv("QRATE_LANG", "en")
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 DESK = {"code": "desk", "name": "综合受理岗", "name_en": "General intake",
@@ -218,9 +224,9 @@ def test_bad_period_and_unknown_post_are_clear_errors(reopen):
 @pytest.mark.parametrize("indicator, says", [
     ({"figure": "wait_s.avg", "target": 1}, "unknown figure 'wait_s.avg'; known: issued"),
     ({"figure": "helper_calls_answered", "target": 1}, "no help-call records"),
-    ({"figure": "good_rate", "target": 0.9, "better": "up"}, "better: Input should be 'lower' or 'higher'"),
+    ({"figure": "good_rate", "target": 0.9, "better": "up"}, "better: one of 'lower' or 'higher'"),
     ({"figure": "good_rate"}, "target: missing"),
-    ({"figure": "good_rate", "target": 0.9, "weight": 0}, "weight: must be more than 0"),
+    ({"figure": "good_rate", "target": 0.9, "weight": 0}, "weight: more than 0"),
     ({"figure": "good_rate", "target": 0.9, "weigth": 2}, "weigth: unknown key; did you mean 'weight'?"),
 ])
 def test_an_indicator_the_hall_cannot_compute_is_a_configuration_error(hall_dir, indicator, says):

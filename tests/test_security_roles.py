@@ -78,6 +78,41 @@ ROUTES = {
     ("GET", "/config/changes"): "manager",
     ("GET", "/config/commitments"): "anyone",
     ("POST", "/config/staff/<employee_no>/photo"): "manager",
+    ("GET", "/voice/guide/<name>.wav"): "anyone",
+    # appointments and phone tickets (docs/appointments.md)
+    ("GET", "/appointments/services"): "anyone",
+    ("GET", "/slots"): "anyone",
+    ("POST", "/appointments"): "anyone",
+    ("GET", "/appointments"): "manager",
+    ("GET", "/appointments/status/<key>"): "anyone",
+    ("DELETE", "/appointments/<code>"): "code_holder",
+    ("POST", "/appointments/<code>/check-in"): "kiosk",
+    ("POST", "/appointments/check-in"): "kiosk",
+    ("POST", "/remote-tickets"): "anyone",
+    ("POST", "/status/<key>/check-in"): "kiosk",
+    ("GET", "/stats/appointments"): "manager",
+    # citizens: help, alerts, their own ticket (docs/citizens.md)
+    ("POST", "/help"): "citizen_device",
+    ("POST", "/help/<int:call_id>/ack"): "clerk",
+    ("GET", "/alerts"): "manager",
+    ("POST", "/status/<key>/cancel"): "anyone",
+    # planning (docs/planning.md)
+    ("GET", "/plan"): "manager",
+    # assessment, commitments, feedback, training (docs/assessment.md)
+    ("GET", "/stats/assessment"): "manager",
+    ("POST", "/commitments"): "manager",
+    ("GET", "/commitments"): "manager",
+    ("GET", "/commitments/report"): "manager",
+    ("GET", "/pledges"): "anyone",
+    ("POST", "/feedback"): "key_or_kiosk",
+    ("GET", "/feedback"): "manager",
+    ("POST", "/feedback/<int:id>/reply"): "manager",
+    ("GET", "/status/<key>/feedback"): "anyone",
+    ("GET", "/training/catalogue"): "manager",
+    ("GET", "/training/suggestions"): "manager",
+    ("POST", "/training/records"): "manager",
+    ("GET", "/training/records"): "manager",
+    ("GET", "/training/before-after"): "manager",
 }
 
 ALLOWED = {
@@ -90,6 +125,10 @@ ALLOWED = {
     "clerk": {"clerk1", "clerk2"} | MANAGERS,
     "user": {"clerk1", "clerk2"} | MANAGERS,
     "manager": MANAGERS,
+    "citizen_device": {"kiosk", "pad"},
+    "key_or_kiosk": {"kiosk"},  # or anyone with the ticket's key in the body (none here)
+    "code_holder": {"none", "integration"} | MANAGERS,  # a citizen holding the code, no token
+    "integration": {"integration"} | MANAGERS,
 }
 
 
@@ -118,6 +157,13 @@ BODIES = {
     "/cases/<int:case_id>/appeal": {"reason": "the citizen rated the wrong window"},
     "/cases/<int:case_id>/appeal/decision": {"uphold": False, "reason": "no"},
     "/notice": {"text": "请保管好随身物品"},
+    "/appointments/check-in": {"phone_last4": "1234", "name": "张三"},
+    "/commitments": {"staff": "1001", "year": 2026, "text": "承诺",
+                     "targets": [{"figure": "wait_s.mean", "target": 600}]},
+    "/feedback/<int:id>/reply": {"reply": "已处理"},
+    "/training/records": {"staff": "1001", "item": "X", "day": "2026-12-01"},
+    "/feedback": {"text": "很好的服务"},
+    "/help": {},
 }
 
 
@@ -125,7 +171,8 @@ def fill(rule: str, ticket: int, big: bool = False) -> str:
     n = str(2 ** 64) if big else None
     return (rule.replace("<int:window>", n or "1").replace("<int:id>", n or str(ticket))
             .replace("<int:case_id>", n or "1").replace("<step>", "callback")
-            .replace("<key>", "nokey").replace("<number>", "A001").replace("<employee_no>", "1001"))
+            .replace("<key>", "nokey").replace("<number>", "A001").replace("<employee_no>", "1001")
+            .replace("<int:call_id>", n or "1").replace("<name>", "tap_service").replace("<code>", "NOCODE"))
 
 
 @pytest.fixture
@@ -176,6 +223,8 @@ def test_every_route_answers_each_caller_as_the_matrix_says(app, callers):
                 ok = r.status_code not in (401, 403)
             elif want == "refused":
                 ok = r.status_code != 401
+            elif category == "key_or_kiosk":
+                ok = r.status_code in (401, 403)  # no key in the body: whoever asks is refused
             else:
                 ok = r.status_code == (401 if caller == "none" else 403)
             if not ok:

@@ -11,6 +11,12 @@ from conftest import Accounts
 from server import config
 from server.app import create_app
 
+
+@pytest.fixture(autouse=True)
+def _english_config_errors(monkeypatch):
+    """The hall file's errors are zh-CN by default; these tests read the English ones."""
+    monkeypatch.setenv("QRATE_LANG", "en")
+
 TZ = ZoneInfo("Asia/Shanghai")
 DESK = {"code": "desk", "name": "综合受理岗",
         "indicators": [{"figure": "service_s.mean", "target": 300, "weight": 60, "better": "lower"},
@@ -112,7 +118,7 @@ def test_the_catalogue_is_checked(hall_dir):
     bad = [{**CATALOGUE[0], "figures": ["speed_of_light"]}]
     with pytest.raises(config.ConfigError, match="unknown figures"):
         config.load(hall_dir, {"training": bad})
-    with pytest.raises(config.ConfigError, match="kind must be one of"):
+    with pytest.raises(config.ConfigError, match="kind: one of"):
         config.load(hall_dir, {"training": [{**CATALOGUE[1], "kind": "yoga"}]})
     with pytest.raises(config.ConfigError, match="unknown rating reasons"):
         config.load(hall_dir, {"training": [{**CATALOGUE[1], "reasons": ["rude"]}]})
