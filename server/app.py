@@ -19,6 +19,7 @@ from kiosk import status_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
+    api_caserating,
     api_config,
     api_printing,
     forward,
@@ -46,6 +47,7 @@ from .version import __version__
 
 ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, api_voice, manage,
                  api_config)
+ROUTE_MODULES += (api_caserating,)  # 一次一评 (issue 13)
 
 
 def create_app(config: dict | None = None) -> Flask:

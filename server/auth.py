@@ -20,6 +20,7 @@ from .runtime import run_blocking
 
 USER_ROLES = ("clerk", "manager", "admin")  # admin: a manager who also runs accounts, devices, printer
 DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
+DEVICE_KINDS += ("integration",)  # the hall's or city's business system (一窗式, bookings)
 
 
 class UserExists(QueueError):

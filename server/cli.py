@@ -142,7 +142,7 @@ def device():
 
 @device.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["kiosk", "pad", "keypad", "display"]), required=True)
+@click.option("--kind", type=click.Choice(list(auth.DEVICE_KINDS)), required=True)
 @click.option("--window", type=int, default=None, help="The window a pad, keypad or window display belongs to.")
 @_hall_option
 def device_add(name: str, kind: str, window, hall_dir: Path):
