@@ -18,7 +18,8 @@ KEYS = ("NEXT", "RECALL", "NOSHOW", "FINISH", "PAUSE")
 FIELDS = {
     "RATE": (re.compile(r"\d{2}"), re.compile(r"[1-5]"), re.compile(r"\d{4}")),  # window, score, seq
     "KEY": (re.compile(r"\d{2}"), re.compile("|".join(KEYS))),  # window, key
-    "ASK": (re.compile(r"\d{2}"), re.compile(r"[A-Z]\d{3,4}")),  # window, ticket number
+    # window, ticket number; or '#' and the case number (办件编号) where no ticket is called
+    "ASK": (re.compile(r"\d{2}"), re.compile(r"[A-Z]\d{3,4}|#[0-9A-Za-z._-]{1,64}")),
     "ACK": (re.compile(r"\d{4}"),),  # the sequence number of the RATE acknowledged
     "NAK": (re.compile(r"\d{4}"), re.compile(r"[A-Z_]{1,16}")),  # seq, why
     "IDLE": (re.compile(r"\d{2}"),),  # window
