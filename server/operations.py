@@ -429,6 +429,7 @@ class Operations:
         ``dimensions``: the optional sub-scores {efficiency, level, attitude} (1–5 each)."""
         conf = self.cfg.raw["ratings"]
         with self.change() as (s, bodies):
+            t = self.ticket(s, ticket_id) if ticket_id is not None else None  # before the guard
             w = self.window(s, window_no)
             now = self.now()
             if not self.press_guard.take(f"{source}:{device or w.number}"):
@@ -444,10 +445,8 @@ class Operations:
             if ticket_id is None:
                 if req is None:
                     raise case_rating.NoRatingDue(window=w.number)
-                ticket_id = req["ticket"]
-            t = None
-            if ticket_id is not None:
-                t = self.ticket(s, ticket_id)
+                t = self.ticket(s, req["ticket"]) if req["ticket"] is not None else None
+            if t is not None:
                 rated = s.is_rated(t.id)
                 if not rated and t.status == "done" and t.window == w.number:
                     latest = s.latest_finished(w.number, t.day)
