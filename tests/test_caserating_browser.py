@@ -22,10 +22,10 @@ def test_a_case_request_lights_the_pad_and_the_rating_keeps_case_and_dimensions(
     pad.locator("button.level[data-score='4']").click()
     pad.wait_for_selector("body[data-state=dims]")
     assert [t.strip() for t in pad.locator(".dim > span").all_inner_texts()] == ["服务效率", "服务水平", "服务态度"]
-    pad.locator(".dim[data-dim=efficiency] .dlevel[data-score='5']").click()
-    pad.locator(".dim[data-dim=level] .dlevel[data-score='4']").click()
+    pad.locator(".dim[data-dim=efficiency] .dlevel[data-level='5']").click()
+    pad.locator(".dim[data-dim=level] .dlevel[data-level='4']").click()
     pad.screenshot(path=str(SHOTS / "pad-case-dimensions.png"))
-    pad.locator(".dim[data-dim=attitude] .dlevel[data-score='3']").click()  # the third: on at once
+    pad.locator(".dim[data-dim=attitude] .dlevel[data-level='3']").click()  # the third: on at once
     pad.wait_for_selector("body[data-state=thanks]")
     [row] = ratings(desk)
     assert (row["ticket"], row["case_no"], row["score"]) == (None, "BJ2026112700123", 4)

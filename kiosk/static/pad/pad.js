@@ -69,8 +69,8 @@
         row.appendChild(label);
         for (const n of [5, 4, 3, 2, 1]) {
           const b = document.createElement("button");
-          b.className = `dlevel l${n}`;
-          b.dataset.score = n;
+          b.className = "dlevel";
+          b.dataset.level = n;  // not data-score: that is the overall level's buttons
           b.textContent = T.levels[n];
           b.addEventListener("click", () => pickDim(d.code, n, row, b));
           row.appendChild(b);
