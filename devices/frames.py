@@ -19,7 +19,8 @@ FIELDS = {
     "RATE": (re.compile(r"\d{2}"), re.compile(r"[1-5]"), re.compile(r"\d{4}")),  # window, score, seq
     "KEY": (re.compile(r"\d{2}"), re.compile("|".join(KEYS))),  # window, key
     "HB": (re.compile(r"\d{2}"),),  # window: the device's heartbeat (docs/serial-protocol.md)
-    "ASK": (re.compile(r"\d{2}"), re.compile(r"[A-Z]{1,2}\d{3,5}")),  # window, ticket number
+    # window, ticket number; or '#' and the case number (办件编号) where no ticket is called
+    "ASK": (re.compile(r"\d{2}"), re.compile(r"[A-Z]{1,2}\d{3,5}|#[0-9A-Za-z._-]{1,64}")),
     "ACK": (re.compile(r"\d{4}"),),  # the sequence number of the RATE acknowledged
     "NAK": (re.compile(r"\d{4}"), re.compile(r"[A-Z_]{1,16}")),  # seq, why
     "IDLE": (re.compile(r"\d{2}"),),  # window

@@ -196,6 +196,14 @@ class SerialPort:
         return "ok" if time.monotonic() - self._heartbeat_mono <= HEARTBEAT_LATE_S else "late"
 
 
+def asked_as(item: dict) -> str:
+    """What $ASK names: the ticket number, or '#' and the case number where no ticket is
+    called (a rating request of the business system, docs/serial-protocol.md)."""
+    if item.get("number"):
+        return item["number"]
+    return "#" + str(item.get("case_no") or "")
+
+
 class SerialDevices:
     """Every serial port of the hall: readers, the pad questions and the keypad actions."""
 
@@ -242,7 +250,9 @@ class SerialDevices:
         if payload["type"] == "ticket.finished":
             seconds = float(self.device_port.settings()["prompt_seconds"])
             self._ask(port, payload["ticket"]["id"], payload["ticket"]["number"], seconds)
-        elif payload["type"] == "rating.created" and port.asking and port.asking["number"] == payload.get("number"):
+        elif payload["type"] == "rating.requested":  # a case to rate (一次一评): its ticket or '#case'
+            self._ask(port, payload.get("ticket_id"), asked_as(payload), float(payload["expires_in_s"]))
+        elif payload["type"] == "rating.created" and port.asking and port.asking["number"] == asked_as(payload):
             port.asking = None
             port.send(encode("IDLE", f"{port.pad:02d}"))
 
@@ -250,7 +260,7 @@ class SerialDevices:
         """A pad (re)connected: ask again if a rating is still due, else idle."""
         due = self.device_port.rating_due(port.pad)
         if due:
-            self._ask(port, due["ticket"], due["number"], due["expires_in_s"])
+            self._ask(port, due["ticket"], asked_as(due), due["expires_in_s"])
         else:
             port.asking = None
             port.send(encode("IDLE", f"{port.pad:02d}"))
@@ -298,7 +308,8 @@ class SerialDevices:
         asked, port.asking = port.asking, None  # so the rating's own push sends no IDLE before our ACK
         try:
             self.device_port.rate(due["ticket"], port.pad, score, source="serial", device=port.name,
-                           pad_sequence=(port.url, seq, ack.decode("ascii")))
+                                  pad_sequence=(port.url, seq, ack.decode("ascii")),
+                                  **({"request": due["request"]} if due.get("request") else {}))
         except QueueError as exc:
             port.asking = asked
             return self._refuse(port, seq, encode("NAK", seq, exc.code.upper()[:16]))

@@ -82,26 +82,40 @@ class TransferIn(Strict):
         return self
 
 
+class DimensionsIn(Strict):
+    """The optional sub-scores of the on-site evaluation (docs/ratings.md)."""
+    efficiency: Optional[int] = Field(None, ge=1, le=5, description="服务效率")
+    level: Optional[int] = Field(None, ge=1, le=5, description="服务水平")
+    attitude: Optional[int] = Field(None, ge=1, le=5, description="服务态度")
+
+
 class RatingIn(Strict):
-    ticket: int
+    ticket: Optional[int] = Field(None, description="the ticket; null for a case asked without one")
+    request: Optional[int] = Field(None, description="the rating request of the case (一次一评)")
     score: int = Field(ge=1, le=5)
     reasons: list[str] = Field(default_factory=list, max_length=10)
     comment: str = Field(default="", max_length=500)
     # after a 1 or 2, optional: the number the hall may call back (a mobile, or a landline
     # with its area code); kept only until the case closes plus the hall's retention
     phone: Optional[str] = Field(default=None, pattern=r"^(1\d{10}|0\d{2,3}-?\d{7,8})$")
+    dimensions: Optional[DimensionsIn] = None
 
 
 class RatingOut(BaseModel):
     id: int
-    ticket: int
-    number: str
+    ticket: Optional[int] = None
+    number: Optional[str] = None
+    case_no: Optional[str] = None
+    matter_code: Optional[str] = None
+    matter_name: Optional[str] = None
+    dimensions: Optional[dict] = None
+    content_version: Optional[str] = None
     score: int
     reasons: list[str]
     comment: str
     window: int
     clerk: Optional[str] = None
-    service: str
+    service: Optional[str] = None
     source: str
     created_at: str
 
@@ -306,8 +320,11 @@ def rate(body: RatingIn):
     p = require("pad")
     if p.window is None:
         raise ApiError(403, "pad_without_window", N_("This pad is not bound to a window."))
+    if body.ticket is None and body.request is None:
+        raise ApiError(422, "ticket_or_request", N_("Give the ticket or the rating request to rate."))
+    dims = body.dimensions.model_dump(exclude_none=True) if body.dimensions else None
     return ops().rate(body.ticket, p.window, body.score, body.reasons, body.comment,
-                       source="touch", device=p.name,
+                       source="touch", device=p.name, request=body.request, dimensions=dims,
                        phone=body.phone if body.score <= 2 else None)
 
 

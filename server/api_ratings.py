@@ -9,6 +9,7 @@ from flask import current_app, request, url_for
 from pydantic import BaseModel, Field
 
 from .engine import N_, UnknownCase
+from .evaluation import CURRENT, DIMENSION_LABELS, DIMENSIONS
 from .i18n import translate
 from .readside import lists, screens
 from .web import ApiError, Routes, Strict, ops, principal, reader, require
@@ -48,8 +49,9 @@ class DecisionIn(Strict):
 class CaseOut(BaseModel):
     id: int
     rating: int
-    ticket: int
-    number: str
+    ticket: Optional[int] = None
+    number: Optional[str] = None
+    case_no: Optional[str] = None
     window: Optional[int] = None
     clerk: Optional[str] = None
     service: Optional[str] = None
@@ -90,6 +92,8 @@ class PadStateOut(BaseModel):
     pending: Optional[dict] = Field(None, description="The ticket to ask about now, if any")
     reasons: list[dict]
     prompt_seconds: int
+    dimensions: list[dict] = Field(description="the optional sub-scores the pad may ask after the level")
+    content_version: str
 
 
 def _case(case_id: int) -> dict:
@@ -142,7 +146,9 @@ def pad_state():
             "clerk": clerk, "satisfaction": satisfaction,
             "pending": h.rating_due(p.window),
             "reasons": [{"code": c, "label": translate(c)} for c in conf["reasons"]],
-            "prompt_seconds": int(conf["prompt_seconds"])}
+            "prompt_seconds": int(conf["prompt_seconds"]),
+            "dimensions": [{"code": c, "label": translate(DIMENSION_LABELS[c])} for c in DIMENSIONS],
+            "content_version": CURRENT}
 
 
 # --- managers: ratings, flags, cases ----------------------------------------------

@@ -26,6 +26,7 @@ from . import (
     api_appointments,
     api_assessment,
     api_help,
+    api_caserating,
     api_config,
     api_printing,
     forward,
@@ -66,6 +67,7 @@ ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, a
                  api_config, api_appointments, api_help)
 ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
 ROUTE_MODULES += (api_assessment,)
+ROUTE_MODULES += (api_caserating,)  # 一次一评 (issue 13)
 
 
 def _flush_seen(ops, sleep) -> None:

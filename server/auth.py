@@ -20,7 +20,8 @@ from .engine import N_, QueueError
 from .runtime import run_blocking
 
 USER_ROLES = ("clerk", "manager", "admin")  # admin: a manager who also runs accounts, devices, printer
-DEVICE_KINDS = ("kiosk", "pad", "keypad", "display", "integration")  # integration: the city's booking platform
+DEVICE_KINDS = ("kiosk", "pad", "keypad", "display")
+DEVICE_KINDS += ("integration",)  # the hall's or city's business system (一窗式, bookings)
 
 
 class UserExists(QueueError):

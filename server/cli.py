@@ -167,7 +167,7 @@ def device():
 
 @device.command("add")
 @click.argument("name")
-@click.option("--kind", type=click.Choice(["kiosk", "pad", "keypad", "display", "integration"]), required=True)
+@click.option("--kind", type=click.Choice(list(auth.DEVICE_KINDS)), required=True)
 @click.option("--window", type=int, default=None, help="The window a pad, keypad or window display belongs to.")
 @click.option("--printer", default=None, help="A kiosk's own printer URL (default: [printer] url).")
 @_hall_option

@@ -51,10 +51,12 @@ class DevicePort:
     def rating_due(self, window: int) -> Optional[dict]:
         return self._ops.rating_due(window)
 
-    def rate(self, ticket_id: int, window: int, score: int, *, source: str, device: str,
-             pad_sequence: Optional[tuple[str, str, str]] = None) -> dict:
+    def rate(self, ticket_id: Optional[int], window: int, score: int, *, source: str, device: str,
+             pad_sequence: Optional[tuple[str, str, str]] = None,
+             request: Optional[int] = None) -> dict:
+        """``request``: the business system's rating request of a case (一次一评), if asked."""
         return self._ops.rate(ticket_id, window, score, (), "", source=source, device=device,
-                              pad_sequence=pad_sequence)
+                              pad_sequence=pad_sequence, request=request)
 
     def pad_sequence(self, port_url: str) -> Optional[tuple[str, str, float]]:
         return self._ops.pad_sequence(port_url)

@@ -23,7 +23,7 @@ from statistics import fmean
 from typing import Callable, Iterable, Optional
 
 from . import config as hall_config
-from . import engine, hallschema
+from . import case_rating, engine, evaluation, hallschema
 from . import store as hall_store
 from . import assessment_rules as rules
 from .config import HallConfig
@@ -465,17 +465,20 @@ class Operations:
             return self._record(s, bodies, engine.cancel(t, now=self.now(), reason=reason), t)
 
     # -- ratings ---------------------------------------------------------------
-    def rate(self, ticket_id: int, window_no: int, score: int, reasons=(), comment: str = "",
+    def rate(self, ticket_id: Optional[int], window_no: int, score: int, reasons=(), comment: str = "",
              source: str = "touch", device: Optional[str] = None,
              pad_sequence: Optional[tuple[str, str, str]] = None,
-             phone: Optional[str] = None) -> dict:
-        """Record the citizen's rating of the ticket just finished at this window.
+             phone: Optional[str] = None, request: Optional[int] = None,
+             dimensions: Optional[dict] = None) -> dict:
+        """Record the citizen's rating of the ticket just finished at this window, or of the
+        case the window's business system asked about (``request``; 一次一评, docs/ratings.md).
 
         A 差评 (1 or 2) opens a follow-up case in the same transaction; a serial pad's
-        sequence number (port, seq, reply) is stored with it, so a resend is never counted twice."""
+        sequence number (port, seq, reply) is stored with it, so a resend is never counted twice.
+        ``dimensions``: the optional sub-scores {efficiency, level, attitude} (1–5 each)."""
         conf = self.cfg.raw["ratings"]
         with self.change() as (s, bodies):
-            t = self.ticket(s, ticket_id)
+            t = self.ticket(s, ticket_id) if ticket_id is not None else None  # before the guard
             w = self.window(s, window_no)
             now = self.now()
             if not self.press_guard.take(f"{source}:{device or w.number}"):
@@ -484,39 +487,75 @@ class Operations:
             for reason in reasons:
                 if reason not in conf["reasons"]:
                     raise UnknownReason(reason=reason, known=", ".join(conf["reasons"]))
-            rated = s.is_rated(t.id)
-            if not rated and t.status == "done" and t.window == w.number:
-                latest = s.latest_finished(w.number, t.day)
-                if latest is not None and latest != t.id:
-                    raise NotLatest(number=t.number, window=w.number)
-            ev = engine.rate(t, w, now=now, score=score, already_rated=rated,
-                             within_s=conf["window_minutes"] * 60, reasons=reasons,
-                             comment=comment, source=source)
-            seq = self._live.seq = s.append(ev, t.day, t.service)
-            row = {"ticket": t.id, "score": int(score),
+            dims = case_rating.check_dimensions(dimensions)
+            req = s.open_rating_request(w.number, now.timestamp())
+            if request is not None and (req is None or req["id"] != request):
+                raise case_rating.NoRatingDue(window=w.number)
+            if ticket_id is None:
+                if req is None:
+                    raise case_rating.NoRatingDue(window=w.number)
+                t = self.ticket(s, req["ticket"]) if req["ticket"] is not None else None
+            if t is not None:
+                rated = s.is_rated(t.id)
+                if not rated and t.status == "done" and t.window == w.number:
+                    latest = s.latest_finished(w.number, t.day)
+                    if latest is not None and latest != t.id:
+                        raise NotLatest(number=t.number, window=w.number)
+                ev = engine.rate(t, w, now=now, score=score, already_rated=rated,
+                                 within_s=conf["window_minutes"] * 60, reasons=reasons,
+                                 comment=comment, source=source)
+                if req is not None and req["ticket"] != t.id:
+                    req = None  # the open request is of another case: this rating is the ticket's
+                clerk, service, day = t.clerk, t.service, t.day
+            else:  # a case rated without a ticket: the clerk signed in at the window now
+                ev = Event("rating.created", now, None, w.number, w.clerk,
+                           {"number": None, "service": None, "score": int(score),
+                            "reasons": list(reasons), "source": source})
+                clerk, service, day = w.clerk, None, self.today()
+            case = case_rating.case_fields(req)
+            s.store_evaluation_contents(evaluation.bodies(), iso(now))
+            row = {"ticket": t.id if t else None, "score": int(score),
                    "reasons": json.dumps(list(reasons), ensure_ascii=False), "comment": comment,
-                   "window": w.number, "clerk": t.clerk, "service": t.service,
-                   "day": t.day.isoformat(), "source": source, "device": device,
-                   "created_at": iso(now), "ts": now.timestamp()}
+                   "window": w.number, "clerk": clerk, "service": service,
+                   "day": day.isoformat(), "source": source, "device": device,
+                   "created_at": iso(now), "ts": now.timestamp(), **case,
+                   "dimensions": json.dumps(dims, sort_keys=True) if dims else None,
+                   "content_version": evaluation.CURRENT}
             rating_id = s.insert_rating(row)
+            ev.data.update({"rating": rating_id, **case})
+            seq = self._live.seq = s.append(ev, day, service)
+            if req is not None:
+                s.answer_rating_request(req["id"], rating_id, seq)
             if score <= 2:
-                self._open_case(s, {**row, "id": rating_id, "number": t.number}, list(reasons), now,
-                                phone=phone)
+                self._open_case(s, {**row, "id": rating_id, "number": t.number if t else None},
+                                list(reasons), now, phone=phone)
             if pad_sequence is not None:
                 port, pad_seq, reply = pad_sequence
                 s.save_pad_sequence(port, pad_seq, reply, time.time())
             bodies.append(self._body(s, seq, ev.type, now, w.number, {
-                "ticket_id": t.id, "number": t.number, "service": t.service, "score": int(score),
-                "source": source}))
-            return {"id": rating_id, "ticket": t.id, "number": t.number, "score": int(score),
-                    "reasons": list(reasons), "comment": comment, "window": w.number,
-                    "clerk": t.clerk, "service": t.service, "source": source,
-                    "created_at": iso(now)}
+                "ticket_id": t.id if t else None, "number": t.number if t else None,
+                "service": service, "score": int(score), "source": source,
+                **({"request": req["id"], **case} if req else {})}))
+            return {"id": rating_id, "ticket": t.id if t else None, "number": t.number if t else None,
+                    "score": int(score), "reasons": list(reasons), "comment": comment,
+                    "window": w.number, "clerk": clerk, "service": service, "source": source,
+                    "created_at": iso(now), **case, "dimensions": dims,
+                    "content_version": evaluation.CURRENT}
 
     def rating_due(self, window_no: int) -> Optional[dict]:
-        """The ticket a pad at this window should ask about now, or None."""
+        """The ticket (or the case of the business system's request) a pad at this window
+        should ask about now, or None."""
         conf = self.cfg.raw["ratings"]
         with self.store() as s:
+            now = self.now()
+            req = s.open_rating_request(window_no, now.timestamp())
+            if req is not None:
+                t = s.ticket(req["ticket"]) if req["ticket"] else None
+                return {"ticket": t.id if t else None, "number": t.number if t else None,
+                        "service": t.service if t else None,
+                        "finished_at": iso(t.finished_at) if t else None,
+                        "expires_in_s": round(req["expires_ts"] - now.timestamp(), 1),
+                        "request": req["id"], **case_rating.case_fields(req)}
             tid = s.latest_finished(window_no, self.today())
             if tid is None or s.is_rated(tid):
                 return None
@@ -527,6 +566,35 @@ class Operations:
             return None
         return {"ticket": t.id, "number": t.number, "service": t.service,
                 "finished_at": iso(t.finished_at), "expires_in_s": round(limit - age, 1)}
+
+    def request_case_rating(self, window_no, case_no: str, matter_code: str, matter_name: str,
+                            by: str) -> dict:
+        """The window's business system (一窗式) finished a case: ask the window's pad to rate
+        it. Tied to the ticket just finished there when it is still unrated and within the
+        prompt time, else to no ticket. A newer request replaces an open one."""
+        self.known_window(window_no)
+        conf = self.cfg.raw["ratings"]
+        limit = min(float(conf["prompt_seconds"]), float(conf["window_minutes"]) * 60)
+        with self.change() as (s, bodies):
+            now, today = self.now(), self.today()
+            t = None
+            tid = s.latest_finished(window_no, today)
+            if tid is not None and not s.is_rated(tid):
+                cand = s.ticket(tid)
+                if (now - cand.finished_at).total_seconds() <= limit:
+                    t = cand
+            s.close_rating_requests(window_no, now.timestamp())
+            rid = s.insert_rating_request({
+                "window": window_no, "case_no": case_no, "matter_code": matter_code,
+                "matter_name": matter_name, "ticket": t.id if t else None, "by": by,
+                "requested_at": iso(now), "ts": now.timestamp(),
+                "expires_ts": now.timestamp() + limit})
+            data = {"request": rid, "case_no": case_no, "matter_code": matter_code,
+                    "matter_name": matter_name, "ticket_id": t.id if t else None,
+                    "number": t.number if t else None, "expires_in_s": limit, "by": by}
+            self._record_hall_event(s, bodies, "rating.requested", data, window=window_no)
+        return {**{k: v for k, v in data.items() if k != "by"}, "window": window_no,
+                "content_version": evaluation.CURRENT, "requested_at": iso(now)}
 
     def save_pad_sequence(self, port: str, seq: str, reply: str) -> None:
         """A serial pad's refused frame: remember our answer so a resend gets the same one."""
@@ -546,7 +614,8 @@ class Operations:
         row = {"rating": rating["id"], "ticket": rating["ticket"], "number": rating["number"],
                "window": rating["window"], "clerk": rating["clerk"], "service": rating["service"],
                "score": rating["score"], "day": rating["day"], "owner": owner,
-               "opened_at": rating["created_at"], "opened_ts": rating["ts"]}
+               "opened_at": rating["created_at"], "opened_ts": rating["ts"],
+               "case_no": rating.get("case_no")}
         for step in CASE_STEPS:
             row[f"{step}_due"] = iso(due[step])
             row[f"{step}_due_ts"] = due[step].timestamp()

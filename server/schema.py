@@ -25,7 +25,8 @@ forward = Migrations("qrate-forward")  # the city forwarder's progress (server/f
 hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' printers (server/backup.py)
 assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, feedback, training
 citizens = Migrations("qrate-citizens")
-MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens)
+caserating = Migrations("qrate-caserating")  # ratings tied to a case (一次一评), evaluation content
+MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens, caserating)
 
 
 @core()
@@ -540,3 +541,100 @@ def m003_training(db: sqlite_utils.Database) -> None:
     );
     CREATE INDEX training_staff ON training_records(staff, day);
     """)
+
+
+# -- qrate-caserating: a rating of a case (一次一评) may have no ticket -------------------
+
+def _rebuild(conn, table: str, edits: list[tuple[str, str]]) -> None:
+    """Rebuild ``table`` from its own CREATE statement with ``edits`` (old, new) applied:
+    every row copied (same ids), its indexes and triggers made again. SQLite cannot drop a
+    NOT NULL in place (https://www.sqlite.org/lang_altertable.html#otheralter); the caller
+    holds the transaction with foreign keys off."""
+    sql = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                       [table]).fetchone()[0]
+    for old, new in edits:
+        if old not in sql:
+            raise RuntimeError(f"{table}: expected {old!r} in its definition")
+        sql = sql.replace(old, new, 1)
+    extras = [r[0] for r in conn.execute(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
+        "AND sql IS NOT NULL ORDER BY rowid", [table])]
+    columns = ", ".join(f'"{r[1]}"' for r in conn.execute(f'PRAGMA table_info("{table}")'))
+    new_name = f"{table}__new"
+    conn.execute(sql.replace(f"CREATE TABLE {table} ", f'CREATE TABLE "{new_name}" ', 1)
+                 if f"CREATE TABLE {table} " in sql else
+                 sql.replace(f'CREATE TABLE "{table}"', f'CREATE TABLE "{new_name}"', 1))
+    conn.execute(f'INSERT INTO "{new_name}" ({columns}) SELECT {columns} FROM "{table}"')
+    conn.execute(f'DROP TABLE "{table}"')
+    conn.execute(f'ALTER TABLE "{new_name}" RENAME TO "{table}"')
+    for extra in extras:
+        conn.execute(extra)
+
+
+@caserating(transactional=False)
+def m001_case_ratings(db: sqlite_utils.Database) -> None:
+    """ratings.ticket and rating_cases.ticket/number become nullable (a case rated without a
+    ticket); ratings gain case_no, matter_code, matter_name, dimensions (JSON) and
+    content_version; rating_requests keeps each request of the window's business system;
+    evaluation_contents each version of the evaluation content (append-only).
+
+    Not transactional in sqlite-utils' sense: foreign keys must be off to rebuild a table
+    that others reference, and that pragma is ignored inside a transaction, so this runs its
+    own one. It is safe to run twice (a crash before sqlite-utils records it)."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            have = {r[1] for r in conn.execute("PRAGMA table_info(ratings)")}
+            if "case_no" not in have:
+                legacy = conn.execute("PRAGMA legacy_alter_table").fetchone()[0]
+                conn.execute("PRAGMA legacy_alter_table=ON")  # other tables' references stay by name
+                _rebuild(conn, "ratings", [
+                    ("ticket INTEGER NOT NULL UNIQUE REFERENCES tickets(id)",
+                     "ticket INTEGER UNIQUE REFERENCES tickets(id)")])
+                _rebuild(conn, "rating_cases", [
+                    ("ticket INTEGER NOT NULL REFERENCES tickets(id)", "ticket INTEGER REFERENCES tickets(id)"),
+                    ("number TEXT NOT NULL", "number TEXT")])
+                conn.execute(f"PRAGMA legacy_alter_table={int(legacy)}")
+                for column in ("case_no TEXT", "matter_code TEXT", "matter_name TEXT",
+                               "dimensions TEXT", "content_version TEXT"):
+                    conn.execute(f"ALTER TABLE ratings ADD COLUMN {column}")
+                conn.execute("CREATE INDEX ratings_case_no ON ratings(case_no) WHERE case_no IS NOT NULL")
+                conn.execute("ALTER TABLE rating_cases ADD COLUMN case_no TEXT")
+            conn.execute("""CREATE TABLE IF NOT EXISTS rating_requests (
+                id INTEGER PRIMARY KEY,
+                window INTEGER NOT NULL,
+                case_no TEXT NOT NULL,
+                matter_code TEXT NOT NULL,
+                matter_name TEXT NOT NULL,
+                ticket INTEGER REFERENCES tickets(id),
+                by TEXT NOT NULL,
+                requested_at TEXT NOT NULL,
+                ts REAL NOT NULL,
+                expires_ts REAL NOT NULL,
+                rating INTEGER REFERENCES ratings(id),
+                seq INTEGER
+            )""")
+            conn.execute("CREATE INDEX IF NOT EXISTS rating_requests_window ON rating_requests(window, id)")
+            conn.execute("""CREATE TABLE IF NOT EXISTS evaluation_contents (
+                version TEXT PRIMARY KEY,
+                valid_from TEXT NOT NULL,
+                body TEXT NOT NULL,
+                stored_at TEXT NOT NULL
+            )""")
+            conn.execute("""CREATE TRIGGER IF NOT EXISTS evaluation_contents_append_only
+                BEFORE UPDATE ON evaluation_contents
+                BEGIN SELECT RAISE(ABORT, 'evaluation_contents is append-only: a change is a new version'); END""")
+            broken = [r for t in ("ratings", "rating_cases", "case_notes", "rating_requests")
+                      for r in conn.execute(f"PRAGMA foreign_key_check({t})").fetchall()]
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the rebuild: {broken[:5]}")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")

@@ -281,6 +281,31 @@ class Store:
     def insert_rating(self, row: dict) -> int:
         return self._insert("ratings", row)
 
+    # -- ratings of a case (一次一评): the business system's requests, the content versions
+    def store_evaluation_contents(self, rows: list[tuple[str, str, str]], at: str) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO evaluation_contents (version, valid_from, body, stored_at) "
+            "VALUES (?, ?, ?, ?)", [(*r, at) for r in rows])
+
+    def insert_rating_request(self, row: dict) -> int:
+        return self._insert("rating_requests", row)
+
+    def open_rating_request(self, window: int, now_ts: float) -> Optional[dict]:
+        """The newest unanswered, unexpired request of this window, or None."""
+        rows = list(self._query(
+            "SELECT * FROM rating_requests WHERE window = ? AND rating IS NULL AND expires_ts > ? "
+            "ORDER BY id DESC LIMIT 1", [window, now_ts]))
+        return rows[0] if rows else None
+
+    def answer_rating_request(self, request_id: int, rating_id: int, seq: int) -> None:
+        self.db.execute("UPDATE rating_requests SET rating = ?, seq = ? WHERE id = ?",
+                        [rating_id, seq, request_id])
+
+    def close_rating_requests(self, window: int, now_ts: float) -> None:
+        """A newer request replaces the open ones of its window (they expire now)."""
+        self.db.execute("UPDATE rating_requests SET expires_ts = ? WHERE window = ? AND rating IS NULL "
+                        "AND expires_ts > ?", [now_ts, window, now_ts])
+
     def exclude_rating(self, rating_id: int, reason: str) -> None:
         self.db.execute("UPDATE ratings SET excluded = 1, exclude_reason = ? WHERE id = ?",
                         [reason, rating_id])

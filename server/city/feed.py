@@ -21,7 +21,9 @@ HALL_CONTENT_VERSION = "hall-reasons-1"  # the hall's own reason tags (before ev
 CSV_FIELDS = ("evaluation_id", "hall_id", "window_id", "clerk_no", "case_no", "matter_code",
               "matter_name", "channel", "level", "level_name", "content_version", "reasons",
               "comment", "rated_at", "excluded", "followup_callback_at", "followup_rectified_at",
-              "followup_replied_at", "followup_rerating_level")
+              "followup_replied_at", "followup_rerating_level",
+              "efficiency", "service_level", "attitude")  # the optional sub-scores (一次一评)
+DIMENSIONS = ("efficiency", "level", "attitude")
 
 
 def _iso(value) -> Optional[str]:
@@ -58,6 +60,7 @@ def records(conn, after_seq: int = 0) -> tuple[list[dict], int]:
             "comment": comment or "",
             "rated_at": created_at,
             "excluded": bool(excluded),
+            "dimensions": _dimensions(extra.get("dimensions")),
             "followup": None,
         }
         if score <= 2:
@@ -66,6 +69,15 @@ def records(conn, after_seq: int = 0) -> tuple[list[dict], int]:
                                "replied_at": _iso(reply), "rerating_level": rerating}
         out.append(rec)
     return out, mark
+
+
+def _dimensions(value) -> Optional[dict]:
+    """The sub-scores {efficiency, level, attitude} as the hall sent them (JSON text), or None."""
+    if isinstance(value, str):
+        value = json.loads(value or "null")
+    if not isinstance(value, dict):
+        return None
+    return {k: int(value[k]) for k in DIMENSIONS if value.get(k) is not None} or None
 
 
 def last_mark(conn) -> int:
@@ -95,7 +107,8 @@ def export(conn, fmt: str = "jsonl", everything: bool = False) -> tuple[str, int
                             r["channel"], r["level"], r["level_name"], r["content_version"],
                             "|".join(r["reasons"]), r["comment"], r["rated_at"], int(r["excluded"]),
                             f.get("callback_at") or "", f.get("rectified_at") or "",
-                            f.get("replied_at") or "", f.get("rerating_level") or ""])
+                            f.get("replied_at") or "", f.get("rerating_level") or "",
+                            *[(r["dimensions"] or {}).get(k, "") for k in DIMENSIONS]])
             text = buf.getvalue()
         conn.execute("INSERT INTO feed_exports (exported_at, after_seq, through_seq, ratings, format) "
                      "VALUES (%s, %s, %s, %s, %s)",

@@ -65,7 +65,8 @@ WITH ev AS (
     SELECT {rating_key} AS k,
            count(*) FILTER (WHERE score = 1) AS r1, count(*) FILTER (WHERE score = 2) AS r2,
            count(*) FILTER (WHERE score = 3) AS r3, count(*) FILTER (WHERE score = 4) AS r4,
-           count(*) FILTER (WHERE score = 5) AS r5
+           count(*) FILTER (WHERE score = 5) AS r5,
+           count(*) FILTER (WHERE ticket IS NULL) AS untied
     FROM ratings
     WHERE NOT excluded AND day BETWEEN %(start)s AND %(end)s {hall_ev}
     GROUP BY 1
@@ -93,7 +94,7 @@ SELECT coalesce(l.k, r.k) AS k, coalesce(l.issued, 0), coalesce(l.called, 0),
        coalesce(l.waits_n, 0), l.waits_sum, l.waits_p50, l.waits_p90, l.waits_max,
        coalesce(l.services_n, 0), l.services_sum, l.services_p50, l.services_p90, l.services_max,
        coalesce(r.r1, 0), coalesce(r.r2, 0), coalesce(r.r3, 0), coalesce(r.r4, 0),
-       coalesce(r.r5, 0), cs.cb_due, cs.cb_ok, cs.fu_due, cs.fu_ok
+       coalesce(r.r5, 0), cs.cb_due, cs.cb_ok, cs.fu_due, cs.fu_ok, coalesce(r.untied, 0)
 FROM legs2 l FULL JOIN rt r ON r.k = l.k
 LEFT JOIN cs ON cs.k = coalesce(l.k, r.k)
 ORDER BY 1
@@ -117,7 +118,7 @@ def rows(conn, *, dim: str, start: str, end: str, now: datetime,
     out = []
     for r in conn.execute(_sql(dim, hall is not None), args).fetchall():
         (key, issued, called, served, no_show, transferred, wn, wsum, w50, w90, wmax,
-         sn, ssum, s50, s90, smax, r1, r2, r3, r4, r5, cb_due, cb_ok, fu_due, fu_ok) = r
+         sn, ssum, s50, s90, smax, r1, r2, r3, r4, r5, cb_due, cb_ok, fu_due, fu_ok, untied) = r
         by_person = dim in ("window", "staff")
         if by_person and not key:
             continue
@@ -132,7 +133,7 @@ def rows(conn, *, dim: str, start: str, end: str, now: datetime,
             "no_show_rate": F.no_show_rate(no_show, served),
             "wait_s": _spread(wn, wsum, w50, w90, wmax),
             "service_s": _spread(sn, ssum, s50, s90, smax),
-            "ratings": rating["ratings"], "participation": F.participation(n_ratings, served),
+            "ratings": rating["ratings"], "participation": F.participation(n_ratings - untied, served),
             "mean_score": rating["mean_score"], "good_rate": rating["good_rate"],
             "satisfied_rate": rating["satisfied_rate"], "levels": F.levels_dict(levels),
             "callback_rate": F.ratio(cb_ok, cb_due) if cb_due is not None else None,

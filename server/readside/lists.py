@@ -35,7 +35,7 @@ def _dicts(conn, sql: str, args=()) -> list[dict]:
 def ratings_in_range(db, cfg, *, now: datetime, start: str, end: str,
                      window: Optional[int] = None) -> list[dict]:
     """Ratings given on days start..end (excluded ones marked), with the ticket number."""
-    sql = ("SELECT r.*, t.number FROM ratings r JOIN tickets t ON t.id = r.ticket "
+    sql = ("SELECT r.*, t.number FROM ratings r LEFT JOIN tickets t ON t.id = r.ticket "
            "WHERE r.day BETWEEN ? AND ?")
     args: list = [start, end]
     if window is not None:
@@ -45,6 +45,8 @@ def ratings_in_range(db, cfg, *, now: datetime, start: str, end: str,
     for row in rows:
         row["reasons"] = json.loads(row["reasons"] or "[]")
         row["excluded"] = bool(row["excluded"])
+        if "dimensions" in row:
+            row["dimensions"] = json.loads(row["dimensions"]) if row["dimensions"] else None
         row.pop("ts", None)
     return rows
 
@@ -172,7 +174,7 @@ def today_now(db, cfg, *, now: datetime) -> dict:
                "reasons": json.loads(rs or "[]")}
               for n, w, c, s, sc, at, rs in conn.execute(
                   "SELECT t.number, r.window, r.clerk, r.service, r.score, r.created_at, r.reasons "
-                  "FROM ratings r JOIN tickets t ON t.id = r.ticket WHERE r.day = ? "
+                  "FROM ratings r LEFT JOIN tickets t ON t.id = r.ticket WHERE r.day = ? "
                   "ORDER BY r.ts DESC LIMIT 10", [today])]
     return {"at": now.isoformat(), "day": today, "services": list(services.values()),
             "windows_open": sum(1 for n in cfg.windows if states.get(n) == "open"),

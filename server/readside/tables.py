@@ -26,7 +26,7 @@ _EMPTY = np.empty(0, dtype="<i4")
 
 class _Group:
     __slots__ = ("issued", "called", "served", "no_show", "transferred", "levels", "waits",
-                 "services", "open_ms", "reasons")
+                 "services", "open_ms", "reasons", "untied")
 
     def __init__(self):
         self.issued = self.called = self.served = self.no_show = self.transferred = 0
@@ -35,6 +35,7 @@ class _Group:
         self.services: dict[str, list] = defaultdict(list)
         self.open_ms = 0
         self.reasons: Counter = Counter()
+        self.untied = 0  # ratings of a case without a ticket: not in participation
 
 
 def _key(dim: str, day, hour, window, clerk, service):
@@ -123,6 +124,11 @@ def _figures(db, cfg, now, dim, start, end, window, staff, service, summary) -> 
             key = w if dim == "window" else c
             if ms and key and wanted(w, c, None):
                 groups[key].open_ms += ms
+    for day, hour, w, c in untied_ratings(db, cfg, start=start, end=end):
+        if wanted(w, c, "") and not (by_person and not _key(dim, day, hour, w, c, "")):
+            key = _key(dim, day, hour, w, c, "")
+            if key in groups:
+                groups[key].untied += 1
     cases = followup_cases(db, cfg, now=now, start=start, end=end)
     if cases is not None:
         cases = [c for c in cases if wanted(c["window"], c["staff"], c["service"])]
@@ -161,7 +167,7 @@ def _row(cfg, dim: str, key, g: _Group, cases: Optional[list], now: datetime) ->
            "wait_s": F.spread_ms(all_waits), "service_s": F.spread_ms(all_services),
            "wait_over_target_rate": F.ratio(wait_over, len(all_waits)),
            "service_over_target_rate": F.ratio(service_over, len(all_services)),
-           "ratings": rating["ratings"], "participation": F.participation(rating["ratings"], g.served),
+           "ratings": rating["ratings"], "participation": F.participation(rating["ratings"] - g.untied, g.served),
            "mean_score": rating["mean_score"], "good_rate": rating["good_rate"],
            "satisfied_rate": rating["satisfied_rate"], "levels": F.levels_dict(g.levels),
            "low_reasons": [{"reason": r, "count": n} for r, n in
@@ -193,6 +199,19 @@ def _row(cfg, dim: str, key, g: _Group, cases: Optional[list], now: datetime) ->
 
 
 # --- follow-up cases (rating_cases; docs/ratings.md) -------------------------------
+
+def untied_ratings(db, cfg, *, start: str, end: str) -> list[tuple]:
+    """(day, hour, window, clerk) of each rating of a case without a ticket (一次一评) on days
+    start..end, not excluded: they count in the rating figures but not in participation
+    (rated tickets / served). Few: only a business system's requests make them."""
+    conn = db.conn if hasattr(db, "conn") else db
+    if "case_no" not in {r[1] for r in conn.execute("PRAGMA table_info(ratings)")}:
+        return []
+    tz = cfg.tz
+    return [(day, datetime.fromtimestamp(ts, tz).hour, w or 0, c or "") for day, ts, w, c in conn.execute(
+        "SELECT day, ts, window, clerk FROM ratings WHERE ticket IS NULL AND excluded = 0 "
+        "AND day BETWEEN ? AND ?", [start, end])]
+
 
 def followup_cases(db, cfg, *, now: datetime, start: str, end: str) -> Optional[list]:
     """Cases opened on days start..end (not excluded), or None when the hall has no

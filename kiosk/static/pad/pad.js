@@ -4,8 +4,8 @@
   "use strict";
   const W = window.QRATE.window, T = window.QRATE.T;
   const $ = (id) => document.getElementById(id);
-  const screens = ["idle", "ask", "reasons", "thanks"];
-  let state = null, asking = null, score = null, timer = null, promptSeconds = 60;
+  const screens = ["idle", "ask", "dims", "reasons", "thanks"];
+  let state = null, asking = null, score = null, timer = null, promptSeconds = 60, dims = {};
   window.__asks = [];  // {ticket, number, at}: when each question was painted (bench)
 
   function show(name) {
@@ -14,7 +14,7 @@
     for (const s of screens) $(s).hidden = s !== name;
   }
 
-  function startTimer(seconds, bar) {
+  function startTimer(seconds, bar, onEnd) {
     clearTimeout(timer);
     const el = $(bar);
     el.style.transition = "none";
@@ -22,7 +22,9 @@
     void el.offsetWidth;
     el.style.transition = `width ${seconds}s linear`;
     el.style.width = "0%";
-    timer = setTimeout(() => { asking = null; toIdle(); }, seconds * 1000);
+    // the level screen (and the reasons) time out to nothing; the optional sub-scores
+    // time out to the level already given (onEnd)
+    timer = setTimeout(onEnd || (() => { asking = null; toIdle(); }), seconds * 1000);
   }
 
   // a citizen's English lasts for that citizen: the pad goes back to the hall's language
@@ -32,11 +34,14 @@
     clearTimeout(timer);
     asking = null;
     score = null;
+    dims = {};
     if (away() && state !== null) { location.href = location.pathname; return; }
     show("idle");
     clearTimeout(awayTimer);
     if (away()) awayTimer = setTimeout(() => { if (state === "idle") location.href = location.pathname; }, 30000);
   }
+
+  function key(p) { return p.request ? `r${p.request}` : `t${p.ticket}`; }
 
   function render(st) {
     promptSeconds = st.prompt_seconds;
@@ -60,6 +65,26 @@
     $("good-rate").textContent = Qrate.pct(s.good_rate);
     $("mean-score").textContent = Qrate.num(s.mean_score, 2);
     $("sat-count").textContent = s.ratings ? Qrate.fmt(T.percent_of, {n: s.ratings}) : T.no_ratings;
+    const rows = $("dim-rows");
+    if (!rows.childElementCount) {
+      for (const d of st.dimensions || []) {
+        const row = document.createElement("div");
+        row.className = "dim";
+        row.dataset.dim = d.code;
+        const label = document.createElement("span");
+        label.textContent = d.label;
+        row.appendChild(label);
+        for (const n of [5, 4, 3, 2, 1]) {
+          const b = document.createElement("button");
+          b.className = "dlevel";
+          b.dataset.level = n;  // not data-score: that is the overall level's buttons
+          b.textContent = T.levels[n];
+          b.addEventListener("click", () => pickDim(d.code, n, row, b));
+          row.appendChild(b);
+        }
+        rows.appendChild(row);
+      }
+    }
     const tags = $("reason-tags");
     if (!tags.childElementCount) {
       for (const r of st.reasons) {
@@ -77,8 +102,8 @@
     let st;
     try { st = await Qrate.api("/api/pad/state"); } catch (e) { return; }
     render(st);
-    if (st.pending && (!asking || asking.ticket !== st.pending.ticket)) {
-      ask(st.pending.ticket, st.pending.number, st.pending.expires_in_s);
+    if (st.pending && (!asking || asking.key !== key(st.pending))) {
+      ask(st.pending.ticket, st.pending.number, st.pending.expires_in_s, st.pending);
     } else if (!st.pending && state === null) {
       toIdle();
     } else if (state === null) {
@@ -86,10 +111,17 @@
     }
   }
 
-  function ask(ticket, number, seconds) {
-    asking = {ticket, number};
+  function ask(ticket, number, seconds, pending) {
+    const p = pending || {ticket};
+    asking = {ticket, number, request: p.request || null, key: key(p), caseNo: p.case_no || null};
     score = null;
-    $("ask-number").textContent = number;
+    dims = {};
+    for (const b of document.querySelectorAll(".dlevel.on")) b.classList.remove("on");
+    $("ask-number").textContent = number || "—";
+    $("ask-ticket").hidden = !number;
+    $("ask-case").hidden = !p.case_no;
+    $("case-no").textContent = p.case_no || "";
+    $("matter-name").textContent = p.matter_name || "";
     $("comment").value = "";
     $("phone").value = "";
     $("phone-error").hidden = true;
@@ -103,6 +135,8 @@
     if (!asking) return;
     const body = {ticket: asking.ticket, score, reasons, comment};
     if (phone) body.phone = phone;
+    if (asking.request) body.request = asking.request;
+    if (Object.keys(dims).length) body.dimensions = dims;
     asking = null;
     clearTimeout(timer);
     let ok = false, message = T.refused;
@@ -124,14 +158,34 @@
     b.addEventListener("click", () => {
       if (!asking) return;
       score = Number(b.dataset.score);
-      if (score <= 2) {
-        show("reasons");
-        startTimer(promptSeconds, "timer-bar2");
+      if (asking.caseNo && $("dim-rows").childElementCount) {
+        show("dims");  // a case (一次一评): the optional sub-scores; skip, or answer all three
+        startTimer(promptSeconds, "timer-bar3", afterDims);
       } else {
-        submit([], "");
+        afterDims();
       }
     });
   }
+
+  function afterDims() {
+    if (score <= 2) {
+      show("reasons");
+      startTimer(promptSeconds, "timer-bar2");
+    } else {
+      submit([], "");
+    }
+  }
+
+  function pickDim(code, n, row, button) {
+    dims[code] = n;
+    for (const b of row.querySelectorAll(".dlevel")) b.classList.toggle("on", b === button);
+    if (Object.keys(dims).length === $("dim-rows").childElementCount) {
+      setTimeout(afterDims, 250);  // all three given: on at once
+    } else {
+      startTimer(promptSeconds, "timer-bar3", afterDims);
+    }
+  }
+  $("skip-dims").addEventListener("click", () => { dims = {}; afterDims(); });
   $("submit-low").addEventListener("click", () => {
     const reasons = [...document.querySelectorAll(".tag.on")].map((b) => b.dataset.reason);
     const phone = $("phone").value.replace(/[\s]/g, "");
@@ -153,8 +207,11 @@
       if (ev.window !== W) return;
       if (ev.type === "ticket.finished" && ev.ticket) {
         ask(ev.ticket.id, ev.ticket.number);
+      } else if (ev.type === "rating.requested") {
+        refresh();  // the case's number and matter come with the pad's own state
       } else if (ev.type === "rating.created") {
-        if (asking && asking.number === ev.number) toIdle();  // rated on another device
+        if (asking && ((ev.request && asking.request === ev.request)
+                       || (ev.number && asking.number === ev.number))) toIdle();  // rated on another device
         if (state === "idle") refresh();
         else setTimeout(refresh, 4500);
       } else if (ev.type === "window.changed") {

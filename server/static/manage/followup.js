@@ -62,7 +62,7 @@
     const cal = body.calendar || {};
     $("#fu-calendar").textContent = cal.official === false ? T.fu_calendar_missing : "";
     table($("#fu-cases"), [T.fu_ticket, T.window, T.staff, T.service, T.score, T.fu_reasons, T.fu_opened, T.fu_deadlines, T.status],
-      cases.map((c) => ['<b>' + esc(c.number) + "</b>", c.window === null ? DASH : c.window, esc(c.clerk || DASH), esc(c.service || DASH),
+      cases.map((c) => ['<b>' + esc(c.number || c.case_no || DASH) + "</b>", c.window === null ? DASH : c.window, esc(c.clerk || DASH), esc(c.service || DASH),
         '<span class="bad">' + c.score + "</span>", '<span class="l">' + esc(reasonsText(c)) + "</span>", esc(hm(c.opened_at)),
         '<span class="l">' + STEPS.map((s) => dueBadge(c, s)).join("") + "</span>", esc(statusText(c))]), T.fu_no_cases);
     const rows = document.querySelectorAll("#fu-cases tbody tr");
@@ -88,7 +88,7 @@
     const open = c.status !== "closed";
     const stepOptions = STEPS.filter((s) => !c[DONE[s]]).map((s) =>
       '<option value="' + s + '"' + (s === c.next_step ? " selected" : "") + ">" + esc(T["step_" + s]) + "</option>").join("");
-    let html = "<h2>" + esc(T.fu_case + " " + c.number) + ' <span class="muted">#' + c.id + "</span></h2>" +
+    let html = "<h2>" + esc(T.fu_case + " " + (c.number || c.case_no || "")) + ' <span class="muted">#' + c.id + "</span></h2>" +
       "<dl><dt>" + esc(T.window) + "</dt><dd>" + esc(c.window === null ? DASH : c.window) + " · " + esc(c.clerk || DASH) + " · " + esc(c.service || DASH) + "</dd>" +
       "<dt>" + esc(T.score) + '</dt><dd><span class="bad">' + c.score + "</span> " + esc(reasonsText(c)) + "</dd>" +
       "<dt>" + esc(T.status) + '</dt><dd id="fu-status">' + esc(statusText(c)) + (c.excluded ? ' <span class="flag">' + esc(T.fu_excluded) + "</span>" : "") + "</dd>" +
