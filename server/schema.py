@@ -1,10 +1,14 @@
 """The hall database's schema: every table, index and trigger, as sqlite-utils migrations.
 
-Three migration sets, applied in this order at every start so an existing data
-folder upgrades in place: ``qrate`` (tickets, the event log, windows, users,
-devices, tokens, ratings, print jobs, settings), ``qrate-ratings`` (follow-up
-cases and serial pad sequence numbers) and ``qrate-stats`` (the read side's
-per-day summary). The set names are stored in each data file: never rename them.
+Migration sets, applied in the order of ``MIGRATION_SETS`` at every start so an
+existing data folder upgrades in place: ``qrate`` (tickets, the event log, windows,
+users, devices, tokens, ratings, print jobs, settings), ``qrate-ratings`` (follow-up
+cases and serial pad sequence numbers), ``qrate-stats`` (the read side's per-day
+summary), then one set per capability: ``qrate-config`` (the configuration's
+versions), ``qrate-hall`` (epoch, token expiry), ``qrate-forward`` (the city
+forwarder), ``qrate-appointments``, ``qrate-assessment``, ``qrate-citizens`` and
+``qrate-caserating`` (ratings of a case, which rebuilds two tables and so runs last).
+The set names are stored in each data file: never rename them.
 A migration, once released, never changes; the one data migration below
 carries its own copy of the roll-up it needs for that reason.
 """
