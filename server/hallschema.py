@@ -373,7 +373,7 @@ class Publish(Section):
 class Kiosk(Section):
     """How long the ticket screen stays before the kiosk returns to its start (docs/printing.md)."""
 
-    return_s: Annotated[int, Field(ge=3, le=600)] = 20
+    return_s: Annotated[int, Field(ge=1, le=600)] = 20
 
 
 class Voice(Section):

@@ -131,10 +131,12 @@ def test_closed_and_capped_services_say_why_and_the_page_returns_by_itself(hall_
     for i, block in enumerate(blocks):
         if i == 0:
             continue
-        if 'code = "D"' in block:  # never open
-            blocks[i] = re.sub(r"(?m)^days = \[[^\]]*\]", "days = []", block)
+        own, sep, rest = block.partition("\n[")  # the service's own lines, not the tables after it
+        if 'code = "D"' in own:  # never open
+            own = re.sub(r"(?m)^days = \[[^\]]*\]", "days = []", own)
         else:  # open all day, every day, whenever the test runs
-            blocks[i] = re.sub(r"(?m)^(hours|days|slots) = \[.*\]\n", "", block)
+            own = re.sub(r"(?m)^(hours|days|slots) = \[.*\]\n", "", own)
+        blocks[i] = own + sep + rest
         if 'code = "E"' in block:
             blocks[i] = blocks[i].replace('code = "E"\n', 'code = "E"\ndaily_cap = 1\n')
     text = "[[services]]".join(blocks)

@@ -113,6 +113,9 @@ ROUTES = {
     ("POST", "/training/records"): "manager",
     ("GET", "/training/records"): "manager",
     ("GET", "/training/before-after"): "manager",
+    # ratings of a case (一次一评, docs/ratings.md)
+    ("POST", "/windows/<int:window>/rating-request"): "integration",
+    ("GET", "/evaluation/content"): "token",
 }
 
 ALLOWED = {
@@ -164,6 +167,7 @@ BODIES = {
     "/training/records": {"staff": "1001", "item": "X", "day": "2026-12-01"},
     "/feedback": {"text": "很好的服务"},
     "/help": {},
+    "/windows/<int:window>/rating-request": {"case_no": "BJ1", "matter_code": "M1", "matter_name": "事项"},
 }
 
 

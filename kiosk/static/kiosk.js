@@ -219,6 +219,8 @@
     priority = on ? (priority || "elderly") : null;
     $("priority-bar").classList.toggle("hidden", !on);
     $("priority-btn").classList.toggle("hidden", on);
+    var checkin = $("checkin-btn");  // the priority path is a walk-in's: its bar takes the room
+    if (checkin) checkin.classList.toggle("hidden", on);
     $("prompt").classList.toggle("hidden", on);
     document.body.classList.toggle("priority-mode", on);
     if (on) setElder(true);  // the priority path starts in elder mode
