@@ -7,21 +7,18 @@ server/appointments.py, the changes in server/appointment_ops.py.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date
 from typing import Optional
 
-from flask import Response, current_app, request
-from openpyxl import Workbook
+from flask import current_app, request
 from pydantic import BaseModel, Field
 
 from .engine import N_
 from .i18n import translate
 from .readside import appointments as figures
 from .security import address
-from .web import ApiError, Routes, Strict, ops, principal, reader, require
+from .web import ApiError, Routes, Strict, ops, principal, reader, require, table_response
 
 routes = Routes()
 route = routes.route
@@ -218,23 +215,4 @@ def stats_appointments():
     english = request.args.get("lang") == "en"
     header = [k if english else f"{_label(k, 'zh_CN')} {k}" for k in figures.COLUMNS]
     table = figures.flat(rows)
-    name = f"qrate-appointments-{start}_{end}"
-    if fmt == "csv":
-        out = io.StringIO()
-        out.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with the BOM
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(["" if v is None else v for v in line] for line in table)
-        return Response(out.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "appointments"
-    ws.append(header)
-    for line in table:
-        ws.append(line)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return Response(buf.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    return table_response(f"qrate-appointments-{start}_{end}", "appointments", header, table, fmt)

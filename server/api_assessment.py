@@ -1,15 +1,12 @@
 """Assessment by post (岗位考评) under /api/stats/assessment: JSON, CSV and XLSX."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 import threading
 import time
 from datetime import date, timedelta
 
-from flask import Response, request
-from openpyxl import Workbook
+from flask import request
 from pydantic import Field
 
 from .config import post_of
@@ -17,7 +14,7 @@ from .engine import N_
 from .i18n import translate
 from .operations import PressGuard
 from .readside import assessment, feedback, pledges, training
-from .web import ApiError, Routes, Strict, ops, principal, reader, require
+from .web import ApiError, Routes, Strict, ops, principal, reader, require, table_response
 
 routes = Routes()
 route = routes.route
@@ -31,30 +28,6 @@ def _period() -> str:
         raise ApiError(422, "bad_period",
                        N_("period must be a month (2026-03), a quarter (2026-Q1) or a year (2026)."))
     return period
-
-
-def table_response(name: str, header: list, lines: list, fmt: str):
-    """CSV (UTF-8 with the BOM Excel needs for Chinese) or XLSX of a flat table."""
-    if fmt == "csv":
-        out = io.StringIO()
-        out.write("\ufeff")
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(["" if v is None else v for v in line] for line in lines)
-        return Response(out.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "assessment"
-    ws.append(header)
-    for line in lines:
-        ws.append(line)
-    ws.freeze_panes = "C2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return Response(buf.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
 
 
 @route("/stats/assessment", "GET",
@@ -78,7 +51,7 @@ def stats_assessment():
         english = request.args.get("lang") == "en"
         keys, labels, lines = assessment.flat(body["rows"], "en" if english else "zh_CN")
         header = keys if english else [f"{zh} {key}" for zh, key in zip(labels, keys)]
-        return table_response(f"qrate-assessment-{period}", header, lines, fmt)
+        return table_response(f"qrate-assessment-{period}", "assessment", header, lines, fmt, freeze="C2")
     if fmt != "json":
         raise ApiError(422, "bad_format", N_("format must be json, csv or xlsx."))
     return body

@@ -6,17 +6,14 @@ write lock.
 """
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
-from flask import Response, request
-from openpyxl import Workbook
+from flask import request
 from pydantic import BaseModel, Field
 
 from .engine import N_
 from .readside import assessment, lists, planning, tables
-from .web import ApiError, Routes, ops, reader, require
+from .web import ApiError, Routes, ops, reader, require, table_response
 
 routes = Routes()
 route = routes.route
@@ -89,27 +86,7 @@ def export(dim: str, rows: list[dict], start: str, end: str, fmt: str):
     english = request.args.get("lang") == "en"
     keys, labels, table = tables.flat(dim, rows, "en" if english else "zh_CN")
     header = keys if english else [f"{zh} {key}" for zh, key in zip(labels, keys)]
-    name = f"qrate-{dim}-{start}_{end}"
-    if fmt == "csv":
-        out = io.StringIO()
-        out.write("\ufeff")  # Excel opens UTF-8 Chinese correctly only with the BOM
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(["" if v is None else v for v in line] for line in table)
-        return Response(out.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    wb = Workbook()
-    ws = wb.active
-    ws.title = dim
-    ws.append(header)
-    for line in table:
-        ws.append(line)
-    ws.freeze_panes = "B2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return Response(buf.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+    return table_response(f"qrate-{dim}-{start}_{end}", dim, header, table, fmt)
 
 
 def _table(dim_path: str):
