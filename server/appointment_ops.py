@@ -247,38 +247,8 @@ class Appointments:
 
     def _issue(self, s: Store, bodies: list, svc: engine.Service, marks: dict, *,
                reserved: bool) -> dict:
-        """Issue a ticket inside the open change (as Operations.issue does), with its marks.
-
-        ``reserved``: an appointment's place was kept from walk-ins, so the day's cap and
-        the walk-in slot quotas do not refuse it, nor the opening hours (its slot is in them)."""
-        ops = self.ops
-        now, day = ops.now(), ops.today()
-        in_slot = 0
-        slot = svc.slot_at(now)
-        if slot is not None and not reserved:
-            start = datetime.combine(day, slot.start, ops.tz).timestamp()
-            end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), ops.tz)
-                   if slot.end == datetime.max.time()
-                   else datetime.combine(day, slot.end, ops.tz)).timestamp()
-            in_slot = s.issued_between(day, svc.code, start, end)
-        rule_svc = engine.replace(svc, daily_cap=None, slots=()) if reserved else svc
-        ev = engine.issue(rule_svc, day=day, now=now, issued_today=s.issued_count(day, svc.code),
-                          issued_in_slot=in_slot, marks=marks,
-                          enforce_hours=ops.cfg.raw["hall"]["enforce_hours"] and not reserved)
-        t = engine.apply(ev)
-        key = secrets.token_urlsafe(16)
-        t.id = ev.ticket = s.insert_ticket(t, key)
-        seq = s.append(ev, day, t.service)
-        s.update_ticket(t, seq)
-        ops._live.ticket_changed(None, t)
-        ops._live.seq = seq
-        inputs = ops._estimate_inputs(s)
-        public = ops._ticket_view(s, t, inputs)
-        printed = {**public, "status_url": ops.status_url(key)}
-        s.insert_print_job(t.id, "ticket", printed, iso(now))
-        bodies.append(ops._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
-                                ticket_view=public))
-        return printed
+        """Issue a ticket inside the open change with its marks (Operations._issue_in)."""
+        return self.ops._issue_in(s, bodies, svc, marks=marks, reserved=reserved)
 
     def _view(self, s: Store, b: dict, rules: appt.Rules, code_: bool = False) -> dict:
         svc = self.cfg.services.get(b["service"])

@@ -370,35 +370,46 @@ class Operations:
         if priority_kind is not None and priority_kind not in engine.PRIORITY_KINDS:
             raise engine.BadPriorityKind(kind=priority_kind, known=", ".join(engine.PRIORITY_KINDS))
         with self.change() as (s, bodies):
-            now, day = self.now(), self.today()
-            slot = svc.slot_at(now)
-            in_slot = 0
-            if slot is not None:
-                start = datetime.combine(day, slot.start, self.tz).timestamp()
-                end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
-                       if slot.end == datetime.max.time()
-                       else datetime.combine(day, slot.end, self.tz)).timestamp()
-                in_slot = s.issued_between(day, svc.code, start, end)
-            ev = engine.issue(svc, day=day, now=now, issued_today=s.issued_count(day, svc.code),
-                              issued_in_slot=in_slot, priority=priority,
-                              priority_kind=priority_kind,
-                              enforce_hours=self.cfg.raw["hall"]["enforce_hours"])
-            t = engine.apply(ev)
-            key = secrets.token_urlsafe(16)
-            t.id = ev.ticket = s.insert_ticket(t, key)
-            seq = s.append(ev, day, t.service)
-            s.update_ticket(t, seq)
-            self._live.ticket_changed(None, t)
-            self._live.seq = seq
-            inputs = self._estimate_inputs(s)
-            public = self._ticket_view(s, t, inputs)
-            printed = {**public, "status_url": self.status_url(key),
-                       # the ticket names the windows that serve it and the hall's 过号 rule
-                       "windows": list(self._windows_of.get(t.service, ())),
-                       "calls_before_no_show": int(self.cfg.raw["queue"]["no_show_after_recalls"]) + 1}
-            s.insert_print_job(t.id, "ticket", printed, iso(now))
-            bodies.append(self._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
-                                     ticket_view=public))
+            return self._issue_in(s, bodies, svc, priority=priority, priority_kind=priority_kind)
+
+    def _issue_in(self, s: Store, bodies: list, svc: engine.Service, *, priority: bool = False,
+                  priority_kind: Optional[str] = None, marks: Optional[dict] = None,
+                  reserved: bool = False) -> dict:
+        """Issue a ticket inside the open change, with its print job; returns what is printed.
+
+        ``marks``: an appointment's or phone ticket's fields (server/appointment_ops.py).
+        ``reserved``: an appointment's place was kept from walk-ins, so the day's cap, the
+        walk-in slot quotas and the opening hours (its slot is in them) do not refuse it."""
+        now, day = self.now(), self.today()
+        slot = svc.slot_at(now)
+        in_slot = 0
+        if slot is not None and not reserved:
+            start = datetime.combine(day, slot.start, self.tz).timestamp()
+            end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
+                   if slot.end == datetime.max.time()
+                   else datetime.combine(day, slot.end, self.tz)).timestamp()
+            in_slot = s.issued_between(day, svc.code, start, end)
+        rule_svc = engine.replace(svc, daily_cap=None, slots=()) if reserved else svc
+        ev = engine.issue(rule_svc, day=day, now=now, issued_today=s.issued_count(day, svc.code),
+                          issued_in_slot=in_slot, priority=priority, priority_kind=priority_kind,
+                          enforce_hours=self.cfg.raw["hall"]["enforce_hours"] and not reserved,
+                          marks=marks)
+        t = engine.apply(ev)
+        key = secrets.token_urlsafe(16)
+        t.id = ev.ticket = s.insert_ticket(t, key)
+        seq = s.append(ev, day, t.service)
+        s.update_ticket(t, seq)
+        self._live.ticket_changed(None, t)
+        self._live.seq = seq
+        inputs = self._estimate_inputs(s)
+        public = self._ticket_view(s, t, inputs)
+        printed = {**public, "status_url": self.status_url(key),
+                   # the ticket names the windows that serve it and the hall's 过号 rule
+                   "windows": list(self._windows_of.get(t.service, ())),
+                   "calls_before_no_show": int(self.cfg.raw["queue"]["no_show_after_recalls"]) + 1}
+        s.insert_print_job(t.id, "ticket", printed, iso(now))
+        bodies.append(self._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
+                                 ticket_view=public))
         return printed
 
     def call_next(self, window_no: int) -> Optional[dict]:

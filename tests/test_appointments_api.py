@@ -148,6 +148,8 @@ def test_check_in_window_early_on_time_and_late(hall):
     assert r.status_code == 201, r.get_json()
     t = r.get_json()
     assert t["appointment"] is True and t["late"] is False and t["number"] == "A001"
+    # the ticket printed at check-in names its windows and the 过号 rule, as a walk-in's does
+    assert t["windows"] == [1, 2, 3, 5] and t["calls_before_no_show"] == 3
     again = client.post(f"/api/appointments/{early['code']}/check-in", headers=kiosk)
     assert again.status_code == 409 and again.get_json()["error"]["code"] == "already_checked_in"
     assert "A001" in again.get_json()["error"]["message"]
