@@ -18,7 +18,8 @@ from .engine import N_
 from .i18n import translate
 from .readside import appointments as figures
 from .security import address
-from .web import ApiError, Routes, Strict, ops, principal, reader, require, table_response
+from .downloads import table_response
+from .web import ApiError, Routes, Strict, ops, principal, reader, require
 
 routes = Routes()
 route = routes.route

@@ -14,7 +14,8 @@ from .engine import N_
 from .i18n import translate
 from .operations import PressGuard
 from .readside import assessment, feedback, pledges, training
-from .web import ApiError, Routes, Strict, ops, principal, reader, require, table_response
+from .downloads import table_response
+from .web import ApiError, Routes, Strict, ops, principal, reader, require
 
 routes = Routes()
 route = routes.route

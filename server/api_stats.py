@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 
 from .engine import N_
 from .readside import assessment, lists, planning, tables
-from .web import ApiError, Routes, ops, reader, require, table_response
+from .downloads import table_response
+from .web import ApiError, Routes, ops, reader, require
 
 routes = Routes()
 route = routes.route

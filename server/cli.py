@@ -109,15 +109,7 @@ def serve(hall_dir: Path, host, port):
         for line in cli_ops.start_warnings(cfg, host, bound):
             logging.getLogger("qrate.server").warning("%s", line)
         sys.stdout.flush()
-    try:
-        run(app, host, port, ready)
-    except BindFailed as exc:
-        raise click.ClickException(_t("Cannot listen on %(host)s:%(port)s: %(reason)s; choose "
-                                      "another --port or stop what uses it.", host=exc.host,
-                                      port=exc.port, reason=exc.reason))
-    finally:
-        if lock is not None:
-            lock.release()
+    _run_holding(app, host, port, ready, lock)
 
 
 @cli.group()
@@ -225,8 +217,13 @@ def demo(directory: Path, host: str, port: int, simulate: bool = False):
         click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound))
         if simulate:  # qrate demo --simulate: a moving day (server/cli_plan.py)
             cli_plan.start_demo_simulation(directory, cfg, f"http://127.0.0.1:{bound}")
+    _run_holding(app, host, port, serving, lock)
+
+
+def _run_holding(app, host: str, port: int, ready, lock) -> None:
+    """Serve until stopped; a busy port is one line; the data folder's lock is let go at the end."""
     try:
-        run(app, host, port, serving)
+        run(app, host, port, ready)
     except BindFailed as exc:
         raise click.ClickException(_t("Cannot listen on %(host)s:%(port)s: %(reason)s; choose "
                                       "another --port or stop what uses it.", host=exc.host,
@@ -234,7 +231,6 @@ def demo(directory: Path, host: str, port: int, simulate: bool = False):
     finally:
         if lock is not None:
             lock.release()
-
 
 # --- the hall's configuration -------------------------------------------------------
 

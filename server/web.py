@@ -6,16 +6,13 @@ each module's ``routes`` on the API blueprint. Nothing here imports a route modu
 """
 from __future__ import annotations
 
-import csv
 import errno
 import functools
-import io
 import sqlite3
 from typing import Optional
 
-from flask import Response, current_app, g, jsonify, request, session
+from flask import current_app, g, jsonify, request, session
 from flask.sessions import SecureCookieSessionInterface
-from openpyxl import Workbook
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -231,29 +228,3 @@ class Routes:
         for rule, name, view, method in self._views:
             blueprint.add_url_rule(rule, name, view, methods=[method])
 
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def table_response(name: str, sheet: str, header: list, lines, fmt: str, freeze: str = "B2"):
-    """A flat table as a download: CSV (UTF-8 with the BOM Excel needs to show Chinese) or
-    XLSX (numbers as numbers, the header row and first columns frozen at ``freeze``)."""
-    if fmt == "csv":
-        out = io.StringIO()
-        out.write("\ufeff")
-        writer = csv.writer(out)
-        writer.writerow(header)
-        writer.writerows(["" if v is None else v for v in line] for line in lines)
-        return Response(out.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet
-    ws.append(header)
-    for line in lines:
-        ws.append(line)
-    ws.freeze_panes = freeze
-    buf = io.BytesIO()
-    wb.save(buf)
-    return Response(buf.getvalue(), mimetype=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})

@@ -6,15 +6,13 @@ connection for its length. Errors are JSON ``{"error": {"code", "message",
 """
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, g, jsonify, render_template, request
-from openpyxl import Workbook
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..downloads import table_response
 from ..engine import N_
 from ..i18n import translate
 from ..version import __version__
@@ -165,26 +163,8 @@ def create_city_app(url: str, *, pool_size: int = 8, clock=None) -> Flask:
                     value = value.get(part) if isinstance(value, dict) else None
                 line.append(value)
             lines.append(line)
-        name = f"qrate-city-{dim}-{start}_{end}"
-        if fmt == "csv":
-            out = io.StringIO()
-            out.write("\ufeff")
-            writer = csv.writer(out)
-            writer.writerow(header)
-            writer.writerows(["" if v is None else v for v in line] for line in lines)
-            return Response(out.getvalue(), mimetype="text/csv",
-                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-        wb = Workbook()
-        ws = wb.active
-        ws.title = dim
-        ws.append(header)
-        for line in lines:
-            ws.append(line)
-        buf = io.BytesIO()
-        wb.save(buf)
-        return Response(buf.getvalue(),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        return table_response(f"qrate-city-{dim}-{start}_{end}", dim, header, lines, fmt,
+                              freeze="A2")
 
     @app.get("/healthz")
     def healthz():
