@@ -76,6 +76,8 @@ def test_a_citizens_english_lasts_for_that_citizen_only(hall, english_browser):
     kiosk.goto(f"{hall.url}/kiosk?token={kiosk_token}")
     kiosk.click("#lang")
     kiosk.wait_for_selector("html[lang=en]")
+    # the cards are drawn from the live snapshot, a moment after the page itself
+    kiosk.wait_for_selector(".service[data-code='A']")
     assert "Social Security" in kiosk.inner_text("#services")
     kiosk.click(".service[data-code='A']")
     kiosk.wait_for_selector("#done:not(.hidden)")
