@@ -216,7 +216,10 @@ def feedback_leave(body: FeedbackIn):
 @route("/feedback", "GET", "Citizens' opinions and the figures: answered on time", "manager",
        tags=("feedback",),
        query=(("from", "First day (default 30 days ago)"), ("to", "Last day (default today)"),
-              ("state", "open, overdue, answered or all (default)")))
+              ("state", "open, overdue, answered or all (default)"),
+              ("window", "Only opinions on tickets served at this window"),
+              ("staff", "Only opinions on tickets served by this clerk"),
+              ("service", "Only opinions on tickets of this service")))
 def feedback_list():
     require("manager")
     today = ops().today()
@@ -230,7 +233,27 @@ def feedback_list():
     state = request.args.get("state", "all")
     if state not in feedback.STATES:
         raise ApiError(422, "bad_state", N_("state must be open, overdue, answered or all."))
-    return reader().run(feedback.listing, start=start.isoformat(), end=end.isoformat(), state=state)
+    only: dict = {}
+    if request.args.get("window"):
+        if not request.args["window"].isdigit():
+            raise ApiError(422, "bad_window", N_("window must be a window number."))
+        only["window"] = int(request.args["window"])
+    if request.args.get("staff"):
+        only["staff"] = request.args["staff"][:32]
+    if request.args.get("service"):
+        only["service"] = request.args["service"][:8]
+    return reader().run(feedback.listing, start=start.isoformat(), end=end.isoformat(), state=state,
+                        **only)
+
+
+@route("/feedback/<int:id>", "GET", "One opinion as the manager answering it sees it, with "
+       "the whole phone number to call back (lists mask it)", "manager", tags=("feedback",))
+def feedback_one(id: int):  # noqa: A002 -- the contract's name: /api/feedback/{id}
+    require("manager")
+    found = reader().run(feedback.one, id=id) if id < 2 ** 63 else None
+    if found is None:
+        raise ApiError(404, "unknown_feedback", N_("No opinion has this number."))
+    return found
 
 
 @route("/feedback/<int:id>/reply", "POST", "A manager's answer to an opinion; it shows "

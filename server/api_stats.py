@@ -96,7 +96,7 @@ def _table(dim_path: str):
     dim = tables.DIMENSIONS[dim_path]
     weekday = _weekday()
     if weekday is None:
-        rows = reader().run(tables.table, dim=dim, start=start, end=end, **_filters())
+        rows = reader().run(tables.table_with_feedback, dim=dim, start=start, end=end, **_filters())
     else:
         rows = reader().run(planning.weekday_figures, dim=dim, start=start, end=end,
                             weekday=weekday, **_filters())
@@ -165,12 +165,12 @@ def stats_rankings():
     return reader().run(assessment.rankings, period=period)
 
 
-@route("/stats/pairs", "GET", "Pairing suggestions (结对帮扶) per service, with each pair's daily trend",
+@route("/stats/pairs", "GET", "Pairing suggestions (结对帮扶) within each post, with each pair's daily trend",
        "manager", tags=("stats",), query=RANGE_QUERY[:2])
 def stats_pairs():
     require("manager")
     start, end = _range()
-    return {"from": start, "to": end, "pairs": reader().run(tables.pairs_with_trends, start=start, end=end)}
+    return {"from": start, "to": end, "pairs": reader().run(assessment.pairs_with_trends, start=start, end=end)}
 
 
 @route("/stats/trend", "GET", "Day-by-day figures and score of some clerks (a pair's progress)",
@@ -184,5 +184,5 @@ def stats_trend():
     if not staff:
         raise ApiError(422, "staff_required", N_("Give staff=EMPLOYEE_NO[,EMPLOYEE_NO]."))
     return {"from": start, "to": end,
-            "staff": reader().run(tables.trend, staff=staff, start=start, end=end,
+            "staff": reader().run(assessment.trend, staff=staff, start=start, end=end,
                                       service=request.args.get("service"))}

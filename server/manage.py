@@ -18,7 +18,7 @@ from .i18n import translate
 from .manage_assessment import JS as ASSESSMENT_JS
 from .manage_followup import JS as FOLLOWUP_JS
 from .pages import render_page
-from .readside import lists, tables
+from .readside import assessment, lists
 from .web import ApiError, Routes, ops, principal, reader, require
 from .web_i18n import request_locale
 
@@ -46,7 +46,7 @@ def report():
     h = ops()
     month = request.args.get("month") or (h.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     try:
-        data = reader().run(tables.monthly_report, month=month)
+        data = reader().run(assessment.monthly_report, month=month)
     except (ValueError, TypeError):
         raise ApiError(422, "bad_period", N_("period must look like 2026-03 or 2026-Q1."))
     labels = reason_labels("zh_CN")

@@ -15,5 +15,6 @@ JS = {
     "fb_answer": N_("Answer"), "fb_send": N_("Send answer"), "fb_on_time": N_("on time"),
     "fb_late": N_("late"), "fb_none": N_("No opinions in the last 30 days."),
     "fb_figures": N_("Last 30 days: %(received)s received, %(answered)s answered, %(rate)s on time"),
+    "fb_show_phone": N_("Show the whole number"),
     "as_weights": N_("Daily %(daily)s · periodic %(periodic)s · at least %(n)s served and rated"),
 }

@@ -107,6 +107,7 @@ ROUTES = {
     ("POST", "/feedback"): "key_or_kiosk",
     ("GET", "/feedback"): "manager",
     ("POST", "/feedback/<int:id>/reply"): "manager",
+    ("GET", "/feedback/<int:id>"): "manager",
     ("GET", "/status/<key>/feedback"): "anyone",
     ("GET", "/training/catalogue"): "manager",
     ("GET", "/training/suggestions"): "manager",

@@ -82,11 +82,14 @@ def test_monthly_and_quarterly_rankings(world):
 def test_pairing_suggestion_and_trend(world):
     body = get(world, "/api/stats/pairs", **{"from": "2026-03-01", "to": "2026-03-02"})
     (pair,) = body["pairs"]
-    assert pair["service"] == "A"
+    # pairs are made within a post (both clerks: the general post), on the post's score
+    assert pair["post"] == "general" and pair["service"] is None
     assert pair["mentor"]["staff"] == "1001" and pair["mentee"]["staff"] == "1002"
     assert pair["flags"] == ["slow_service", "low_good_rate"]
+    assert [i["figure"] for i in pair["weak"]] == ["service_index", "good_rate"]
+    # the trend's day score is the post score: 20 of 100 (waits on target only)
     assert pair["trend"]["1002"] == [{"day": "2026-03-02", "served": 5, "service_s": 600.0,
-                                      "wait_s": 0.0, "good_rate": 0.6, "score": pytest.approx(77.263, abs=1e-3)}]
+                                      "wait_s": 0.0, "good_rate": 0.6, "score": pytest.approx(20.0)}]
     trend = get(world, "/api/stats/trend", staff="1001,1002", **{"from": "2026-03-02"})
     assert trend["staff"]["1001"][0]["score"] == 100.0
 

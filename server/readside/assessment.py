@@ -15,7 +15,7 @@ from ..i18n import translate
 from . import figures as F
 from . import tables
 from .pledges import LABELS
-from .summary import Summary, summary_rows
+from .summary import Summary, hall_today, summary_rows
 
 BUCKETS = ((0, 60), (60, 70), (70, 80), (80, 90), (90, 100))
 
@@ -66,7 +66,13 @@ def assessment(db, cfg, *, now: datetime, period: str, post: Optional[str] = Non
     """GET /api/stats/assessment: a row per clerk of the period (ValueError for a bad
     period), ranked within each post, and the distribution of scores per post."""
     start, end = tables.period_range(period)
-    summary = summary_rows(db, cfg, now=now, start=start, end=end)
+    return {"period": period, **assess_range(db, cfg, now=now, start=start, end=end, post=post)}
+
+
+def assess_range(db, cfg, *, now: datetime, start: str, end: str, post: Optional[str] = None,
+                 summary: Optional[Summary] = None) -> dict:
+    """The assessment of the days start..end (a period, or the range of the pairs)."""
+    summary = summary or summary_rows(db, cfg, now=now, start=start, end=end)
     n = F.min_count(cfg)
     wd, wp = weights(cfg)
     figures = {r["staff"]: r for r in tables.figures(db, cfg, now=now, dim="staff",
@@ -91,7 +97,7 @@ def assessment(db, cfg, *, now: datetime, period: str, post: Optional[str] = Non
     order = list(cfg.posts)
     rows.sort(key=lambda r: (order.index(r["post"]) if r["post"] in order else len(order),
                              r["post"], r["rank"] is None, r["rank"] or 0, r["staff"]))
-    return {"period": period, "from": start, "to": end,
+    return {"from": start, "to": end,
             "weights": {"daily": wd, "periodic": wp, "min_count": n},
             "rows": rows, "distribution": distribution(rows)}
 
@@ -141,6 +147,103 @@ def rankings(db, cfg, *, now: datetime, period: str) -> dict:
     scores = {r["staff"]: r["score"] for r in assessment(db, cfg, now=now, period=period)["rows"]}
     out["staff"] = _onto_posts(cfg, out["staff"], scores)
     return out
+
+
+# --- pairs (结对帮扶), trends and the monthly report on the post scores ---------------
+
+def _brief(row: dict) -> dict:
+    service_s = row.get("service_s")
+    return {"staff": row["staff"], "name": row.get("name"), "score": row["score"],
+            "rank": row.get("rank"), "served": row["served"],
+            "service_s": service_s["mean"] if isinstance(service_s, dict) else None,
+            "good_rate": row.get("good_rate"), "service_index": row.get("service_index")}
+
+
+def pairs(db, cfg, *, now: datetime, start: str, end: str,
+          summary: Optional[Summary] = None, rows: Optional[list[dict]] = None) -> list[dict]:
+    """Within each post: each scored clerk who misses one of the post's indicators (the
+    mentee) paired with the best-ranked clerk of the same post who misses none and served
+    at least a fifth of the mentee's volume (the mentor; null when nobody qualifies).
+    The scores are those of the assessment over start..end (docs/figures.md)."""
+    if rows is None:
+        rows = assess_range(db, cfg, now=now, start=start, end=end, summary=summary)["rows"]
+    figures = {r["staff"]: r for r in tables.figures(
+        db, cfg, now=now, dim="staff", start=start, end=end,
+        summary=summary or summary_rows(db, cfg, now=now, start=start, end=end))}
+    n = F.min_count(cfg)
+    scored = [r for r in rows if r["score"] is not None]
+    out = []
+    for r in scored:
+        weak = [i for i in r["indicators"] if i["met"] is False]
+        if not weak:
+            continue
+        good = sorted((g for g in scored if g["post"] == r["post"] and g["staff"] != r["staff"]
+                       and not any(i["met"] is False for i in g["indicators"])
+                       and 5 * g["served"] >= r["served"]),
+                      key=lambda g: (g["rank"], g["staff"]))
+        full = lambda x: {**figures.get(x["staff"], {}), **x}   # noqa: E731
+        out.append({"post": r["post"], "post_name": r["post_name"],
+                    "post_name_en": r.get("post_name_en"), "service": None, "service_name": None,
+                    "mentor": _brief(full(good[0])) if good else None, "mentee": _brief(full(r)),
+                    "weak": weak, "flags": F.flags(full(r), n)})
+    return out
+
+
+def trend(db, cfg, *, now: datetime, staff: list[str], start: str, end: str,
+          service: Optional[str] = None, summary: Optional[Summary] = None) -> dict:
+    """Day-by-day figures of some clerks with each day's post score (a pair's progress)."""
+    summary = summary or summary_rows(db, cfg, now=now, start=start, end=end, clerks=list(staff))
+    n = F.min_count(cfg)
+    out = {}
+    for who in staff:
+        post = post_of(cfg, who)
+        rows = tables.figures(db, cfg, now=now, dim="day", start=start, end=end, staff=who,
+                              service=service, summary=summary)
+        out[who] = [{"day": r["day"], "served": r["served"], "service_s": r["service_s"]["mean"],
+                     "wait_s": r["wait_s"]["mean"], "good_rate": r["good_rate"],
+                     "score": F.post_score(r, F.indicator_results(r, post), n)}
+                    for r in rows if r["called"] or r["served"]]
+    return out
+
+
+def pairs_with_trends(db, cfg, *, now: datetime, start: str, end: str) -> list[dict]:
+    """pairs() over start..end, each with both clerks' daily trend from start to today."""
+    out = pairs(db, cfg, now=now, start=start, end=end)
+    if out:
+        last = max(end, hall_today(cfg, now))
+        clerks = sorted({p[k]["staff"] for p in out for k in ("mentor", "mentee") if p[k]})
+        summary = summary_rows(db, cfg, now=now, start=start, end=last, clerks=clerks)
+        for p in out:
+            who = [p[k]["staff"] for k in ("mentor", "mentee") if p[k]]
+            p["trend"] = trend(db, cfg, now=now, staff=who, start=start, end=last, summary=summary)
+    return out
+
+
+def monthly_report(db, cfg, *, now: datetime, month: str) -> dict:
+    """The monthly report (月度报告) with the clerks judged by their posts: each staff row
+    keeps its figures and gains post, post_name, indicators, daily and periodic scores;
+    score and rank are those of GET /api/stats/assessment for the month (ranked within
+    the post); the pairs are the post pairs. ValueError for a bad month."""
+    data = tables.monthly_report(db, cfg, now=now, month=month)
+    judged = assess_range(db, cfg, now=now, start=data["from"], end=data["to"])
+    by_staff = {r["staff"]: r for r in judged["rows"]}
+    n = F.min_count(cfg)
+    staff = []
+    for row in data["staff"]:
+        a = by_staff.get(row["staff"])
+        if a is None:
+            continue
+        staff.append({**row, "flags": F.flags(row, n),
+                      **{k: a[k] for k in ("post", "post_name", "post_name_en", "indicators",
+                                           "score", "daily_score", "periodic_score", "rank")}})
+    order = {r["staff"]: i for i, r in enumerate(judged["rows"])}
+    staff.sort(key=lambda r: order[r["staff"]])
+    data["staff"] = staff
+    data["pairs"] = pairs(db, cfg, now=now, start=data["from"], end=data["to"],
+                          rows=judged["rows"])
+    data["weights"] = judged["weights"]
+    data["distribution"] = judged["distribution"]
+    return data
 
 
 COLUMNS = [("staff", N_("Employee number")), ("name", N_("Full name")), ("post", N_("Post")),

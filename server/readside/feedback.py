@@ -22,7 +22,7 @@ def _rows(db, sql: str, args: list) -> list[dict]:
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
 
-def _view(r: dict, now_iso: str, manager: bool) -> dict:
+def _view(r: dict, now_iso: str, manager: bool, whole: bool = False) -> dict:
     out = {"id": r["id"], "kind": r["kind"], "text": r["text"], "source": r["source"],
            "created_at": r["created_at"], "reply_due": r["reply_due"], "reply": r["reply"],
            "replied_at": r["replied_at"], "phone": mask_phone(r["phone"]) if r["phone"] else "",
@@ -30,16 +30,33 @@ def _view(r: dict, now_iso: str, manager: bool) -> dict:
            "overdue": not r["replied_at"] and r["reply_due"] < now_iso}
     if manager:
         out.update(ticket=r["ticket"], number=r.get("number"), replied_by=r["replied_by"],
-                   phone_full=r["phone"])
+                   window=r.get("window"), staff=r.get("clerk"), service=r.get("service"))
+    if whole:   # one opinion opened to answer it: the whole number to call back
+        out["phone_full"] = r["phone"]
     return out
 
 
+_SELECT = ("SELECT f.*, t.number AS number, t.window AS window, t.clerk AS clerk, "
+           "t.service AS service FROM feedback f LEFT JOIN tickets t ON t.id = f.ticket ")
+DIM_COLUMNS = {"window": "window", "staff": "clerk", "service": "service"}
+
+
+def _range_rows(db, start: str, end: str, window=None, staff=None, service=None) -> list[dict]:
+    sql, args = _SELECT + "WHERE f.day BETWEEN ? AND ?", [start, end]
+    for column, value in (("t.window", window), ("t.clerk", staff), ("t.service", service)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            args.append(value)
+    return _rows(db, sql + " ORDER BY f.id DESC", args)
+
+
 def listing(db, cfg, *, now: datetime, start: str, end: str, state: str = "all",
-            limit: int = 200) -> dict:
-    """The opinions left on days start..end, newest first, with the figures of the range."""
-    rows = _rows(db, "SELECT f.*, t.number AS number FROM feedback f LEFT JOIN tickets t "
-                     "ON t.id = f.ticket WHERE f.day BETWEEN ? AND ? ORDER BY f.id DESC",
-                 [start, end])
+            limit: int = 200, window: Optional[int] = None, staff: Optional[str] = None,
+            service: Optional[str] = None) -> dict:
+    """The opinions left on days start..end, newest first, with the figures of the range
+    (only those whose ticket was served at ``window``, by ``staff`` or for ``service``
+    when given). Phones masked: a list never shows a whole number (docs/security.md)."""
+    rows = _range_rows(db, start, end, window, staff, service)
     now_iso = now.isoformat()
     views = [_view(r, now_iso, True) for r in rows]
     if state == "open":
@@ -62,6 +79,27 @@ def figures(rows: list[dict], now: datetime) -> dict:
             "fell_due": len(due), "answered_on_time": len(on_time),
             "overdue_open": sum(1 for r in rows if not r["replied_at"] and r["reply_due"] < now_iso),
             "on_time_rate": len(on_time) / len(due) if due else None}
+
+
+def one(db, cfg, *, now: datetime, id: int) -> Optional[dict]:  # noqa: A002
+    """One opinion as the manager answering it sees it: with the whole phone number."""
+    rows = _rows(db, _SELECT + "WHERE f.id = ?", [id])
+    return _view(rows[0], now.isoformat(), True, whole=True) if rows else None
+
+
+def by_dimension(db, cfg, *, now: datetime, dim: str, start: str, end: str,
+                 window: Optional[int] = None, staff: Optional[str] = None,
+                 service: Optional[str] = None) -> dict:
+    """{window number | employee number | service code: figures()} of the opinions left on
+    days start..end, each under the window, clerk and service of its ticket (the one who
+    served it last); a kiosk's opinion has no ticket and counts in the hall's total only."""
+    rows = _range_rows(db, start, end, window, staff, service)
+    column = DIM_COLUMNS[dim]
+    groups: dict = {}
+    for r in rows:
+        if r[column] is not None:
+            groups.setdefault(r[column], []).append(r)
+    return {key: figures(part, now) for key, part in groups.items()}
 
 
 def of_ticket(db, cfg, *, now: datetime, key: str) -> Optional[list[dict]]:

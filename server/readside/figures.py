@@ -274,3 +274,17 @@ def rank_within(rows: list[dict], key: str = "post") -> None:
         row["rank"] = None if row["score"] is None else 1 + sum(
             1 for r in rows if r[key] == row[key] and r["score"] is not None
             and r["score"] > row["score"])
+
+
+# --- citizens' feedback per row (figures.md "Citizens' feedback") ------------------
+
+FEEDBACK_EMPTY = {"received": 0, "answered": 0, "fell_due": 0, "answered_on_time": 0,
+                  "overdue_open": 0, "on_time_rate": None}
+
+
+def attach_feedback(rows: list[dict], dim: str, by_key: Mapping) -> None:
+    """Give each window, clerk or service row its ``feedback`` block: the opinions whose
+    ticket it served (received, answered, fell_due, answered_on_time, overdue_open,
+    on_time_rate), zeros and a null rate when none."""
+    for row in rows:
+        row["feedback"] = dict(by_key.get(row.get(dim), FEEDBACK_EMPTY))

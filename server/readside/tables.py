@@ -15,12 +15,14 @@ import numpy as np
 
 from ..engine import N_
 from ..i18n import translate
+from . import feedback
 from . import figures as F
 from .summary import Summary, hall_today, summary_rows
 
 DIMENSIONS = {"windows": "window", "staff": "staff", "services": "service",
               "hours": "hour", "days": "day"}
 DIMS = ("window", "staff", "service", "hour", "day")
+FEEDBACK_DIMS = ("window", "staff", "service")
 _EMPTY = np.empty(0, dtype="<i4")
 
 
@@ -263,6 +265,20 @@ def table(db, cfg, *, now: datetime, dim: str, start: str, end: str,
     return F.judge(rows, F.min_count(cfg)) if dim in ("window", "staff") else rows
 
 
+def table_with_feedback(db, cfg, *, now: datetime, dim: str, start: str, end: str,
+                        window: Optional[int] = None, staff: Optional[str] = None,
+                        service: Optional[str] = None) -> list[dict]:
+    """table(), and for windows, clerks and services each row's ``feedback`` block: the
+    citizens' opinions on the tickets it served (figures.md "Citizens' feedback")."""
+    rows = table(db, cfg, now=now, dim=dim, start=start, end=end, window=window, staff=staff,
+                 service=service)
+    if dim in FEEDBACK_DIMS:
+        F.attach_feedback(rows, dim, feedback.by_dimension(
+            db, cfg, now=now, dim=dim, start=start, end=end, window=window, staff=staff,
+            service=service))
+    return rows
+
+
 def scorecard(db, cfg, *, now: datetime, day: str) -> dict:
     """The daily scorecard (日常考评): windows and clerks against their services' targets."""
     summary = summary_rows(db, cfg, now=now, start=day, end=day, grain="month")
@@ -406,6 +422,11 @@ COLUMNS = [("issued", N_("Tickets issued")), ("called", N_("Calls")),
            ("levels.3", N_("Basically satisfied")), ("levels.4", N_("Satisfied")),
            ("levels.5", N_("Very satisfied")),
            ("callback_rate", N_("Callback rate")), ("followup_rate", N_("Follow-up rate"))]
+# citizens' feedback of windows, clerks and services (the "feedback" block of their rows)
+FEEDBACK_COLUMNS = [("feedback.received", N_("Feedback received")),
+                    ("feedback.answered", N_("Feedback answered")),
+                    ("feedback.answered_on_time", N_("Feedback answered on time")),
+                    ("feedback.on_time_rate", N_("Feedback on-time rate"))]
 KEY_LABELS = {"window": N_("Window"), "staff": N_("Employee number"), "service": N_("Service"),
               "hour": N_("Hour"), "day": N_("Day")}
 NAME_LABEL = N_("Name")
@@ -414,8 +435,9 @@ NAME_LABEL = N_("Name")
 def flat(dim: str, rows: list[dict], locale: str = "zh_CN") -> tuple[list[str], list[str], list[list]]:
     """(keys, labels in ``locale``, rows) of a figures table, one column per figure."""
     named = dim in ("window", "staff", "service")
-    keys = [dim] + (["name"] if named else []) + [k for k, _ in COLUMNS]
-    msgids = [KEY_LABELS[dim]] + ([NAME_LABEL] if named else []) + [m for _, m in COLUMNS]
+    columns = COLUMNS + (FEEDBACK_COLUMNS if any("feedback" in r for r in rows) else [])
+    keys = [dim] + (["name"] if named else []) + [k for k, _ in columns]
+    msgids = [KEY_LABELS[dim]] + ([NAME_LABEL] if named else []) + [m for _, m in columns]
     labels = [translate(m, locale) for m in msgids]
     out = []
     for row in rows:

@@ -69,7 +69,8 @@
       .replace("%(answered)s", f.answered).replace("%(rate)s", Qrate.pct(f.on_time_rate));
     const head = [T.fb_left, T.fb_text, T.fb_phone, T.fb_due, T.fb_answer];
     const rows = body.feedback.map((x) => [esc(Qrate.dateTime(x.created_at)) + (x.number ? " · " + esc(x.number) : ""),
-      '<span class="l">' + esc(x.text) + "</span>", esc(x.phone_full || ""),
+      '<span class="l">' + esc(x.text) + "</span>", x.phone ? '<span data-fb-phone="' + x.id + '">' + esc(x.phone) + "</span>" +
+        (x.reply ? "" : ' <button type="button" class="link" data-fb-whole="' + x.id + '">' + esc(T.fb_show_phone) + "</button>") : "",
       '<span class="' + (x.overdue ? "flag" : "") + '">' + esc(Qrate.dateTime(x.reply_due)) + "</span>",
       x.reply ? esc(x.reply) + ' <span class="muted">' + esc(x.on_time ? T.fb_on_time : T.fb_late) + "</span>"
         : '<input data-fb="' + x.id + '" size="40" maxlength="1000"> <button type="button" data-fb-send="' + x.id + '">' + esc(T.fb_send) + "</button>"]);
@@ -79,6 +80,15 @@
         : '<tr><td colspan="' + head.length + '" class="muted">' + esc(T.fb_none) + "</td></tr>") + "</tbody>";
   }
   document.addEventListener("click", (ev) => {
+    // the list masks phones; the manager answering one opinion opens it for the whole number
+    const whole = ev.target.dataset && ev.target.dataset.fbWhole;
+    if (whole) {
+      Qrate.api("/api/feedback/" + whole).then((one) => {
+        document.querySelector('[data-fb-phone="' + whole + '"]').textContent = one.phone_full;
+        ev.target.remove();
+      }, () => {});
+      return;
+    }
     const id = ev.target.dataset && ev.target.dataset.fbSend;
     if (!id) return;
     const text = document.querySelector('input[data-fb="' + id + '"]').value.trim();
