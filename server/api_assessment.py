@@ -101,10 +101,21 @@ def commitment_list():
 
 
 @route("/commitments/report", "GET", "The year-end report of the commitments: which were kept",
-       "manager", tags=("assessment",), query=(("year", "YYYY (default this year)"),))
+       "manager", tags=("assessment",), query=(("year", "YYYY (default this year)"),
+                                               ("format", "json (default), csv or xlsx")))
 def commitment_report():
     require("manager")
-    return reader().run(pledges.year_report, year=_year())
+    year = _year()
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise ApiError(422, "bad_format", N_("format must be json, csv or xlsx."))
+    body = reader().run(pledges.year_report, year=year)
+    if fmt == "json":
+        return body
+    english = request.args.get("lang") == "en"
+    keys, labels, lines = pledges.report_flat(body, "en" if english else "zh_CN")
+    header = keys if english else [f"{zh} {key}" for zh, key in zip(labels, keys)]
+    return table_response(f"qrate-commitments-{year}", "commitments", header, lines, fmt, freeze="C2")
 
 
 class _TTLCache:

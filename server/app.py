@@ -39,6 +39,7 @@ from . import (
     backup,
     datalock,
     manage,
+    manage_assess,
     realtime,
     security,
     store,
@@ -138,6 +139,7 @@ def create_app(config: dict | None = None) -> Flask:
                book_bp, checkin_bp, system_bp):
         app.register_blueprint(bp)
     app.register_blueprint(api_plan.bp)
+    app.register_blueprint(manage_assess.bp)   # /manage/commitments, /manage/training (issue 15)
 
     app.extensions["qrate_presence"] = presence = Presence()
     ops.subscribe(presence.listener)

@@ -184,3 +184,59 @@ def test_the_feedback_list_masks_phones_and_one_opinion_shows_the_number(hall):
     assert get(hall, f"/api/feedback/{fid}").get_json()["phone_full"] == "13800138000"
     bad = hall["client"].get("/api/feedback?window=x", headers=hall["manager"])
     assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "bad_window"
+
+
+# --- the year-end commitment report: CSV / XLSX and the printable page ---------------------
+
+def commit(world, staff, text, targets, year=2026):
+    r = world["client"].post("/api/commitments", headers=world["manager"], json={
+        "staff": staff, "year": year, "text": text, "targets": targets})
+    assert r.status_code == 201, r.get_json()
+
+
+def test_the_year_end_report_as_csv_xlsx_and_a_printable_page(hall):
+    commit(hall, "1001", "限时办结", [{"figure": "service_s.mean", "target": 600}])
+    hall["clock"].advance(60)
+    commit(hall, "1001", "限时办结，热情服务", [{"figure": "service_s.mean", "target": 300},
+                                              {"figure": "good_rate", "target": 0.9}])
+    commit(hall, "1003", "专业高效", [{"figure": "good_rate", "target": 0.95}])
+    hall["clock"].set(datetime(2027, 1, 5, 9, 0, tzinfo=TZ))              # 2026 is over
+    body = get(hall, "/api/commitments/report", year="2026").get_json()
+    assert body["complete"] and (body["kept_count"], body["not_kept_count"]) == (0, 2)
+    # CSV: one line per target; the English header keys with ?lang=en; kept as 1 / 0
+    text = get(hall, "/api/commitments/report", year="2026", format="csv", lang="en").get_data(as_text=True)
+    lines = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    got = [(x["staff"], x["figure"], float(x["target"]), x["target_kept"], x["kept"]) for x in lines]
+    # 1001 over the year: 320 s mean (> 300: not kept), good rate 1.0 (kept); 1003: 0.8 < 0.95
+    assert got == [("1001", "service_s.mean", 300.0, "0", "0"), ("1001", "good_rate", 0.9, "1", "0"),
+                   ("1003", "good_rate", 0.95, "0", "0")]
+    assert float(lines[0]["value"]) == pytest.approx(320.0)
+    zh = get(hall, "/api/commitments/report", year="2026", format="csv").get_data(as_text=True)
+    assert zh.splitlines()[0].lstrip("\ufeff").startswith("工号 staff,")
+    xlsx = get(hall, "/api/commitments/report", year="2026", format="xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert sheet.max_row == 4 and sheet["H2"].value == 300               # numbers stay numbers
+    bad = hall["client"].get("/api/commitments/report?format=pdf", headers=hall["manager"])
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "bad_format"
+    # the printable page: each clerk's commitment, targets, values, kept; the earlier version
+    html = get(hall, "/manage/commitments/report", year="2026").get_data(as_text=True)
+    assert "2026 年度窗口工作人员公开承诺兑现情况" in html and "@media print" not in html
+    part = html[html.index('data-staff="1001"'):html.index('data-staff="1003"')]
+    assert "限时办结，热情服务" in part and "不超过 5.0 分钟" in part and "5.3 分钟" in part
+    assert part.count("✓ 兑现") == 1 and part.count("✗ 未兑现") == 2
+    assert "承诺调整记录" in html and "限时办结</td>" in html
+    assert "commitments_report.css" in html
+    # without a manager: back to the dashboard to sign in
+    anon = hall["app"].test_client().get("/manage/commitments/report")
+    assert anon.status_code == 302 and "/manage" in anon.headers["Location"]
+    bad = hall["client"].get("/manage/commitments/report?year=20x6", headers=hall["manager"])
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "bad_year"
+
+
+def test_the_commitments_and_training_pages_need_a_manager(hall):
+    anon = hall["app"].test_client()
+    for path in ("/manage/commitments", "/manage/training"):
+        page = anon.get(path).get_data(as_text=True)
+        assert 'id="signin"' in page and "1001" not in page              # no staff list
+        mine = get(hall, path).get_data(as_text=True)
+        assert 'id="signin"' not in mine and '"staff": "1001"' in mine

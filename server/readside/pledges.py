@@ -111,3 +111,28 @@ def year_report(db, cfg, *, now: datetime, year: int) -> dict:
             "not_kept_count": sum(1 for c in body["commitments"] if c["kept"] is False),
             "history": [{"staff": c["staff"], "text": c["text"], "made_at": c["made_at"],
                          "replaced_at": c["replaced_at"]} for c in history]}
+
+
+# the year-end report as one line per target (CSV / XLSX): (key, message id of the label)
+REPORT_COLUMNS = [("staff", N_("Employee number")), ("name", N_("Full name")),
+                  ("text", N_("Commitment")), ("made_at", N_("Made at")),
+                  ("figure", N_("Indicator")), ("label", N_("Indicator name")),
+                  ("better", N_("Better")), ("target", N_("Target")), ("value", N_("Value this year")),
+                  ("target_kept", N_("Target kept")), ("kept", N_("Commitment kept"))]
+
+
+def report_flat(report: dict, locale: str = "zh_CN") -> tuple[list[str], list[str], list[list]]:
+    """(keys, labels, lines) of the year-end report: one line per target of each current
+    commitment (kept: 1 / 0, empty with no data); values in the figure's own unit
+    (seconds, a share 0–1, a count, per hour)."""
+    keys = [k for k, _ in REPORT_COLUMNS]
+    labels = [translate(m, locale) for _, m in REPORT_COLUMNS]
+    flag = lambda v: None if v is None else int(v)   # noqa: E731
+    lines = []
+    for c in report["commitments"]:
+        text = c["text_en"] or c["text"] if locale == "en" else c["text"]
+        for t in c["targets"]:
+            lines.append([c["staff"], c["name"], text, c["made_at"], t["figure"],
+                          t["label_en"] if locale == "en" else t["label"], t["better"],
+                          t["target"], t["value"], flag(t["kept"]), flag(c["kept"])])
+    return keys, labels, lines

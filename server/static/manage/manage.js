@@ -215,11 +215,13 @@
     const r = rangeForm();
     const body = await api("/api/stats/pairs?from=" + r.from + "&to=" + r.to);
     const el = $("#pairs");
-    table(el, [T.service, T.mentor, T.score, T.mentee, T.score, T.flags],
-      body.pairs.map((p) => [esc(p.service + " " + p.service_name),
+    // pairs are made within a post (岗位), on the post score; weak: the indicators missed
+    table(el, [T.as_post, T.mentor, T.score, T.mentee, T.score, T.tr_weak],
+      body.pairs.map((p) => [esc(p.post_name || p.post),
         p.mentor ? esc(p.mentor.staff + " " + (p.mentor.name || "")) : '<span class="muted">' + esc(T.no_mentor) + "</span>",
         p.mentor ? num(p.mentor.score, 1) : DASH,
-        esc(p.mentee.staff + " " + (p.mentee.name || "")), num(p.mentee.score, 1), flagText(p.flags)]));
+        esc(p.mentee.staff + " " + (p.mentee.name || "")), num(p.mentee.score, 1),
+        esc((p.weak || []).map((i) => (Qrate.en ? i.label_en : i.label)).join("，"))]));
     if (!body.pairs.length) { el.querySelector("td").textContent = T.no_pairs; return; }
     const pick = (i) => {
       el.querySelectorAll("tbody tr").forEach((tr, j) => tr.classList.toggle("sel", i === j));
