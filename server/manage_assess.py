@@ -100,7 +100,7 @@ def commitments_report():
 JS = {
     "failed": N_("The request failed."), "saved": N_("Saved."),
     "c_none": N_("No commitments for this year yet."),
-    "c_staff": N_("Clerk"), "c_post": N_("Post"), "c_text": N_("Commitment"),
+    "c_staff": N_("Staff member"), "c_targets_only": N_("Targets"), "c_post": N_("Post"), "c_text": N_("Commitment"),
     "c_targets": N_("Targets and progress this year"), "c_made": N_("Made at"),
     "c_replaced": N_("Replaced at"), "c_current": N_("current"), "c_revise": N_("Revise"),
     "c_kept": N_("kept so far"), "c_not_kept": N_("not kept so far"), "c_no_data": N_("no data yet"),
@@ -108,7 +108,7 @@ JS = {
     "c_saved": N_("Commitment of %(name)s for %(year)s saved; the lobby and the pad show it."),
     "c_history_none": N_("No earlier versions."),
     "u_min": N_("min"), "u_per_h": N_("per hour"),
-    "t_staff": N_("Clerk"), "t_item": N_("Training"), "t_day": N_("Day"),
+    "t_staff": N_("Staff member"), "t_item": N_("Training"), "t_day": N_("Day"),
     "t_kind": N_("Kind"), "t_category": N_("Category"), "t_addresses": N_("Addresses"),
     "t_weak": N_("Indicators not met"), "t_reasons": N_("Reasons of bad ratings"),
     "t_suggested": N_("Suggested training"), "t_record": N_("Record"),

@@ -47,7 +47,7 @@
       current.map((c) => [who(c), esc(postOf(c.staff)), textOf(c), c.targets.map(targetText).join(""),
         '<button type="button" class="ghost" data-revise="' + esc(c.staff) + '">' + esc(T.c_revise) + "</button>"]),
       T.c_none);
-    table($("#c-history"), [T.c_staff, T.c_text, T.c_targets, T.c_made, T.c_replaced],
+    table($("#c-history"), [T.c_staff, T.c_text, T.c_targets_only, T.c_made, T.c_replaced],
       all.commitments.map((c) => [who(c), textOf(c),
         c.targets.map((t) => esc(label(t) + " " + (t.better === "lower" ? T.c_at_most : T.c_at_least) + " " + value(t.target, t.unit))).join("<br>"),
         esc(Qrate.dateTime(c.made_at)), c.replaced_at ? esc(Qrate.dateTime(c.replaced_at)) : '<span class="good">' + esc(T.c_current) + "</span>"]),
@@ -59,21 +59,15 @@
   }
 
   // --- the form: a clerk's post gives the indicators a target may name ------------------
-  function targetRow(c, t) {
-    const opts = c.indicators.map((i) => '<option value="' + esc(i.figure) + '"' + (t && t.figure === i.figure ? " selected" : "") + ">" +
-      esc(label(i) + " (" + (i.better === "lower" ? T.c_at_most : T.c_at_least) + ")") + "</option>").join("");
+  // one row per indicator of the post: ticked when the commitment targets it
+  function targetRow(ind, t) {
     const row = document.createElement("div");
     row.className = "target-row";
-    row.innerHTML = '<label class="check"><input type="checkbox" name="use"' + (t ? " checked" : "") + "></label>" +
-      '<select name="figure">' + opts + '</select><input name="target" type="number" step="any" required><span class="unit"></span>';
-    const sel = row.querySelector("select"), input = row.querySelector("input[name=target]");
-    const unit = () => c.indicators.find((i) => i.figure === sel.value).unit;
-    const refresh = (v) => {
-      row.querySelector(".unit").textContent = unitText(unit());
-      input.value = shown(v === undefined ? c.indicators.find((i) => i.figure === sel.value).target : v, unit());
-    };
-    sel.addEventListener("change", () => refresh());
-    refresh(t ? t.target : undefined);
+    row.dataset.figure = ind.figure;
+    row.innerHTML = '<label class="check"><input type="checkbox" name="use"' + (t ? " checked" : "") + "> " +
+      esc(label(ind) + " " + (ind.better === "lower" ? T.c_at_most : T.c_at_least)) + "</label>" +
+      '<input name="target" type="number" step="any" required><span class="unit">' + esc(unitText(ind.unit)) + "</span>";
+    row.querySelector("input[name=target]").value = shown(t ? t.target : ind.target, ind.unit);
     return row;
   }
   function pick(staff) {
@@ -85,9 +79,10 @@
     const mine = current.find((x) => x.staff === staff);
     form.text.value = mine ? mine.text : "";
     form.text_en.value = mine ? mine.text_en : "";
-    const given = mine ? mine.targets : [];
-    c.indicators.forEach((ind, i) => box.appendChild(targetRow(c, given[i] || (mine ? null : (i === 0 ? ind : null)))));
-    if (!mine) box.querySelectorAll(".target-row").forEach((r, i) => { r.querySelector("[name=use]").checked = i === 0; });
+    c.indicators.forEach((ind, i) => {
+      const given = mine ? mine.targets.find((t) => t.figure === ind.figure) : (i === 0 ? ind : null);
+      box.appendChild(targetRow(ind, given || null));
+    });
   }
   form.staff.innerHTML = '<option value="">' + esc(T.c_pick) + "</option>" +
     Q.clerks.map((c) => '<option value="' + esc(c.staff) + '">' + esc(c.staff + " " + c.name + " · " + postOf(c.staff)) + "</option>").join("");
@@ -105,7 +100,7 @@
     if (!c) return;
     const targets = Array.from(form.querySelectorAll(".target-row")).filter((r) => r.querySelector("[name=use]").checked)
       .map((r) => {
-        const figure = r.querySelector("select").value, unit = c.indicators.find((i) => i.figure === figure).unit;
+        const figure = r.dataset.figure, unit = c.indicators.find((i) => i.figure === figure).unit;
         return {figure: figure, target: sent(Number(r.querySelector("input[name=target]").value), unit)};
       });
     try {

@@ -33,15 +33,17 @@
   range.from.value = Qrate.shiftDay(Q.today, -364);
 
   // --- suggestions --------------------------------------------------------------------
+  const items = Object.fromEntries(Q.catalogue.map((i) => [i.code, i]));
+  const posts = Object.fromEntries(Q.clerks.map((c) => [c.staff, en ? c.post_name_en : c.post_name]));
   async function suggestions() {
     const body = await Qrate.api("/api/training/suggestions");
     table($("#t-suggestions"), [T.t_staff, T.t_weak, T.t_reasons, T.t_suggested],
       body.staff.filter((r) => r.items.length).map((r) => [
-        esc(r.staff + " " + (r.name || "")) + '<br><span class="muted">' + esc(r.post_name) + "</span>",
+        esc(r.staff + " " + (r.name || "")) + '<br><span class="muted">' + esc(posts[r.staff] || r.post_name) + "</span>",
         esc(r.weak.map(label).join("，")) || DASH,
         esc(r.low_reasons.map((x) => reason(x.reason) + " ×" + x.count).join("，")) || DASH,
-        r.items.map((i) => "<b>" + esc(name(i)) + '</b> <span class="muted">' + esc(i.kind_name + " · " + i.category_name) + "</span> " +
-          '<button type="button" class="ghost" data-staff="' + esc(r.staff) + '" data-item="' + esc(i.code) + '">' + esc(T.t_record) + "</button>").join("<br>")]),
+        r.items.map((i) => '<div class="sug"><button type="button" class="ghost" data-staff="' + esc(r.staff) + '" data-item="' + esc(i.code) + '">' +
+          esc(T.t_record) + "</button> <b>" + esc(name(i)) + '</b> <span class="muted">' + kind(items[i.code] || i) + " · " + category(items[i.code] || i) + "</span></div>").join("")]),
       body.catalogue ? T.t_none : T.t_no_catalogue);
   }
 
@@ -50,8 +52,8 @@
   const score = (x) => (x === null || x === undefined ? DASH : x.toFixed(1));
   function pair(before, after, show, higherIsBetter) {
     const a = before === null || before === undefined, b = after === null || after === undefined;
-    const cls = a || b || before === after ? "" : ((after > before) === higherIsBetter ? "up" : "down");
-    return '<span class="side">' + esc(show(before)) + '</span> → <span class="side ' + cls + '">' + esc(show(after)) + "</span>";
+    const cls = a || b || show(before) === show(after) ? "" : ((after > before) === higherIsBetter ? "up" : "down");
+    return '<span class="ba"><span class="side">' + esc(show(before)) + '</span> → <span class="side ' + cls + '">' + esc(show(after)) + "</span></span>";
   }
   async function records() {
     const q = "?from=" + range.from.value + "&to=" + range.to.value + "&days=" + (range.days.value || 30);
@@ -67,9 +69,9 @@
           pair(b.good_rate, a.good_rate, Qrate.pct, true), pair(b.satisfied_rate, a.satisfied_rate, Qrate.pct, true),
           pair(b.served, a.served, (x) => (x === null || x === undefined ? DASH : String(x)), true)]);
       }), T.t_no_records);
-    table($("#t-items"), [T.t_item, T.t_given, T.t_compared, T.t_mean_before, T.t_mean_after],
+    table($("#t-items"), [T.t_item, T.t_given, T.t_compared, T.t_mean_before + " → " + T.t_mean_after],
       body.items.map((i) => [esc(i.name), esc(String(i.given)), esc(String(i.compared)),
-        esc(score(i.score_before)), pair(i.score_before, i.score_after, score, true)]), T.t_no_records);
+        pair(i.score_before, i.score_after, score, true)]), T.t_no_records);
   }
 
   document.addEventListener("click", (ev) => {
