@@ -160,3 +160,16 @@ def test_a_manager_sets_and_revises_a_commitment_and_records_training(hall, mana
     page.emulate_media(media="print")
     expect(page.locator("#print-report")).to_be_hidden()
     page.screenshot(path=str(SHOTS / "assess2-commitments-report-print.png"), full_page=True)
+
+    # the monthly report ranks clerks within their posts, as the assessment does
+    page.emulate_media(media="screen")
+    page.goto(hall.url + "/manage/report?month=2026-06")
+    api = requests.get(hall.url + "/api/stats/assessment?period=2026-06", headers=bearer(token),
+                       timeout=30).json()
+    first = next(r for r in api["rows"] if r["post"] == "desk" and r["rank"] == 1)
+    row = page.locator(f"#staff-ranking tr[data-staff='{first['staff']}']")
+    expect(row.locator("td.rank")).to_have_text("1")
+    expect(row.locator("td.score")).to_have_text(f"{first['score']:.1f}")
+    expect(row.locator("td").first).to_have_text("综合受理岗")
+    page.locator("#staff-ranking").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "assess2-monthly-report.png"))
