@@ -105,6 +105,11 @@ def test_leave_on_the_status_page_and_see_the_answer(hall, browser):
     manage.click("#login-form button")
     manage.locator("#tabs").wait_for()
     manage.click("a[data-tab=followup]")
+    # the list masks the number; the manager answering this one opens the whole number
+    number = manage.locator(f'[data-fb-phone="{left["id"]}"]')
+    expect(number).to_have_text("138****8000")
+    manage.click(f'button[data-fb-whole="{left["id"]}"]')
+    expect(number).to_have_text("13800138000")
     manage.fill(f'input[data-fb="{left["id"]}"]', "已调高大厅音量，感谢您的建议。")
     manage.click(f'button[data-fb-send="{left["id"]}"]')
     expect(manage.locator("#fb-rows")).to_contain_text("按时")
