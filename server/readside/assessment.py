@@ -165,11 +165,11 @@ def pairs(db, cfg, *, now: datetime, start: str, end: str,
     mentee) paired with the best-ranked clerk of the same post who misses none and served
     at least a fifth of the mentee's volume (the mentor; null when nobody qualifies).
     The scores are those of the assessment over start..end (docs/figures.md)."""
+    summary = summary or summary_rows(db, cfg, now=now, start=start, end=end)
     if rows is None:
         rows = assess_range(db, cfg, now=now, start=start, end=end, summary=summary)["rows"]
-    figures = {r["staff"]: r for r in tables.figures(
-        db, cfg, now=now, dim="staff", start=start, end=end,
-        summary=summary or summary_rows(db, cfg, now=now, start=start, end=end))}
+    figures = {r["staff"]: r for r in tables.figures(db, cfg, now=now, dim="staff", start=start,
+                                                     end=end, summary=summary)}
     n = F.min_count(cfg)
     scored = [r for r in rows if r["score"] is not None]
     out = []
