@@ -13,8 +13,10 @@ transaction as the batch of events that changes them (``Delta.write`` in
   calendar month: the same counts, the sums and maxima, and a histogram of the waits
   and of the service times over fixed buckets (``bucket``: 5 s wide below an hour, 60 s
   wide below four hours, then one), as dense arrays of counts.
-- ``city_bins``: per (hall, kind ``w``/``s``, bucket, grain, period) the exact
-  millisecond values that fell in that bucket, as (sorted distinct values, counts).
+- ``city_bins``: per (hall, kind ``w``/``s``, bin, grain, period) the exact
+  millisecond values that fell in that bin, as (sorted distinct values, counts); a bin
+  is one bucket in a month row and eight buckets in a day row (``BIN_SHIFT``), so a day
+  has few rows and a month's rows stay short.
 
 Percentiles stay exact (nearest rank, the ⌈p·n/100⌉-th smallest, docs/figures.md): the
 histograms of the periods a range covers (whole months from ``m`` rows, the days at
@@ -37,6 +39,7 @@ import numpy as np
 LEG_TYPES = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
              "ticket.transferred")
 N_BUCKETS = 901
+BIN_SHIFT = {"d": 3, "m": 0}  # a bin of city_bins is bucket >> shift
 KINDS = ("w", "s")  # waits, service times
 
 
@@ -131,7 +134,7 @@ class Delta:
                 p.add(c)
                 for kind, values in (("w", c.waits), ("s", c.services)):
                     for v in values:
-                        bins[(hall, kind, bucket(v), grain, period)][v] += 1
+                        bins[(hall, kind, bucket(v) >> BIN_SHIFT[grain], grain, period)][v] += 1
         with conn.cursor() as cur:
             cur.executemany(CELLS_UPSERT, cells)
             cur.executemany(PERIODS_UPSERT, [(g, per, h, *p.row()) for (g, per, h), p
@@ -209,9 +212,9 @@ ON CONFLICT (grain, period, hall_id) DO UPDATE SET {_ADD},
 """
 
 BINS_UPSERT = """
-INSERT INTO city_bins AS t (hall_id, kind, bucket, grain, period, vals, cnts)
+INSERT INTO city_bins AS t (hall_id, kind, bin, grain, period, vals, cnts)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (hall_id, kind, bucket, grain, period) DO UPDATE SET
+ON CONFLICT (hall_id, kind, bin, grain, period) DO UPDATE SET
     (vals, cnts) = (SELECT array_agg(v ORDER BY v), array_agg(n ORDER BY v)
                     FROM (SELECT v, sum(c)::bigint AS n
                           FROM unnest(t.vals || EXCLUDED.vals, t.cnts || EXCLUDED.cnts) AS u(v, c)
@@ -251,9 +254,9 @@ CREATE TABLE city_periods (
     PRIMARY KEY (grain, period, hall_id)
 );
 CREATE TABLE city_bins (
-    hall_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('w', 's')), bucket INTEGER NOT NULL,
+    hall_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('w', 's')), bin INTEGER NOT NULL,
     grain TEXT NOT NULL, period DATE NOT NULL, vals BIGINT[] NOT NULL, cnts BIGINT[] NOT NULL,
-    PRIMARY KEY (hall_id, kind, bucket, grain, period)
+    PRIMARY KEY (hall_id, kind, bin, grain, period)
 );
 """
 
@@ -359,24 +362,28 @@ def hall_counts(conn, start: date, end: date, hall: Optional[str] = None) -> dic
             wanted[(h, kind, b)].append((p, k - below))
     picked: dict[tuple, int] = {}
     if wanted:
-        keys = sorted(wanted)
+        keys = sorted({(h, kind, b >> BIN_SHIFT[g], g) for h, kind, b in wanted for g in "dm"})
         with conn.cursor(binary=True) as cur:
-            cur.execute(f"""SELECT hall_id, kind, bucket, vals, cnts FROM city_bins
-                            WHERE (hall_id, kind, bucket) IN
-                                  (SELECT * FROM unnest(%(h)s::text[], %(k)s::text[], %(b)s::int[]))
+            cur.execute(f"""SELECT hall_id, kind, bin, grain, vals, cnts FROM city_bins
+                            WHERE (hall_id, kind, bin, grain) IN
+                                  (SELECT * FROM unnest(%(h)s::text[], %(k)s::text[], %(b)s::int[],
+                                                        %(g)s::text[]))
                               AND {periods}""",
                         {**args, "h": [k[0] for k in keys], "k": [k[1] for k in keys],
-                         "b": [k[2] for k in keys]})
+                         "b": [k[2] for k in keys], "g": [k[3] for k in keys]})
             parts: dict[tuple, list] = defaultdict(list)
-            for h, kind, b, vals, cnts in cur:
-                parts[(h, kind, b)].append((vals, cnts))
-        for key, ranks in wanted.items():
-            vals = np.concatenate([np.asarray(v, dtype=np.int64) for v, _ in parts[key]])
-            cnts = np.concatenate([np.asarray(c, dtype=np.int64) for _, c in parts[key]])
+            for h, kind, b, g, vals, cnts in cur:
+                parts[(h, kind, b, g)].append((vals, cnts))
+        for (h, kind, b), ranks in wanted.items():
+            chunks = parts[(h, kind, b >> BIN_SHIFT["d"], "d")] + parts[(h, kind, b, "m")]
+            vals = np.concatenate([np.asarray(v, dtype=np.int64) for v, _ in chunks])
+            cnts = np.concatenate([np.asarray(c, dtype=np.int64) for _, c in chunks])
+            keep = buckets(vals) == b                      # a day's bin holds 8 buckets
+            vals, cnts = vals[keep], cnts[keep]
             order = np.argsort(vals, kind="stable")
             vals, cum = vals[order], np.cumsum(cnts[order])
             for p, r in ranks:
-                picked[(key[0], key[1], p)] = int(vals[int(np.searchsorted(cum, r))])
+                picked[(h, kind, p)] = int(vals[int(np.searchsorted(cum, r))])
     for h, acc in out.items():
         for kind, n_key in (("w", "called"), ("s", "served")):
             n = acc[n_key]
