@@ -108,6 +108,7 @@ def _cases_body(case_key: str, hall_c: str) -> str:
                        OR (c.rectified_at IS NOT NULL AND c.replied_at IS NOT NULL))) AS fu_due
           FROM cases c JOIN halls h USING (hall_id)
           WHERE NOT c.excluded {hall_c}
+            AND c.opened_at >= %(start)s::date - 1 AND c.opened_at < %(end)s::date + 2
             AND (c.opened_at AT TIME ZONE h.tz)::date BETWEEN %(start)s AND %(end)s) c
     GROUP BY 1"""
 

@@ -34,8 +34,6 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Iterable, Optional
 
-import numpy as np
-
 LEG_TYPES = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
              "ticket.transferred")
 N_BUCKETS = 901
@@ -52,8 +50,9 @@ def bucket(ms: int) -> int:
     return 900
 
 
-def buckets(ms: np.ndarray) -> np.ndarray:
-    """``bucket`` over an int64 array (the bench's generator uses it)."""
+def buckets(ms):
+    """``bucket`` over an int64 numpy array."""
+    import numpy as np  # numpy only where the figures are read (a faster start of the CLI)
     ms = np.asarray(ms, dtype=np.int64)
     out = np.where(ms < 3_600_000, np.maximum(0, ms // 5000),
                    np.where(ms < 14_400_000, 720 + (ms - 3_600_000) // 60_000, 900))
@@ -216,7 +215,7 @@ INSERT INTO city_bins AS t (hall_id, kind, bin, grain, period, vals, cnts)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (hall_id, kind, bin, grain, period) DO UPDATE SET
     (vals, cnts) = (SELECT array_agg(v ORDER BY v), array_agg(n ORDER BY v)
-                    FROM (SELECT v, sum(c)::bigint AS n
+                    FROM (SELECT v, sum(c)::integer AS n
                           FROM unnest(t.vals || EXCLUDED.vals, t.cnts || EXCLUDED.cnts) AS u(v, c)
                           GROUP BY v) AS m)
 """
@@ -227,7 +226,7 @@ CREATE FUNCTION city_merge(a BIGINT[], b BIGINT[]) RETURNS BIGINT[] LANGUAGE sql
     SELECT CASE WHEN cardinality(b) = 0 THEN a WHEN cardinality(a) = 0 THEN b ELSE
         (SELECT array_agg(v ORDER BY v) FROM (SELECT unnest(a) UNION ALL SELECT unnest(b)) AS x(v)) END
 $$;
-CREATE FUNCTION city_add(a BIGINT[], b BIGINT[]) RETURNS BIGINT[] LANGUAGE sql IMMUTABLE AS $$
+CREATE FUNCTION city_add(a INTEGER[], b INTEGER[]) RETURNS INTEGER[] LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN cardinality(b) = 0 THEN a WHEN cardinality(a) = 0 THEN b ELSE
         (SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i)
          FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i)) END
@@ -248,16 +247,19 @@ CREATE TABLE city_periods (
     legs BIGINT NOT NULL, issued BIGINT NOT NULL, called BIGINT NOT NULL, served BIGINT NOT NULL,
     no_show BIGINT NOT NULL, transferred BIGINT NOT NULL,
     wait_sum BIGINT NOT NULL, wait_max BIGINT, service_sum BIGINT NOT NULL, service_max BIGINT,
-    wait_hist BIGINT[] NOT NULL, service_hist BIGINT[] NOT NULL,
+    wait_hist INTEGER[] NOT NULL, service_hist INTEGER[] NOT NULL,
     r1 BIGINT NOT NULL, r2 BIGINT NOT NULL, r3 BIGINT NOT NULL, r4 BIGINT NOT NULL,
     r5 BIGINT NOT NULL, untied BIGINT NOT NULL,
     PRIMARY KEY (grain, period, hall_id)
 );
 CREATE TABLE city_bins (
     hall_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('w', 's')), bin INTEGER NOT NULL,
-    grain TEXT NOT NULL, period DATE NOT NULL, vals BIGINT[] NOT NULL, cnts BIGINT[] NOT NULL,
+    grain TEXT NOT NULL, period DATE NOT NULL, vals BIGINT[] NOT NULL, cnts INTEGER[] NOT NULL,
     PRIMARY KEY (hall_id, kind, bin, grain, period)
 );
+-- the follow-up counts read the cases of a range of days (a margin of a day either side
+-- for the halls' time zones, then the exact hall day)
+CREATE INDEX cases_opened ON cases (opened_at);
 """
 
 
@@ -307,6 +309,32 @@ def split_range(start: date, end: date) -> tuple[list[date], list[date]]:
     return months, days
 
 
+def _ints(blob, size: int):
+    """An INTEGER[] (size 4) or BIGINT[] (size 8) as PostgreSQL sends it (``array_send``:
+    a header, then a length and a big-endian value per element; no NULLs here) as an int64
+    numpy array, without a Python int per element."""
+    import numpy as np
+    if blob is None or len(blob) < 20 or int.from_bytes(blob[:4], "big") == 0:
+        return np.zeros(0, dtype=np.int64)
+    element = np.dtype([("n", ">i4"), ("v", f">i{size}")])
+    return np.frombuffer(blob, dtype=element, offset=20)["v"].astype(np.int64)
+
+
+def _runs(periods: list[date], month: bool = False) -> list[tuple[date, date]]:
+    """Consecutive days (or months) as (first, last) runs."""
+    out: list[list[date]] = []
+    for p in periods:
+        nxt = None
+        if out:
+            last = out[-1][1]
+            nxt = (last + timedelta(days=32)).replace(day=1) if month else last + timedelta(days=1)
+        if nxt == p:
+            out[-1][1] = p
+        else:
+            out.append([p, p])
+    return [(a, b) for a, b in out]
+
+
 def _rank(n: int, p: int) -> int:
     return max(1, (p * n + 99) // 100)
 
@@ -316,16 +344,18 @@ def hall_counts(conn, start: date, end: date, hall: Optional[str] = None) -> dic
 
     Returns {hall: {"legs", "issued", …, "r1".."r5", "untied",
                     "w": (n, sum, p50, p90, max), "s": (…)}}."""
+    import numpy as np
     months, days = split_range(start, end)
     h_sql = "AND hall_id = %(hall)s" if hall else ""
     args = {"months": months, "days": days, "hall": hall}
     periods = f"""((grain = 'm' AND period = ANY(%(months)s::date[]))
                    OR (grain = 'd' AND period = ANY(%(days)s::date[]))) {h_sql}"""
     out: dict[str, dict] = {}
-    hists: dict[tuple, np.ndarray] = {}
+    hists: dict[tuple, "np.ndarray"] = {}
     with conn.cursor(binary=True) as cur:
         cur.execute(f"""SELECT hall_id, {", ".join(_COUNTS + _LEVELS)}, wait_sum, wait_max,
-                               service_sum, service_max, wait_hist, service_hist
+                               service_sum, service_max, array_send(wait_hist),
+                               array_send(service_hist)
                         FROM city_periods WHERE {periods}""", args)
         for row in cur:
             h = row[0]
@@ -344,10 +374,10 @@ def hall_counts(conn, start: date, end: date, hall: Optional[str] = None) -> dic
                 acc["w_max"] = w_max if acc["w_max"] is None else max(acc["w_max"], w_max)
             if s_max is not None:
                 acc["s_max"] = s_max if acc["s_max"] is None else max(acc["s_max"], s_max)
-            if w_hist:
-                hists[(h, "w")][:len(w_hist)] += np.asarray(w_hist, dtype=np.int64)
-            if s_hist:
-                hists[(h, "s")][:len(s_hist)] += np.asarray(s_hist, dtype=np.int64)
+            for kind, blob in (("w", w_hist), ("s", s_hist)):
+                arr = _ints(blob, 4)
+                if len(arr):
+                    hists[(h, kind)][:len(arr)] += arr
     # which bucket holds the k-th value, and its rank inside the bucket
     wanted: dict[tuple, list] = defaultdict(list)   # (hall, kind, bucket) -> [(p, rank in bucket)]
     for (h, kind), hist in hists.items():
@@ -362,22 +392,24 @@ def hall_counts(conn, start: date, end: date, hall: Optional[str] = None) -> dic
             wanted[(h, kind, b)].append((p, k - below))
     picked: dict[tuple, int] = {}
     if wanted:
-        keys = sorted({(h, kind, b >> BIN_SHIFT[g], g) for h, kind, b in wanted for g in "dm"})
+        parts: dict[tuple, list] = defaultdict(list)
         with conn.cursor(binary=True) as cur:
-            cur.execute(f"""SELECT hall_id, kind, bin, grain, vals, cnts FROM city_bins
-                            WHERE (hall_id, kind, bin, grain) IN
-                                  (SELECT * FROM unnest(%(h)s::text[], %(k)s::text[], %(b)s::int[],
-                                                        %(g)s::text[]))
-                              AND {periods}""",
-                        {**args, "h": [k[0] for k in keys], "k": [k[1] for k in keys],
-                         "b": [k[2] for k in keys], "g": [k[3] for k in keys]})
-            parts: dict[tuple, list] = defaultdict(list)
-            for h, kind, b, g, vals, cnts in cur:
-                parts[(h, kind, b, g)].append((vals, cnts))
+            # one index range per key and run of periods: (hall, kind, bin, grain, period)
+            for grain, lo, hi in [("m", a, b) for a, b in _runs(months, month=True)] + \
+                                 [("d", a, b) for a, b in _runs(days)]:
+                keys = sorted({(h, kind, b >> BIN_SHIFT[grain]) for h, kind, b in wanted})
+                cur.execute("""SELECT t.hall_id, t.kind, t.bin, array_send(t.vals), array_send(t.cnts)
+                               FROM unnest(%(h)s::text[], %(k)s::text[], %(b)s::int[]) AS q(h, k, b)
+                               JOIN city_bins t ON t.hall_id = q.h AND t.kind = q.k AND t.bin = q.b
+                                AND t.grain = %(g)s AND t.period BETWEEN %(lo)s AND %(hi)s""",
+                            {"h": [k[0] for k in keys], "k": [k[1] for k in keys],
+                             "b": [k[2] for k in keys], "g": grain, "lo": lo, "hi": hi})
+                for h, kind, b, vals, cnts in cur:
+                    parts[(h, kind, b, grain)].append((vals, cnts))
         for (h, kind, b), ranks in wanted.items():
             chunks = parts[(h, kind, b >> BIN_SHIFT["d"], "d")] + parts[(h, kind, b, "m")]
-            vals = np.concatenate([np.asarray(v, dtype=np.int64) for v, _ in chunks])
-            cnts = np.concatenate([np.asarray(c, dtype=np.int64) for _, c in chunks])
+            vals = np.concatenate([_ints(v, 8) for v, _ in chunks])
+            cnts = np.concatenate([_ints(c, 4) for _, c in chunks])
             keep = buckets(vals) == b                      # a day's bin holds 8 buckets
             vals, cnts = vals[keep], cnts[keep]
             order = np.argsort(vals, kind="stable")
