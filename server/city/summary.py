@@ -110,7 +110,8 @@ class Delta:
                sign: int) -> None:
         """A rating starts (+1) or stops (-1) counting (stored, or its exclusion changed)."""
         c = self.cells[(hall, _day(day), window or 0, clerk or "", service or "")]
-        c.levels[int(score) - 1] += sign
+        if 1 <= int(score) <= 5:  # as the raw path's FILTER (score = 1) … (score = 5)
+            c.levels[int(score) - 1] += sign
         if not tied:
             c.untied += sign
 
