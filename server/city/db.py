@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Optional
 
 import psycopg
@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..engine import N_
+from . import summary
 
 ROLES = ("manager",)
 
@@ -122,7 +123,68 @@ MIGRATIONS: list[tuple[str, str]] = [
             coalesce(CASE WHEN type = 'ticket.transferred'
                           THEN nullif(data->>'from_service', '') END, service, '')) STORED;
     """),
+    ("m004_partitions", """
+    -- the events table partitioned by month of the hall day (declarative range
+    -- partitioning): a query over a month reads its own partition, an old month can be
+    -- detached or dropped whole; city_ensure_month makes a month's partition before the
+    -- first event of that month arrives (the intake and the service's start call it)
+    ALTER TABLE events RENAME TO events_unpartitioned;
+    ALTER INDEX events_day RENAME TO events_unpartitioned_day;
+    ALTER TABLE events_unpartitioned RENAME CONSTRAINT events_pkey TO events_unpartitioned_pkey;
+    CREATE TABLE events (
+        hall_id TEXT NOT NULL REFERENCES halls(hall_id),
+        epoch INTEGER NOT NULL,
+        seq BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        at TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL,
+        day DATE NOT NULL,
+        ticket BIGINT,
+        "window" INTEGER,
+        clerk TEXT,
+        service TEXT,
+        data JSONB NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        wait_ms BIGINT GENERATED ALWAYS AS (
+            CASE WHEN type = 'ticket.called' AND coalesce(data->>'how', '') <> 'callback'
+                 THEN round(coalesce((data->>'wait_s')::float8, 0) * 1000)::bigint END) STORED,
+        service_ms BIGINT GENERATED ALWAYS AS (
+            CASE WHEN type = 'ticket.finished'
+                 THEN round(coalesce((data->>'service_s')::float8, 0) * 1000)::bigint END) STORED,
+        leg_service TEXT GENERATED ALWAYS AS (
+            coalesce(CASE WHEN type = 'ticket.transferred'
+                          THEN nullif(data->>'from_service', '') END, service, '')) STORED,
+        -- the partition key is part of the key; an event's day never changes, so
+        -- (hall, epoch, seq) stays unique
+        PRIMARY KEY (hall_id, epoch, seq, day)
+    ) PARTITION BY RANGE (day);
+    CREATE INDEX events_day ON events (day, type, hall_id);
+    CREATE FUNCTION city_ensure_month(d DATE) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+    DECLARE
+        first DATE := date_trunc('month', d)::date;
+        name TEXT := 'events_' || to_char(first, 'YYYYMM');
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext('city_ensure_month'));
+        IF to_regclass(name) IS NOT NULL THEN
+            RETURN false;
+        END IF;
+        EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+                       name, first, (first + interval '1 month')::date);
+        RETURN true;
+    END $$;
+    SELECT city_ensure_month(m) FROM (SELECT DISTINCT date_trunc('month', day)::date AS m
+                                      FROM events_unpartitioned) AS x;
+    INSERT INTO events (hall_id, epoch, seq, type, at, ts, day, ticket, "window", clerk,
+                        service, data, received_at)
+        SELECT hall_id, epoch, seq, type, at, ts, day, ticket, "window", clerk, service, data,
+               received_at FROM events_unpartitioned;
+    DROP TABLE events_unpartitioned;
+    """),
+    ("m005_summary", summary.SCHEMA),
+    ("m005_summary_fill", lambda conn: summary.rebuild(conn)),
 ]
+
+MONTHS_AHEAD = 2  # partitions exist for this month and the next two before any event needs them
 
 
 class CityError(Exception):
@@ -149,17 +211,49 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             conn.execute("LOCK TABLE city_migrations IN EXCLUSIVE MODE")
             if conn.execute("SELECT 1 FROM city_migrations WHERE name = %s", [name]).fetchone():
                 continue
-            conn.execute(sql)
+            if callable(sql):
+                sql(conn)
+            else:
+                conn.execute(sql)
             conn.execute("INSERT INTO city_migrations (name) VALUES (%s)", [name])
             done_now.append(name)
     return done_now
 
 
 def connect(url: str) -> psycopg.Connection:
-    """One connection (the CLI's), migrated."""
+    """One connection (the CLI's), migrated, with the months ahead partitioned."""
     conn = psycopg.connect(url, autocommit=True)
     migrate(conn)
+    ensure_months(conn, [date.today()])
     return conn
+
+
+_months_made: set[tuple] = set()
+
+
+def ensure_months(conn, days: Iterable, ahead: int = MONTHS_AHEAD) -> None:
+    """Make sure the events table has the partitions of these days' months, and of this
+    month and the ``ahead`` after it (each in its own short transaction, before a batch's
+    own transaction, so the intake never waits on one). Remembered per database."""
+    where = (conn.info.host, conn.info.port, conn.info.dbname)
+    today = date.today().replace(day=1)
+    months = {summary.month_of(d) for d in days}
+    for _ in range(ahead + 1):
+        months.add(today)
+        today = (today + timedelta(days=32)).replace(day=1)
+    for m in sorted(months):
+        if (where, m) in _months_made:
+            continue
+        with conn.transaction():
+            conn.execute("SELECT city_ensure_month(%s)", [m])
+        _months_made.add((where, m))
+
+
+def partitions(conn) -> list[str]:
+    """The events table's partitions, oldest first."""
+    return [r[0] for r in conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'events'::regclass ORDER BY c.relname").fetchall()]
 
 
 def open_pool(url: str, max_size: int = 8) -> ConnectionPool:
@@ -253,6 +347,7 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
     Idempotent: a (hall, epoch, seq) already stored is left as it is. A batch that does not
     follow what the city holds (after > acked) changes nothing and says where to resume:
     {"ack": n, "gap": true}. Otherwise {"ack": the new acknowledged seq, "stored": new rows}."""
+    ensure_months(conn, {e["day"] for e in events})
     with conn.transaction():
         conn.execute("INSERT INTO hall_progress (hall_id, epoch) VALUES (%s, %s) "
                      "ON CONFLICT DO NOTHING", [hall_id, epoch])
@@ -271,46 +366,107 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
         fresh = [e for e in events if int(e["seq"]) > acked]
         stored = 0
         if fresh:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    'INSERT INTO events (hall_id, epoch, seq, type, at, ts, day, ticket, "window", '
-                    "clerk, service, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT DO NOTHING",
-                    [(hall_id, epoch, int(e["seq"]), e["type"], e["at"], float(e["ts"]), e["day"],
-                      e.get("ticket"), e.get("window"), e.get("clerk"), e.get("service"),
-                      Jsonb(e.get("data") or {})) for e in fresh])
-                stored = len(fresh)
+            delta = summary.Delta()
+            # the summary takes exactly the rows this INSERT stored (RETURNING), so a batch
+            # sent again adds nothing to it
+            new_rows = conn.execute(EVENTS_INSERT, {
+                "hall": hall_id, "epoch": epoch,
+                "seq": [int(e["seq"]) for e in fresh], "type": [e["type"] for e in fresh],
+                "at": [e["at"] for e in fresh], "ts": [float(e["ts"]) for e in fresh],
+                "day": [e["day"] for e in fresh], "ticket": [e.get("ticket") for e in fresh],
+                "window": [e.get("window") for e in fresh], "clerk": [e.get("clerk") for e in fresh],
+                "service": [e.get("service") for e in fresh],
+                "data": [Jsonb(e.get("data") or {}) for e in fresh]}).fetchall()
+            for row in new_rows:
+                delta.event(*row)
+            stored = len(new_rows)
+            newest: dict[int, tuple] = {}
             for e in fresh:
                 if e.get("rating"):
-                    _put_rating(conn, hall_id, epoch, int(e["seq"]), e["rating"])
+                    newest[int(e["rating"]["id"])] = (int(e["seq"]), e["rating"])
+            _put_ratings(conn, hall_id, epoch, list(newest.values()), delta)
+            for e in fresh:
                 if e.get("case"):
                     _put_case(conn, hall_id, epoch, int(e["seq"]), e["case"])
+            delta.write(conn)
         new_ack = max(acked, last)
         conn.execute("UPDATE hall_progress SET acked_seq = %s, updated_at = now() "
                      "WHERE hall_id = %s AND epoch = %s", [new_ack, hall_id, epoch])
         return {"ack": new_ack, "gap": False, "stored": stored}
 
 
+EVENTS_INSERT = """
+INSERT INTO events (hall_id, epoch, seq, type, at, ts, day, ticket, "window", clerk, service, data)
+SELECT %(hall)s, %(epoch)s, * FROM unnest(%(seq)s::bigint[], %(type)s::text[], %(at)s::text[],
+    %(ts)s::float8[], %(day)s::date[], %(ticket)s::bigint[], %(window)s::int[], %(clerk)s::text[],
+    %(service)s::text[], %(data)s::jsonb[])
+ON CONFLICT DO NOTHING
+RETURNING hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms
+"""
+
 RATING_EXTRA = ("case_no", "matter_code", "matter_name", "dimensions", "content_version",
                 "channel", "device")
 
+RATINGS_UPSERT = """
+WITH src AS (
+    SELECT * FROM unnest(%(id)s::bigint[], %(ticket)s::bigint[], %(score)s::int[],
+        %(reasons)s::jsonb[], %(comment)s::text[], %(window)s::int[], %(clerk)s::text[],
+        %(service)s::text[], %(day)s::date[], %(source)s::text[], %(created_at)s::text[],
+        %(ts)s::float8[], %(excluded)s::bool[], %(exclude_reason)s::text[], %(extra)s::jsonb[],
+        %(seq)s::bigint[])
+    AS s(rating_id, ticket, score, reasons, comment, "window", clerk, service, day, source,
+         created_at, ts, excluded, exclude_reason, extra, seq)
+), old AS (
+    SELECT rating_id, excluded FROM ratings
+    WHERE hall_id = %(hall)s AND epoch = %(epoch)s AND rating_id IN (SELECT rating_id FROM src)
+), up AS (
+    INSERT INTO ratings (hall_id, epoch, rating_id, ticket, score, reasons, comment, "window",
+                         clerk, service, day, source, created_at, ts, excluded, exclude_reason,
+                         extra, seq)
+    SELECT %(hall)s, %(epoch)s, * FROM src
+    ON CONFLICT (hall_id, epoch, rating_id) DO UPDATE SET excluded = EXCLUDED.excluded,
+        exclude_reason = EXCLUDED.exclude_reason, seq = EXCLUDED.seq,
+        feed_seq = nextval('ratings_feed_seq') WHERE ratings.seq < EXCLUDED.seq
+    RETURNING rating_id, excluded, day, "window", clerk, service, score, ticket IS NOT NULL
+)
+SELECT up.*, old.excluded FROM up LEFT JOIN old USING (rating_id)
+"""
 
-def _put_rating(conn, hall_id, epoch, seq, r: dict) -> None:
-    extra = {k: r[k] for k in RATING_EXTRA if r.get(k) is not None}
-    reasons = r.get("reasons") or []
-    if isinstance(reasons, str):
-        reasons = json.loads(reasons or "[]")
-    conn.execute(
-        'INSERT INTO ratings (hall_id, epoch, rating_id, ticket, score, reasons, comment, "window", '
-        "clerk, service, day, source, created_at, ts, excluded, exclude_reason, extra, seq) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (hall_id, epoch, rating_id) DO UPDATE SET excluded = EXCLUDED.excluded, "
-        "exclude_reason = EXCLUDED.exclude_reason, seq = EXCLUDED.seq, "
-        "feed_seq = nextval('ratings_feed_seq') WHERE ratings.seq < EXCLUDED.seq",
-        [hall_id, epoch, int(r["id"]), r.get("ticket"), int(r["score"]), Jsonb(reasons),
-         r.get("comment") or "", r.get("window"), r.get("clerk"), r.get("service"), r["day"],
-         r.get("source"), r["created_at"], float(r["ts"]), bool(r.get("excluded")),
-         r.get("exclude_reason"), Jsonb(extra), seq])
+
+def _put_ratings(conn, hall_id, epoch, items: list[tuple[int, dict]], delta) -> None:
+    """Store the newest state of each rating a batch carries (one row per rating, kept
+    if newer by seq), and tell the summary which ratings start or stop counting."""
+    if not items:
+        return
+    cols: dict[str, list] = {k: [] for k in ("id", "ticket", "score", "reasons", "comment",
+                                             "window", "clerk", "service", "day", "source",
+                                             "created_at", "ts", "excluded", "exclude_reason",
+                                             "extra", "seq")}
+    for seq, r in items:
+        reasons = r.get("reasons") or []
+        if isinstance(reasons, str):
+            reasons = json.loads(reasons or "[]")
+        cols["id"].append(int(r["id"]))
+        cols["ticket"].append(r.get("ticket"))
+        cols["score"].append(int(r["score"]))
+        cols["reasons"].append(Jsonb(reasons))
+        cols["comment"].append(r.get("comment") or "")
+        cols["window"].append(r.get("window"))
+        cols["clerk"].append(r.get("clerk"))
+        cols["service"].append(r.get("service"))
+        cols["day"].append(r["day"])
+        cols["source"].append(r.get("source"))
+        cols["created_at"].append(r["created_at"])
+        cols["ts"].append(float(r["ts"]))
+        cols["excluded"].append(bool(r.get("excluded")))
+        cols["exclude_reason"].append(r.get("exclude_reason"))
+        cols["extra"].append(Jsonb({k: r[k] for k in RATING_EXTRA if r.get(k) is not None}))
+        cols["seq"].append(seq)
+    for (_, excluded, day, window, clerk, service, score, tied, was_excluded) in conn.execute(
+            RATINGS_UPSERT, {"hall": hall_id, "epoch": epoch, **cols}).fetchall():
+        sign = (0 if excluded else 1) - (0 if was_excluded is None or was_excluded else 1)
+        if sign:
+            delta.rating(hall_id, day, window, clerk, service, score, tied, sign)
 
 
 CASE_TIMES = ("opened_at", "callback_due", "callback_done_at", "rectify_due", "rectified_at",

@@ -6,6 +6,12 @@ from the stored events, ratings and cases; the rates are then made by the one
 definition of each figure (``server.readside.figures``, pure Python), so a hall's
 row at the city equals the hall's own ``/api/stats/...`` row to the last digit.
 
+``rows`` and ``days`` read the per-day summary that the intake keeps
+(server/city/summary.py: whole days, exact); ``rows_raw`` and ``days_raw`` compute the
+same from the stored events, ratings and cases, and are the tests' oracle. The
+follow-up case counts are computed from the cases at query time in both (their
+deadlines are judged against the time of the query).
+
 Times: the event's seconds become integer milliseconds as the hall's summary makes
 them (``round(seconds * 1000)``, ties to even in both; the events table's generated
 columns ``wait_ms``, ``service_ms`` and ``leg_service``, migration m003), and seconds
@@ -13,10 +19,11 @@ again on output.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
 from ..readside import figures as F
+from . import summary
 
 DIMS = {"hall": ("hall_id", "hall_id", "hall_id"),
         "window": ('coalesce("window", 0)', 'coalesce("window", 0)', 'coalesce(c."window", 0)'),
@@ -71,7 +78,22 @@ WITH ev AS (
     WHERE NOT excluded AND day BETWEEN %(start)s AND %(end)s {hall_ev}
     GROUP BY 1
 ), cs AS (
-    SELECT {case_key} AS k,
+{_cases_body(case_key, hall_c)}
+)
+SELECT coalesce(l.k, r.k) AS k, coalesce(l.issued, 0), coalesce(l.called, 0),
+       coalesce(l.served, 0), coalesce(l.no_show, 0), coalesce(l.transferred, 0),
+       coalesce(l.waits_n, 0), l.waits_sum, l.waits_p50, l.waits_p90, l.waits_max,
+       coalesce(l.services_n, 0), l.services_sum, l.services_p50, l.services_p90, l.services_max,
+       coalesce(r.r1, 0), coalesce(r.r2, 0), coalesce(r.r3, 0), coalesce(r.r4, 0),
+       coalesce(r.r5, 0), cs.cb_due, cs.cb_ok, cs.fu_due, cs.fu_ok, coalesce(r.untied, 0)
+FROM legs2 l FULL JOIN rt r ON r.k = l.k
+LEFT JOIN cs ON cs.k = coalesce(l.k, r.k)
+ORDER BY 1
+"""
+
+
+def _cases_body(case_key: str, hall_c: str) -> str:
+    return f"""    SELECT {case_key} AS k,
            count(*) FILTER (WHERE cb_due) AS cb_due,
            count(*) FILTER (WHERE cb_due AND callback_done_at <= callback_due) AS cb_ok,
            count(*) FILTER (WHERE fu_due) AS fu_due,
@@ -86,19 +108,15 @@ WITH ev AS (
                        OR (c.rectified_at IS NOT NULL AND c.replied_at IS NOT NULL))) AS fu_due
           FROM cases c JOIN halls h USING (hall_id)
           WHERE NOT c.excluded {hall_c}
+            AND c.opened_at >= %(start)s::date - 1 AND c.opened_at < %(end)s::date + 2
             AND (c.opened_at AT TIME ZONE h.tz)::date BETWEEN %(start)s AND %(end)s) c
-    GROUP BY 1
-)
-SELECT coalesce(l.k, r.k) AS k, coalesce(l.issued, 0), coalesce(l.called, 0),
-       coalesce(l.served, 0), coalesce(l.no_show, 0), coalesce(l.transferred, 0),
-       coalesce(l.waits_n, 0), l.waits_sum, l.waits_p50, l.waits_p90, l.waits_max,
-       coalesce(l.services_n, 0), l.services_sum, l.services_p50, l.services_p90, l.services_max,
-       coalesce(r.r1, 0), coalesce(r.r2, 0), coalesce(r.r3, 0), coalesce(r.r4, 0),
-       coalesce(r.r5, 0), cs.cb_due, cs.cb_ok, cs.fu_due, cs.fu_ok, coalesce(r.untied, 0)
-FROM legs2 l FULL JOIN rt r ON r.k = l.k
-LEFT JOIN cs ON cs.k = coalesce(l.k, r.k)
-ORDER BY 1
-"""
+    GROUP BY 1"""
+
+
+def _cases_sql(dim: str, hall: bool) -> str:
+    """Per key: callback and follow-up cases due and done in time (raw: they depend on
+    the time of the query)."""
+    return _cases_body(DIMS[dim][2], "AND c.hall_id = %(hall)s" if hall else "")
 
 
 def _spread(n, total, p50, p90, top) -> dict:
@@ -109,14 +127,45 @@ def _spread(n, total, p50, p90, top) -> dict:
 
 def rows(conn, *, dim: str, start: str, end: str, now: datetime,
          hall: Optional[str] = None) -> list[dict]:
-    """Rows of figures by hall (all halls), or by window | staff | service within one hall."""
+    """Rows of figures by hall (all halls), or by window | staff | service within one hall,
+    from the per-day summary (server/city/summary.py); equal to ``rows_raw``."""
+    _check(dim, hall)
+    d0, d1 = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    tuples = []
+    if dim == "hall":
+        for key, c in sorted(summary.hall_counts(conn, d0, d1, hall).items()):
+            tuples.append((key, c["issued"], c["called"], c["served"], c["no_show"],
+                           c["transferred"], *c["w"], *c["s"], c["r1"], c["r2"], c["r3"],
+                           c["r4"], c["r5"], c["untied"], c["legs"]))
+    else:
+        tuples = summary.cell_rows(conn, dim, d0, d1, hall)
+    # a key is there when it has a leg event or a rating that counts (as in rows_raw)
+    tuples = [t for t in tuples if t[-1] or sum(t[16:21])]
+    cases = {k: v for k, *v in conn.execute(_cases_sql(dim, hall is not None),
+                                            {"start": start, "end": end, "now": now,
+                                             "hall": hall}).fetchall()}
+    return _make_rows(dim, [(*t[:21], *cases.get(t[0], (None,) * 4), t[21]) for t in tuples])
+
+
+def rows_raw(conn, *, dim: str, start: str, end: str, now: datetime,
+             hall: Optional[str] = None) -> list[dict]:
+    """The same rows computed from the raw events, ratings and cases (the tests' oracle)."""
+    _check(dim, hall)
+    args = {"start": start, "end": end, "now": now, "hall": hall, "types": list(LEG_TYPES)}
+    return _make_rows(dim, conn.execute(_sql(dim, hall is not None), args).fetchall())
+
+
+def _check(dim: str, hall: Optional[str]) -> None:
     if dim not in DIMS:
         raise ValueError(dim)
     if dim != "hall" and hall is None:
         raise ValueError("a hall is needed below the hall level")
-    args = {"start": start, "end": end, "now": now, "hall": hall, "types": list(LEG_TYPES)}
+
+
+def _make_rows(dim: str, tuples) -> list[dict]:
+    """The row figures from the aggregated tuples (the same for both paths)."""
     out = []
-    for r in conn.execute(_sql(dim, hall is not None), args).fetchall():
+    for r in tuples:
         (key, issued, called, served, no_show, transferred, wn, wsum, w50, w90, wmax,
          sn, ssum, s50, s90, smax, r1, r2, r3, r4, r5, cb_due, cb_ok, fu_due, fu_ok, untied) = r
         by_person = dim in ("window", "staff")
@@ -180,7 +229,16 @@ def rank(rows_: list[dict], weights: dict, min_count: int = F.DEFAULT_MIN_COUNT)
 
 
 def days(conn, *, start: str, end: str, hall: Optional[str] = None) -> list[dict]:
-    """Per hall and day: served and the satisfied rate (the dashboard's trend lines)."""
+    """Per hall and day: served and the satisfied rate (the dashboard's trend lines), from
+    the summary's day rows; equal to ``days_raw``."""
+    return [{"hall": hall_id, "day": day.isoformat(), "served": served, "ratings": n,
+             "satisfied_rate": F.ratio(sat, n)}
+            for hall_id, day, served, n, sat in summary.day_rows(
+                conn, date.fromisoformat(str(start)), date.fromisoformat(str(end)), hall)]
+
+
+def days_raw(conn, *, start: str, end: str, hall: Optional[str] = None) -> list[dict]:
+    """The same from the raw events and ratings (the tests' oracle)."""
     sql = """
     SELECT coalesce(e.hall_id, r.hall_id), coalesce(e.day, r.day), coalesce(e.served, 0),
            coalesce(r.n, 0), coalesce(r.sat, 0)

@@ -1,0 +1,463 @@
+"""The city's per-day summary: what every row figure needs, kept as the events arrive.
+
+Three tables (migration m005_summary, server/city/db.py), all written in the same
+transaction as the batch of events that changes them (``Delta.write`` in
+``db.ingest``), so the summary never lags the events:
+
+- ``city_cells``: one row per (hall, day, window, clerk, service): the additive counts
+  (legs, issued, called, served, no-shows, transfers, rating levels, ratings without a
+  ticket), the sums of the waits and service times, and the times themselves, exact,
+  as sorted arrays of integer milliseconds. The by-window, by-clerk and by-service
+  figures of one hall merge these.
+- ``city_periods``: one row per (grain, period, hall), grain ``d`` a day or ``m`` a
+  calendar month: the same counts, the sums and maxima, and a histogram of the waits
+  and of the service times over fixed buckets (``bucket``: 5 s wide below an hour, 60 s
+  wide below four hours, then one), as dense arrays of counts.
+- ``city_bins``: per (hall, kind ``w``/``s``, bin, grain, period) the exact
+  millisecond values that fell in that bin, as (sorted distinct values, counts); a bin
+  is one bucket in a month row and eight buckets in a day row (``BIN_SHIFT``), so a day
+  has few rows and a month's rows stay short.
+
+Percentiles stay exact (nearest rank, the ⌈p·n/100⌉-th smallest, docs/figures.md): the
+histograms of the periods a range covers (whole months from ``m`` rows, the days at
+its ends from ``d`` rows) are added up to find the bucket holding the k-th value and
+its rank inside the bucket; then only that bucket's exact values are read from
+``city_bins`` and merged. Any bucket layout gives the same answer as long as it keeps
+order (a value in a higher bucket is never smaller); the layout only decides how much
+is read. The summary is additive, and a late or replayed batch only adds what was not
+stored before (the events' INSERT ... RETURNING says what was new), so it equals the
+raw computation over the events table (``stats.rows_raw``, the tests' oracle).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Iterable, Optional
+
+LEG_TYPES = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
+             "ticket.transferred")
+N_BUCKETS = 901
+BIN_SHIFT = {"d": 3, "m": 0}  # a bin of city_bins is bucket >> shift
+KINDS = ("w", "s")  # waits, service times
+
+
+def bucket(ms: int) -> int:
+    """The histogram bucket of a time in milliseconds (order-keeping)."""
+    if ms < 3_600_000:
+        return max(0, ms // 5000)                  # 0..719: 5 s wide below an hour
+    if ms < 14_400_000:
+        return 720 + (ms - 3_600_000) // 60_000   # 720..899: a minute wide below 4 h
+    return 900
+
+
+def buckets(ms):
+    """``bucket`` over an int64 numpy array."""
+    import numpy as np  # numpy only where the figures are read (a faster start of the CLI)
+    ms = np.asarray(ms, dtype=np.int64)
+    out = np.where(ms < 3_600_000, np.maximum(0, ms // 5000),
+                   np.where(ms < 14_400_000, 720 + (ms - 3_600_000) // 60_000, 900))
+    return out.astype(np.int64)
+
+
+def month_of(day) -> date:
+    d = day if isinstance(day, date) else date.fromisoformat(str(day))
+    return d.replace(day=1)
+
+
+# --- keeping it: the change one batch makes ------------------------------------------
+
+class _Cell:
+    __slots__ = ("n", "waits", "services", "levels", "untied")
+
+    def __init__(self):
+        self.n = [0, 0, 0, 0, 0, 0]   # legs, issued, called, served, no_show, transferred
+        self.waits: list[int] = []
+        self.services: list[int] = []
+        self.levels = [0, 0, 0, 0, 0]
+        self.untied = 0
+
+
+_N_INDEX = {"ticket.issued": 1, "ticket.no_show": 4, "ticket.transferred": 5}
+
+
+class Delta:
+    """What a set of new events and rating changes adds to the summary."""
+
+    def __init__(self):
+        self.cells: dict[tuple, _Cell] = defaultdict(_Cell)
+
+    def __bool__(self):
+        return bool(self.cells)
+
+    def event(self, hall: str, day, window, clerk, kind: str, leg_service: str,
+              wait_ms: Optional[int], service_ms: Optional[int]) -> None:
+        """One stored event (the columns of ``events``, generated ones included)."""
+        if kind not in LEG_TYPES:
+            return
+        c = self.cells[(hall, _day(day), window or 0, clerk or "", leg_service or "")]
+        c.n[0] += 1
+        i = _N_INDEX.get(kind)
+        if i:
+            c.n[i] += 1
+        if wait_ms is not None:
+            c.n[2] += 1
+            c.waits.append(int(wait_ms))
+        if service_ms is not None:
+            c.n[3] += 1
+            c.services.append(int(service_ms))
+
+    def rating(self, hall: str, day, window, clerk, service, score: int, tied: bool,
+               sign: int) -> None:
+        """A rating starts (+1) or stops (-1) counting (stored, or its exclusion changed)."""
+        c = self.cells[(hall, _day(day), window or 0, clerk or "", service or "")]
+        if 1 <= int(score) <= 5:  # as the raw path's FILTER (score = 1) … (score = 5)
+            c.levels[int(score) - 1] += sign
+        if not tied:
+            c.untied += sign
+
+    def write(self, conn) -> None:
+        """Add this delta to the three tables (inside the caller's transaction)."""
+        if not self.cells:
+            return
+        cells, periods, bins = [], {}, defaultdict(lambda: defaultdict(int))
+        for key in sorted(self.cells):
+            hall, day, window, clerk, service = key
+            c = self.cells[key]
+            c.waits.sort()
+            c.services.sort()
+            cells.append((hall, day, window, clerk, service, *c.n, sum(c.waits), sum(c.services),
+                          c.waits, c.services, *c.levels, c.untied))
+            for grain, period in (("d", day), ("m", day.replace(day=1))):
+                p = periods.get((grain, period, hall))
+                if p is None:
+                    p = periods[(grain, period, hall)] = _Period()
+                p.add(c)
+                for kind, values in (("w", c.waits), ("s", c.services)):
+                    for v in values:
+                        bins[(hall, kind, bucket(v) >> BIN_SHIFT[grain], grain, period)][v] += 1
+        with conn.cursor() as cur:
+            cur.executemany(CELLS_UPSERT, cells)
+            cur.executemany(PERIODS_UPSERT, [(g, per, h, *p.row()) for (g, per, h), p
+                                             in sorted(periods.items())])
+            rows = []
+            for key in sorted(bins):
+                values = sorted(bins[key])
+                rows.append((*key, values, [bins[key][v] for v in values]))
+            cur.executemany(BINS_UPSERT, rows)
+        self.cells.clear()
+
+
+def _day(day) -> date:
+    return day if isinstance(day, date) else date.fromisoformat(str(day))
+
+
+class _Period:
+    __slots__ = ("n", "levels", "untied", "sums", "maxes", "hists")
+
+    def __init__(self):
+        self.n = [0, 0, 0, 0, 0, 0]
+        self.levels = [0, 0, 0, 0, 0]
+        self.untied = 0
+        self.sums = [0, 0]
+        self.maxes = [None, None]
+        self.hists = [defaultdict(int), defaultdict(int)]
+
+    def add(self, c: _Cell) -> None:
+        self.n = [a + b for a, b in zip(self.n, c.n)]
+        self.levels = [a + b for a, b in zip(self.levels, c.levels)]
+        self.untied += c.untied
+        for i, values in enumerate((c.waits, c.services)):
+            if values:
+                self.sums[i] += sum(values)
+                top = values[-1]
+                self.maxes[i] = top if self.maxes[i] is None else max(self.maxes[i], top)
+                h = self.hists[i]
+                for v in values:
+                    h[bucket(v)] += 1
+
+    def row(self) -> tuple:
+        dense = []
+        for h in self.hists:
+            arr = [0] * (max(h) + 1 if h else 0)
+            for b, n in h.items():
+                arr[b] = n
+            dense.append(arr)
+        return (*self.n, self.sums[0], self.maxes[0], self.sums[1], self.maxes[1], dense[0],
+                dense[1], *self.levels, self.untied)
+
+
+_COUNTS = ("legs", "issued", "called", "served", "no_show", "transferred")
+_LEVELS = ("r1", "r2", "r3", "r4", "r5", "untied")
+_ADD = ", ".join(f"{k} = t.{k} + EXCLUDED.{k}" for k in _COUNTS + _LEVELS)
+
+CELLS_UPSERT = f"""
+INSERT INTO city_cells AS t (hall_id, day, "window", clerk, service, {", ".join(_COUNTS)},
+    wait_sum, service_sum, waits, services, {", ".join(_LEVELS)})
+VALUES ({", ".join(["%s"] * 21)})
+ON CONFLICT (hall_id, day, "window", clerk, service) DO UPDATE SET {_ADD},
+    wait_sum = t.wait_sum + EXCLUDED.wait_sum, service_sum = t.service_sum + EXCLUDED.service_sum,
+    waits = city_merge(t.waits, EXCLUDED.waits), services = city_merge(t.services, EXCLUDED.services)
+"""
+
+PERIODS_UPSERT = f"""
+INSERT INTO city_periods AS t (grain, period, hall_id, {", ".join(_COUNTS)}, wait_sum, wait_max,
+    service_sum, service_max, wait_hist, service_hist, {", ".join(_LEVELS)})
+VALUES ({", ".join(["%s"] * 21)})
+ON CONFLICT (grain, period, hall_id) DO UPDATE SET {_ADD},
+    wait_sum = t.wait_sum + EXCLUDED.wait_sum, service_sum = t.service_sum + EXCLUDED.service_sum,
+    wait_max = greatest(t.wait_max, EXCLUDED.wait_max),
+    service_max = greatest(t.service_max, EXCLUDED.service_max),
+    wait_hist = city_add(t.wait_hist, EXCLUDED.wait_hist),
+    service_hist = city_add(t.service_hist, EXCLUDED.service_hist)
+"""
+
+BINS_UPSERT = """
+INSERT INTO city_bins AS t (hall_id, kind, bin, grain, period, vals, cnts)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (hall_id, kind, bin, grain, period) DO UPDATE SET
+    (vals, cnts) = (SELECT array_agg(v ORDER BY v), array_agg(n ORDER BY v)
+                    FROM (SELECT v, sum(c)::integer AS n
+                          FROM unnest(t.vals || EXCLUDED.vals, t.cnts || EXCLUDED.cnts) AS u(v, c)
+                          GROUP BY v) AS m)
+"""
+
+SCHEMA = """
+-- a sorted merge of two sorted arrays, and the element-wise sum of two count arrays
+CREATE FUNCTION city_merge(a BIGINT[], b BIGINT[]) RETURNS BIGINT[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN cardinality(b) = 0 THEN a WHEN cardinality(a) = 0 THEN b ELSE
+        (SELECT array_agg(v ORDER BY v) FROM (SELECT unnest(a) UNION ALL SELECT unnest(b)) AS x(v)) END
+$$;
+CREATE FUNCTION city_add(a INTEGER[], b INTEGER[]) RETURNS INTEGER[] LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN cardinality(b) = 0 THEN a WHEN cardinality(a) = 0 THEN b ELSE
+        (SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i)
+         FROM unnest(a, b) WITH ORDINALITY AS u(x, y, i)) END
+$$;
+CREATE TABLE city_cells (
+    hall_id TEXT NOT NULL, day DATE NOT NULL, "window" INTEGER NOT NULL, clerk TEXT NOT NULL,
+    service TEXT NOT NULL,
+    legs BIGINT NOT NULL, issued BIGINT NOT NULL, called BIGINT NOT NULL, served BIGINT NOT NULL,
+    no_show BIGINT NOT NULL, transferred BIGINT NOT NULL,
+    wait_sum BIGINT NOT NULL, service_sum BIGINT NOT NULL,
+    waits BIGINT[] NOT NULL, services BIGINT[] NOT NULL,
+    r1 BIGINT NOT NULL, r2 BIGINT NOT NULL, r3 BIGINT NOT NULL, r4 BIGINT NOT NULL,
+    r5 BIGINT NOT NULL, untied BIGINT NOT NULL,
+    PRIMARY KEY (hall_id, day, "window", clerk, service)
+);
+CREATE TABLE city_periods (
+    grain TEXT NOT NULL CHECK (grain IN ('d', 'm')), period DATE NOT NULL, hall_id TEXT NOT NULL,
+    legs BIGINT NOT NULL, issued BIGINT NOT NULL, called BIGINT NOT NULL, served BIGINT NOT NULL,
+    no_show BIGINT NOT NULL, transferred BIGINT NOT NULL,
+    wait_sum BIGINT NOT NULL, wait_max BIGINT, service_sum BIGINT NOT NULL, service_max BIGINT,
+    wait_hist INTEGER[] NOT NULL, service_hist INTEGER[] NOT NULL,
+    r1 BIGINT NOT NULL, r2 BIGINT NOT NULL, r3 BIGINT NOT NULL, r4 BIGINT NOT NULL,
+    r5 BIGINT NOT NULL, untied BIGINT NOT NULL,
+    PRIMARY KEY (grain, period, hall_id)
+);
+CREATE TABLE city_bins (
+    hall_id TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('w', 's')), bin INTEGER NOT NULL,
+    grain TEXT NOT NULL, period DATE NOT NULL, vals BIGINT[] NOT NULL, cnts INTEGER[] NOT NULL,
+    PRIMARY KEY (hall_id, kind, bin, grain, period)
+);
+-- the follow-up counts read the cases of a range of days (a margin of a day either side
+-- for the halls' time zones, then the exact hall day)
+CREATE INDEX cases_opened ON cases (opened_at);
+"""
+
+
+def rebuild(conn, hall: Optional[str] = None, flush_every: int = 200_000) -> None:
+    """Make the summary again from the events and ratings (the migration that adds it,
+    and the bench after loading events with COPY). Inside the caller's transaction."""
+    where, args = ("WHERE hall_id = %s", [hall]) if hall else ("", [])
+    for table in ("city_cells", "city_periods", "city_bins"):
+        conn.execute(f"DELETE FROM {table} {where}", args)
+    delta, n = Delta(), 0
+    with conn.cursor(name="city_rebuild_events") as cur:
+        cur.itersize = 20_000
+        cur.execute('SELECT hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms '
+                    "FROM events WHERE type = ANY(%s) " + (where.replace("WHERE", "AND")),
+                    [list(LEG_TYPES)] + args)
+        for row in cur:
+            delta.event(*row)
+            n += 1
+            if n % flush_every == 0:
+                delta.write(conn)
+    with conn.cursor(name="city_rebuild_ratings") as cur:
+        cur.itersize = 20_000
+        cur.execute('SELECT hall_id, day, "window", clerk, service, score, ticket IS NOT NULL '
+                    "FROM ratings WHERE NOT excluded " + (where.replace("WHERE", "AND")), args)
+        for row in cur:
+            delta.rating(*row, sign=1)
+    delta.write(conn)
+
+
+# --- reading it -------------------------------------------------------------------------
+
+def split_range(start: date, end: date) -> tuple[list[date], list[date]]:
+    """The whole calendar months inside [start, end] and the days outside them."""
+    months, days = [], []
+    m = start.replace(day=1)
+    while m <= end:
+        nxt = (m + timedelta(days=32)).replace(day=1)
+        last = nxt - timedelta(days=1)
+        if m >= start and last <= end:
+            months.append(m)
+        else:
+            d = max(m, start)
+            while d <= min(last, end):
+                days.append(d)
+                d += timedelta(days=1)
+        m = nxt
+    return months, days
+
+
+def _ints(blob, size: int):
+    """An INTEGER[] (size 4) or BIGINT[] (size 8) as PostgreSQL sends it (``array_send``:
+    a header, then a length and a big-endian value per element; no NULLs here) as an int64
+    numpy array, without a Python int per element."""
+    import numpy as np
+    if blob is None or len(blob) < 20 or int.from_bytes(blob[:4], "big") == 0:
+        return np.zeros(0, dtype=np.int64)
+    element = np.dtype([("n", ">i4"), ("v", f">i{size}")])
+    return np.frombuffer(blob, dtype=element, offset=20)["v"].astype(np.int64)
+
+
+def _runs(periods: list[date], month: bool = False) -> list[tuple[date, date]]:
+    """Consecutive days (or months) as (first, last) runs."""
+    out: list[list[date]] = []
+    for p in periods:
+        nxt = None
+        if out:
+            last = out[-1][1]
+            nxt = (last + timedelta(days=32)).replace(day=1) if month else last + timedelta(days=1)
+        if nxt == p:
+            out[-1][1] = p
+        else:
+            out.append([p, p])
+    return [(a, b) for a, b in out]
+
+
+def _rank(n: int, p: int) -> int:
+    return max(1, (p * n + 99) // 100)
+
+
+def hall_counts(conn, start: date, end: date, hall: Optional[str] = None) -> dict:
+    """Per hall: the counts, sums, maxima and exact p50/p90 from the periods and bins.
+
+    Returns {hall: {"legs", "issued", …, "r1".."r5", "untied",
+                    "w": (n, sum, p50, p90, max), "s": (…)}}."""
+    import numpy as np
+    months, days = split_range(start, end)
+    h_sql = "AND hall_id = %(hall)s" if hall else ""
+    args = {"months": months, "days": days, "hall": hall}
+    periods = f"""((grain = 'm' AND period = ANY(%(months)s::date[]))
+                   OR (grain = 'd' AND period = ANY(%(days)s::date[]))) {h_sql}"""
+    out: dict[str, dict] = {}
+    hists: dict[tuple, "np.ndarray"] = {}
+    with conn.cursor(binary=True) as cur:
+        cur.execute(f"""SELECT hall_id, {", ".join(_COUNTS + _LEVELS)}, wait_sum, wait_max,
+                               service_sum, service_max, array_send(wait_hist),
+                               array_send(service_hist)
+                        FROM city_periods WHERE {periods}""", args)
+        for row in cur:
+            h = row[0]
+            acc = out.get(h)
+            if acc is None:
+                acc = out[h] = {k: 0 for k in _COUNTS + _LEVELS}
+                acc.update(w_sum=0, s_sum=0, w_max=None, s_max=None)
+                hists[(h, "w")] = np.zeros(N_BUCKETS, dtype=np.int64)
+                hists[(h, "s")] = np.zeros(N_BUCKETS, dtype=np.int64)
+            for i, k in enumerate(_COUNTS + _LEVELS, start=1):
+                acc[k] += row[i]
+            w_sum, w_max, s_sum, s_max, w_hist, s_hist = row[13:19]
+            acc["w_sum"] += w_sum
+            acc["s_sum"] += s_sum
+            if w_max is not None:
+                acc["w_max"] = w_max if acc["w_max"] is None else max(acc["w_max"], w_max)
+            if s_max is not None:
+                acc["s_max"] = s_max if acc["s_max"] is None else max(acc["s_max"], s_max)
+            for kind, blob in (("w", w_hist), ("s", s_hist)):
+                arr = _ints(blob, 4)
+                if len(arr):
+                    hists[(h, kind)][:len(arr)] += arr
+    # which bucket holds the k-th value, and its rank inside the bucket
+    wanted: dict[tuple, list] = defaultdict(list)   # (hall, kind, bucket) -> [(p, rank in bucket)]
+    for (h, kind), hist in hists.items():
+        n = int(hist.sum())
+        if not n:
+            continue
+        cum = np.cumsum(hist)
+        for p in (50, 90):
+            k = _rank(n, p)
+            b = int(np.searchsorted(cum, k))          # first bucket with cum >= k
+            below = int(cum[b - 1]) if b else 0
+            wanted[(h, kind, b)].append((p, k - below))
+    picked: dict[tuple, int] = {}
+    if wanted:
+        parts: dict[tuple, list] = defaultdict(list)
+        with conn.cursor(binary=True) as cur:
+            # one index range per key and run of periods: (hall, kind, bin, grain, period)
+            for grain, lo, hi in [("m", a, b) for a, b in _runs(months, month=True)] + \
+                                 [("d", a, b) for a, b in _runs(days)]:
+                keys = sorted({(h, kind, b >> BIN_SHIFT[grain]) for h, kind, b in wanted})
+                cur.execute("""SELECT t.hall_id, t.kind, t.bin, array_send(t.vals), array_send(t.cnts)
+                               FROM unnest(%(h)s::text[], %(k)s::text[], %(b)s::int[]) AS q(h, k, b)
+                               JOIN city_bins t ON t.hall_id = q.h AND t.kind = q.k AND t.bin = q.b
+                                AND t.grain = %(g)s AND t.period BETWEEN %(lo)s AND %(hi)s""",
+                            {"h": [k[0] for k in keys], "k": [k[1] for k in keys],
+                             "b": [k[2] for k in keys], "g": grain, "lo": lo, "hi": hi})
+                for h, kind, b, vals, cnts in cur:
+                    parts[(h, kind, b, grain)].append((vals, cnts))
+        for (h, kind, b), ranks in wanted.items():
+            chunks = parts[(h, kind, b >> BIN_SHIFT["d"], "d")] + parts[(h, kind, b, "m")]
+            vals = np.concatenate([_ints(v, 8) for v, _ in chunks])
+            cnts = np.concatenate([_ints(c, 4) for _, c in chunks])
+            keep = buckets(vals) == b                      # a day's bin holds 8 buckets
+            vals, cnts = vals[keep], cnts[keep]
+            order = np.argsort(vals, kind="stable")
+            vals, cum = vals[order], np.cumsum(cnts[order])
+            for p, r in ranks:
+                picked[(h, kind, p)] = int(vals[int(np.searchsorted(cum, r))])
+    for h, acc in out.items():
+        for kind, n_key in (("w", "called"), ("s", "served")):
+            n = acc[n_key]
+            acc[kind] = (n, acc[f"{kind}_sum"], picked.get((h, kind, 50)),
+                         picked.get((h, kind, 90)), acc[f"{kind}_max"]) if n else (0, None, None, None, None)
+    return out
+
+
+CELL_DIMS = {"window": '"window"', "staff": "clerk", "service": "service"}
+
+
+def cell_rows(conn, dim: str, start: date, end: date, hall: str) -> list[tuple]:
+    """One hall's rows by window | staff | service from the cells: (key, counts…,
+    waits n/sum/p50/p90/max, services n/sum/p50/p90/max, r1..r5, untied, legs)."""
+    key = CELL_DIMS[dim]
+    spread = """cardinality({a}) , {a}_sum,
+        {a}[greatest(1, (50 * cardinality({a}) + 99) / 100)],
+        {a}[greatest(1, (90 * cardinality({a}) + 99) / 100)],
+        {a}[cardinality({a})]"""
+    sql = f"""
+    WITH c AS (SELECT {key} AS k, * FROM city_cells
+               WHERE hall_id = %(hall)s AND day BETWEEN %(start)s AND %(end)s),
+    s AS (SELECT k, {", ".join(f"sum({x})::bigint AS {x}" for x in _COUNTS + _LEVELS)},
+                 sum(wait_sum)::bigint AS waits_sum, sum(service_sum)::bigint AS services_sum
+          FROM c GROUP BY k),
+    w AS (SELECT k, array_agg(v ORDER BY v) AS waits FROM c, unnest(c.waits) AS v GROUP BY k),
+    sv AS (SELECT k, array_agg(v ORDER BY v) AS services FROM c, unnest(c.services) AS v GROUP BY k),
+    j AS (SELECT s.*, coalesce(w.waits, '{{}}') AS waits, coalesce(sv.services, '{{}}') AS services
+          FROM s LEFT JOIN w USING (k) LEFT JOIN sv USING (k))
+    SELECT k, issued, called, served, no_show, transferred,
+           {spread.format(a="waits")}, {spread.format(a="services")},
+           r1, r2, r3, r4, r5, untied, legs
+    FROM j ORDER BY k"""
+    return conn.execute(sql, {"hall": hall, "start": start, "end": end}).fetchall()
+
+
+def day_rows(conn, start: date, end: date, hall: Optional[str] = None) -> list[tuple]:
+    """Per hall and day: (hall, day, served, ratings, satisfied)."""
+    h = "AND hall_id = %(hall)s" if hall else ""
+    return conn.execute(f"""
+        SELECT hall_id, period, served, r1 + r2 + r3 + r4 + r5, r4 + r5 FROM city_periods
+        WHERE grain = 'd' AND period BETWEEN %(start)s AND %(end)s {h}
+          AND (served > 0 OR r1 + r2 + r3 + r4 + r5 > 0)
+        ORDER BY hall_id, period""", {"start": start, "end": end, "hall": hall}).fetchall()
