@@ -14,11 +14,11 @@ from typing import Iterable, Optional
 
 import chinese_calendar
 
-from .engine import N_, QueueError, Service
+from .engine import N_, QueueError, Service, Slot
 from .workdays import WorkCalendar
 
 BOOKED_STATES = ("booked", "checked_in", "late")  # a slot's place is taken by these
-DEFAULT_HOURS = ((time(9, 0), time(17, 0)),)  # a service without opening hours
+DEFAULT_HOURS = (Slot(time(9, 0), time(17, 0), 0),)  # a service without opening hours
 
 
 class AppointmentsOff(QueueError):
@@ -99,6 +99,21 @@ class RemoteQuotaReached(QueueError):
 class NotRemote(QueueError):
     code = "not_remote"
     message = N_("Ticket %(number)s needs no check-in.")
+
+
+class DoorCodeWrong(QueueError):
+    code, status = "door_code_wrong", 403
+    message = N_("This is not the code at the hall's door today; please scan the code at the door again.")
+
+
+class DoorCodeOld(QueueError):
+    code, status = "door_code_old", 403
+    message = N_("This is the door's code of an earlier day; check-in needs today's code at the hall's door.")
+
+
+class DoorDayOut(QueueError):
+    code, status = "bad_day", 422
+    message = N_("The door's code can be shown for today and the next %(days)s days, not %(day)s.")
 
 
 class TooMany(QueueError):
@@ -194,13 +209,10 @@ def _legal_holiday(day: date) -> bool:
 
 def slot_starts(service: Service, rules: Rules, day: date, tz) -> list[datetime]:
     """Every slot start of the day, inside the service's opening periods."""
-    periods = [(p.start, p.end) for p in service.hours] or list(DEFAULT_HOURS)
     step = timedelta(minutes=rules.slot_min)
     out = []
-    for start, end in periods:
-        at = datetime.combine(day, start, tz)
-        stop = datetime.combine(day + timedelta(days=1), time(0), tz) if end == time.max \
-            else datetime.combine(day, end, tz)
+    for period in service.hours or DEFAULT_HOURS:
+        at, stop = period.on(day, tz)
         while at + step <= stop:
             out.append(at)
             at += step
@@ -209,7 +221,7 @@ def slot_starts(service: Service, rules: Rules, day: date, tz) -> list[datetime]
 
 def slot_label(at: datetime, rules: Rules) -> str:
     end = at + timedelta(minutes=rules.slot_min)
-    return f"{at.strftime('%H:%M')}-{end.strftime('%H:%M')}"
+    return Slot(at.time(), end.time() if end.date() == at.date() else time.max, 0).label()
 
 
 def parse_slot(text: str, tz) -> Optional[datetime]:

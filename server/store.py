@@ -523,8 +523,6 @@ class Store:
         cols = ", ".join(f"{k} = ?" for k in sets)
         self.db.execute(f"UPDATE notices SET {cols} WHERE id = ?", [*sets.values(), notice_id])
 
-    def notices(self, limit: int = 200) -> list[dict]:
-        return self._query("SELECT * FROM notices ORDER BY id DESC LIMIT ?", [limit])
 
     def _query(self, sql: str, args=()) -> list[dict]:
         """Rows as dicts. Plain execute: sqlite-utils' query() wraps each read in a savepoint."""
