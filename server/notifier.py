@@ -111,8 +111,8 @@ class Notifier:
                 attempts = row["attempts"] + 1
                 tried = {"tried_at": iso(self.ops.now())}
                 if error is None:
-                    sets = {"status": "sent", "attempts": attempts, "sent_at": iso(self.ops.now()),
-                            "last_error": None}
+                    # last_error stays: the log shows why an earlier attempt failed
+                    sets = {"status": "sent", "attempts": attempts, "sent_at": iso(self.ops.now())}
                     sent += 1
                 elif attempts >= self.retries:
                     sets = {"status": "failed", "attempts": attempts, "last_error": error}

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from server import auth, config, store
 
 from conftest import PASSWORD, TZ, LiveServer, bearer, follow_hall_clock
+from test_appointments_notifier import Gateway
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +44,21 @@ def login(server, user, window=None) -> dict:
 
 
 @pytest.fixture
-def server(hall_dir):
+def gateway():
+    g = Gateway(fail=1)  # an SMS gateway that fails its first request
+    yield g
+    g.close()
+
+
+@pytest.fixture
+def server(hall_dir, gateway):
     kiosk = accounts(hall_dir)
+    path = hall_dir / "hall.toml"
+    old = 'webhook = { url = "", retries = 5, timeout_s = 5, backoff_s = 2 }'
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, f'webhook = {{ url = "{gateway.url}", retries = 5, timeout_s = 3, '
+                                      'backoff_s = 0 }'), encoding="utf-8")
     live = LiveServer(hall_dir, now=START).start()
     live.kiosk = kiosk
     yield live
@@ -70,7 +84,7 @@ def take_phone_ticket(pg, server) -> str:
     return number
 
 
-def test_phone_ticket_door_check_in_kiosk_phone_tab_and_appt_marks(server, browser, shots):
+def test_phone_ticket_door_check_in_kiosk_phone_tab_and_appt_marks(server, browser, shots, gateway):
     manager = login(server, "9001")
     door = requests.get(server.url + "/api/door", headers=manager, timeout=5).json()
     booked = requests.post(server.url + "/api/appointments", json={
@@ -83,8 +97,8 @@ def test_phone_ticket_door_check_in_kiosk_phone_tab_and_appt_marks(server, brows
     first = take_phone_ticket(p1, server)
     assert "签到" in p1.text_content("#checkin")
     p1.screenshot(path=shots / "appointments2-phone-ticket.png", full_page=True)
-    p1.goto(door["url"].replace("http://127.0.0.1:8000", server.url).split("/door/")[0].rstrip("/")
-            if False else server.url + "/door/" + door["code"])
+    assert door["url"].endswith("/door/" + door["code"])
+    p1.goto(server.url + "/door/" + door["code"])  # what the camera opens
     ok = p1.wait_for_selector(".result.ok .r-title")
     assert ok.text_content() == f"已签到：{first}"
     p1.screenshot(path=shots / "appointments2-door-checked-in.png", full_page=True)
@@ -165,3 +179,33 @@ def test_phone_ticket_door_check_in_kiosk_phone_tab_and_appt_marks(server, brows
     lobby.screenshot(path=shots / "appointments2-lobby.png")
     cctx.close()
     lctx.close()
+
+    # the manager's pages at 1366×768: the notice log (the webhook's first answer was a 500)
+    mctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    assert mctx.request.post(server.url + "/api/login", data={"user": "9001", "password": PASSWORD}).ok
+    mp = mctx.new_page()
+    follow_hall_clock(mp, server)
+
+    def log_settled():
+        mp.goto(server.url + "/manage/notices")
+        return mp.locator("#counts [data-state=pending] b").text_content() == "0" and \
+            mp.locator("#log tbody tr").count() >= 4
+
+    for _ in range(40):
+        if log_settled():
+            break
+        mp.wait_for_timeout(500)
+    assert log_settled(), mp.text_content("main")
+    assert mp.text_content("#counts [data-state=failed] b") == "0"
+    retried = mp.locator("#log tbody tr", has=mp.locator("td:nth-child(4)", has_text="2"))
+    expect(retried.first.locator(".st")).to_have_text("已发送")
+    expect(retried.first.locator(".err")).to_have_text("HTTP 500")  # the first attempt's answer
+    assert "127.0.0.1" in mp.text_content("#hook") and "/notify" not in mp.text_content("#hook")
+    assert mp.locator("#log th").first.text_content().startswith("生成时间")
+    mp.screenshot(path=shots / "appointments2-notices.png")
+    # the door's poster, printable
+    mp.goto(server.url + "/manage/door")
+    mp.wait_for_selector("#door-qr svg")
+    assert mp.text_content("#door-code").replace(" ", "") == door["code"]
+    mp.screenshot(path=shots / "appointments2-door-poster.png", full_page=True)
+    mctx.close()
