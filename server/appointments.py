@@ -8,7 +8,7 @@ either returns what to do or raises a QueueError the edge turns into JSON.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Optional
 
@@ -138,31 +138,19 @@ class Rules:
     remote_quota: int = 0  # phone walk-in tickets per day (0: none)
 
 
-KEYS = {"slot_min": (int, 5, 240), "capacity": (int, 0, 1000), "walk_in_share": (float, 0.0, 1.0),
-        "horizon_days": (int, 0, 90), "checkin_before_min": (int, 0, 240),
-        "checkin_after_min": (int, 0, 240), "remote_quota": (int, 0, 10000)}
+def parse_rules(raw: Optional[dict], where: str) -> Optional[Rules]:
+    """A service's Rules from its ``appointments`` table, or None when it takes none.
 
-
-def parse_rules(raw, where: str) -> Optional[Rules]:
-    """The checked Rules of one service, or None when it takes no appointments."""
-    if raw is None or raw is False:
+    The table's keys, types and ranges are checked once, by the hall's one schema
+    (hallschema.Appointments: hall.toml, PUT /api/config, the stored configuration)
+    before any build; absent keys take Rules' defaults, which are the schema's."""
+    if raw is None:
         return None
-    if raw is True:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where}: appointments must be a table like "
-                         "{{slot_min = 30, capacity = 4}}")
-    unknown = sorted(set(raw) - set(KEYS))
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(KEYS)}")
-    out = {}
-    for key, value in raw.items():
-        kind, low, high = KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                (kind is int and int(value) != value) or not low <= value <= high:
-            raise ValueError(f"{where}: {key} must be a number from {low} to {high}, not {value!r}")
-        out[key] = kind(value)
-    return Rules(**out)
+    known = {f.name for f in fields(Rules)}
+    if not isinstance(raw, dict) or set(raw) - known:
+        raise ValueError(f"{where}: appointments must be a table of {sorted(known)}")
+    return Rules(**{k: (None if v is None else float(v) if k == "walk_in_share" else int(v))
+                    for k, v in raw.items()})
 
 
 def parse_closures(items: Iterable, where: str = "[appointments] closures") -> frozenset:
