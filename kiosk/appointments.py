@@ -1,6 +1,7 @@
 """Appointments' pages: the citizen's phone page (/book: book a slot, take today's
 ticket, follow a booking at /book/b/KEY) and the kiosk's check-in page
-(/kiosk/check-in: a typed code, a scanned QR code, or phone digits and name).
+(/kiosk/check-in: a typed code, a scanned QR code, or phone digits and name), and the
+page the door's code opens on a phone (/door/CODE: checks in that phone's tickets).
 Their own templates (templates/kiosk/book.html, checkin.html) and static files
 (static/appointments/); the rules are behind /api (server/api_appointments.py)."""
 import io
@@ -18,6 +19,8 @@ from server.web import ops
 bp = Blueprint("book", __name__, url_prefix="/book", template_folder="templates",
                static_folder="static/appointments", static_url_path="/static")
 checkin_bp = Blueprint("checkin", __name__, url_prefix="/kiosk/check-in", template_folder="templates")
+door_bp = Blueprint("door", __name__, url_prefix="/door", template_folder="templates")
+DOOR = re.compile(r"^[0-9]{6}$")
 
 CODE = re.compile(r"^[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{8}$")
 
@@ -58,6 +61,15 @@ def checkin_page():
     frame = pages.kiosk(ops().cfg, ops().notice())
     return render_page("kiosk/checkin.html", locale=_locale(), return_s=frame["return_s"],
                        status_base=ops().status_url(""))
+
+
+@door_bp.get("/<code>")
+def door_page(code: str):
+    """Opened by scanning the code at the hall's door: checks in this phone's phone tickets
+    and bookings of today (the code itself is checked by POST /api/door/check-in)."""
+    if not DOOR.match(code):
+        abort(404)
+    return render_page("kiosk/door.html", locale=_locale(), code=code)
 
 
 def _retention() -> int:

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from .engine import N_
 from .i18n import translate
 from .readside import appointments as figures
-from .security import address
+from . import appointments as appt
+from .security import Buckets, address
 from .downloads import table_response
 from .web import ApiError, Routes, Strict, ops, principal, reader, require
 
@@ -40,8 +41,24 @@ def _anonymous_or(*roles: str) -> Optional[str]:
     p = principal()
     if p is not None and p.role in roles:
         return p.role
-    appointments().allow(f"addr:{address()}")  # inside the hall-wide bound of [security]
+    bound()
     return None
+
+
+def bound() -> None:
+    """The phone page's bound: a burst, then [appointments] bookings_per_minute per address,
+    in security's token buckets (bounded in memory), inside its hall-wide anonymous limit."""
+    per_min = int(appointments().section["bookings_per_minute"])
+    if per_min > 0 and _buckets("addr", per_min, max(1, per_min)).take(address()):
+        raise appt.TooMany()
+
+
+def _buckets(name: str, per_min: float, burst: float) -> Buckets:
+    """This app's buckets ``name``, made again when the hall changes the rate (PUT /api/config)."""
+    held = current_app.extensions.setdefault("qrate_appointments_buckets", {})
+    if name not in held or held[name][0] != (per_min, burst):
+        held[name] = ((per_min, burst), Buckets(per_min, burst, clock=lambda: ops().now().timestamp()))
+    return held[name][1]
 
 
 def _day(text: Optional[str]) -> date:
@@ -178,6 +195,41 @@ def check_in_remote(key: str):
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,63}", key):
         raise ApiError(404, "unknown_ticket", N_("No ticket has this address."))
     return appointments().check_in_remote(key)
+
+
+class DoorIn(Strict):
+    door: str = Field(pattern=r"^[0-9]{6}$", description="The code on the hall's door (its QR or its digits)")
+    key: str = Field(pattern=r"^[A-Za-z0-9_-]{1,63}$",
+                     description="The key of the phone ticket's or the booking's status page")
+
+
+@route("/door/check-in", "POST", "Check in a phone ticket or a booking from the phone, with the code at the hall's door",
+       "anyone holding the ticket's or booking's key (bounded)", body=DoorIn, status=201,
+       tags=("appointments",),
+       extra_status={403: "door_code_wrong, door_code_old",
+                     409: "not_remote, too_early, not_today, already_checked_in", 429: "rate_limited"})
+def door_check_in(body: DoorIn):
+    bound()
+    # a ticket's key has 10 tries, then one a minute: today's 6 digits cannot be guessed from home
+    if _buckets("door", 1, 10).take(body.key):
+        raise appt.TooMany()
+    return appointments().check_in_at_door(body.door, body.key)
+
+
+@route("/door", "GET", "The code at the hall's door of a day (today by default) and the URL its QR holds",
+       "manager", tags=("appointments",), query=(("day", "YYYY-MM-DD (today .. 7 days ahead)"),))
+def door_code():
+    require("manager")
+    text = request.args.get("day")
+    return appointments().door(_day(text) if text else None)
+
+
+@route("/appointments/notices", "GET", "The log of \"your turn is near\" notices sent to the hall's webhook",
+       "manager", tags=("appointments",), query=(("day", "YYYY-MM-DD (default today)"),))
+def notice_log():
+    require("manager")
+    day = _day(request.args.get("day") or ops().today().isoformat())
+    return reader().run(figures.notice_log, day=day.isoformat())
 
 
 # Column labels of the export (zh first in the header; keys as in the JSON).

@@ -20,6 +20,7 @@ from kiosk import bp as kiosk_bp
 from kiosk import status_bp
 from kiosk.appointments import bp as book_bp
 from kiosk.appointments import checkin_bp
+from kiosk.appointments import door_bp
 from kiosk.pad import bp as pad_bp
 
 from . import (
@@ -54,6 +55,7 @@ from .clock import from_environment
 from .appointment_ops import Appointments
 from .console import bp as console_bp
 from .notifier import Notifier
+from . import manage_appointments
 from .system_page import bp as system_bp
 from .device_port import DevicePort
 from .operations import Operations
@@ -117,7 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
-    app.extensions["qrate_appointments"] = appointments = Appointments(ops)
+    app.extensions["qrate_appointments"] = appointments = Appointments(ops, secret=app.config["SECRET_KEY"])
     appointments.purge()  # personal data past the hall's retention (docs/appointments.md)
     notifier = Notifier(ops)
     ops.subscribe(notifier.listener)
@@ -140,6 +142,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(bp)
     app.register_blueprint(api_plan.bp)
     app.register_blueprint(manage_assess.bp)   # /manage/commitments, /manage/training (issue 15)
+    app.register_blueprint(door_bp)  # the door's check-in code, read by the phone (issue 12)
+    app.register_blueprint(manage_appointments.bp)  # the door's poster, the notice log
 
     app.extensions["qrate_presence"] = presence = Presence()
     ops.subscribe(presence.listener)

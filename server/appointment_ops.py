@@ -8,15 +8,19 @@ service and slot only. The policy is written in docs/appointments.md.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import date, datetime, timedelta
 from typing import Optional
 
 from . import appointments as appt
 from . import engine
-from .operations import Operations, PressGuard, iso
+from .operations import Operations, iso
 from .store import Store
 
+DOOR_AHEAD_DAYS = 7  # the manager may print the door's poster this far ahead
+DOOR_OLD_DAYS = 30  # an older door code than today's is named as such this long
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: typed from paper or a phone
 
 
@@ -27,11 +31,9 @@ def new_code() -> str:
 class Appointments:
     """Bookings and check-ins of one hall, over its service layer."""
 
-    def __init__(self, ops: Operations):
+    def __init__(self, ops: Operations, secret: str = ""):
         self.ops = ops
-        per_min = float(self.section["bookings_per_minute"])
-        # anonymous routes (the phone page): a bucket per caller address; security unifies later
-        self.guard = PressGuard(per_min, max(1, int(per_min)), clock=lambda: ops.now().timestamp())
+        self.secret = secret.encode()  # signs the door's day code (door_code)
         self._purged_for: Optional[date] = None
 
     @property
@@ -54,11 +56,6 @@ class Appointments:
     def capacity(self, svc: engine.Service, rules: appt.Rules) -> int:
         windows = sum(1 for w in self.cfg.windows.values() if svc.code in w.services)
         return appt.slot_capacity(rules, svc, windows)
-
-    def allow(self, who: str) -> None:
-        """The anonymous routes' bound: a burst, then bookings_per_minute per caller."""
-        if int(self.section["bookings_per_minute"]) > 0 and not self.guard.take(who):
-            raise appt.TooMany()
 
     # -- slots -------------------------------------------------------------------
     def slots(self, code, day: date) -> dict:
@@ -155,11 +152,16 @@ class Appointments:
 
     # -- check-in ----------------------------------------------------------------
     def check_in(self, code: Optional[str] = None, *, phone_last4: Optional[str] = None,
-                 name: Optional[str] = None) -> dict:
-        """Check in at the kiosk: an appointment ticket at once, or, late, a walk-in ticket."""
+                 name: Optional[str] = None, key: Optional[str] = None) -> dict:
+        """Check in at the kiosk (by code, or phone digits and name) or at the door (by the
+        booking's key): an appointment ticket at once, or, late, a walk-in ticket."""
         with self.ops.change() as (s, bodies):
             if code is not None:
                 b = self._find(s, code)
+            elif key is not None:
+                b = s.booking(key=key)
+                if b is None:
+                    raise appt.UnknownBooking()
             else:
                 found = s.bookings_by_phone_name(self.ops.today(), phone_last4, name.strip())
                 if not found:
@@ -172,12 +174,11 @@ class Appointments:
             verdict = appt.check_in_verdict(b, rules, now=now)
             slot = datetime.fromisoformat(b["slot_at"]).astimezone(self.ops.tz)
             if verdict == "on_time":
-                ticket = self._issue(s, bodies, svc, {"appointment": True, "booking": b["id"],
-                                                      "queue_at": slot.isoformat()},
-                                     reserved=True)
+                ticket = self.ops._issue_in(s, bodies, svc, reserved=True, marks={
+                    "appointment": True, "booking": b["id"], "queue_at": slot.isoformat()})
                 status = "checked_in"
             else:  # late: a walk-in ticket, within the service's hours and caps
-                ticket = self._issue(s, bodies, svc, {"late_booking": b["id"]}, reserved=False)
+                ticket = self.ops._issue_in(s, bodies, svc, marks={"late_booking": b["id"]})
                 status = "late"
             s.update_booking(b["id"], {"status": status, "checked_in_at": iso(now),
                                        "checked_in_ts": now.timestamp(), "ticket": ticket["id"]})
@@ -198,11 +199,11 @@ class Appointments:
             if s.remote_tickets_issued(self.ops.today(), svc.code) >= rules.remote_quota:
                 raise appt.RemoteQuotaReached(quota=rules.remote_quota, name=svc.name,
                                               name_en=svc.name_en)
-            return self._issue(s, bodies, svc, {"remote": True, "checked_in": False},
-                               reserved=False)
+            return self.ops._issue_in(s, bodies, svc, marks={"remote": True, "checked_in": False})
 
-    def check_in_remote(self, key: str) -> dict:
-        """The kiosk scans a phone ticket's code: it may be called from now on."""
+    def check_in_remote(self, key: str, how: str = "kiosk") -> dict:
+        """A phone ticket checks in (its code scanned at the kiosk, or the door's code
+        scanned by the phone): it may be called from now on."""
         with self.ops.change() as (s, bodies):
             t = s.ticket_by_key(key) if len(key) < 64 else None
             if t is None:
@@ -211,8 +212,44 @@ class Appointments:
                 raise appt.NotRemote(number=t.number)
             t.need("waiting")
             ev = engine.Event("ticket.checked_in", self.ops.now(), t.id, None, None,
-                              {"number": t.number, "service": t.service})
-            return self.ops._record(s, bodies, ev, t)
+                              {"number": t.number, "service": t.service, "how": how})
+            view = self.ops._record(s, bodies, ev, t)
+            return {**view, "status_url": self.ops.status_url(key)}
+
+    # -- the door's code: check in from the phone (docs/appointments.md) -------------
+    def door_code(self, day: Optional[date] = None) -> str:
+        """The door's code of a day: 6 digits of an HMAC of the day under the hall's secret
+        key, so it changes each day and cannot be worked out from an old one."""
+        day = day or self.ops.today()
+        mac = hmac.new(self.secret, f"qrate-door:{day.isoformat()}".encode(), hashlib.sha256)
+        return f"{int.from_bytes(mac.digest()[:8], 'big') % 10 ** 6:06d}"
+
+    def door_url(self, day: Optional[date] = None) -> str:
+        return self.cfg.raw["hall"]["public_url"].rstrip("/") + f"/door/{self.door_code(day)}"
+
+    def door(self, day: Optional[date] = None) -> dict:
+        """A day's door code and the URL its QR holds: today, or up to a week ahead (to
+        print the posters in advance)."""
+        today = self.ops.today()
+        day = day or today
+        if not today <= day <= today + timedelta(days=DOOR_AHEAD_DAYS):
+            raise appt.DoorDayOut(day=day.isoformat(), days=DOOR_AHEAD_DAYS)
+        return {"day": day.isoformat(), "code": self.door_code(day), "url": self.door_url(day)}
+
+    def check_in_at_door(self, door: str, key: str) -> dict:
+        """The phone that holds a phone ticket's or a booking's page scanned (or typed) the
+        code at the hall's door: the same check-in as at the kiosk, only with today's code."""
+        today = self.ops.today()
+        if not hmac.compare_digest(door.encode(), self.door_code(today).encode()):
+            if any(hmac.compare_digest(door.encode(), self.door_code(today - timedelta(days=n)).encode())
+                   for n in range(1, DOOR_OLD_DAYS + 1)):
+                raise appt.DoorCodeOld()
+            raise appt.DoorCodeWrong()
+        with self.ops.store() as s:
+            is_ticket = s.ticket_by_key(key) is not None
+        if is_ticket:
+            return self.check_in_remote(key, how="door")
+        return self.check_in(key=key)
 
     def expire_remote(self) -> int:
         """Cancel remote tickets not checked in within [appointments] remote_expire_min."""
@@ -244,11 +281,6 @@ class Appointments:
             n = s.purge_bookings(today - timedelta(days=int(self.section["retention_days"])))
             self._purged_for = today
             return n
-
-    def _issue(self, s: Store, bodies: list, svc: engine.Service, marks: dict, *,
-               reserved: bool) -> dict:
-        """Issue a ticket inside the open change with its marks (Operations._issue_in)."""
-        return self.ops._issue_in(s, bodies, svc, marks=marks, reserved=reserved)
 
     def _view(self, s: Store, b: dict, rules: appt.Rules, code_: bool = False) -> dict:
         svc = self.cfg.services.get(b["service"])

@@ -8,17 +8,17 @@ either returns what to do or raises a QueueError the edge turns into JSON.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from typing import Iterable, Optional
 
 import chinese_calendar
 
-from .engine import N_, QueueError, Service
+from .engine import N_, QueueError, Service, Slot
 from .workdays import WorkCalendar
 
 BOOKED_STATES = ("booked", "checked_in", "late")  # a slot's place is taken by these
-DEFAULT_HOURS = ((time(9, 0), time(17, 0)),)  # a service without opening hours
+DEFAULT_HOURS = (Slot(time(9, 0), time(17, 0), 0),)  # a service without opening hours
 
 
 class AppointmentsOff(QueueError):
@@ -101,6 +101,21 @@ class NotRemote(QueueError):
     message = N_("Ticket %(number)s needs no check-in.")
 
 
+class DoorCodeWrong(QueueError):
+    code, status = "door_code_wrong", 403
+    message = N_("This is not the code at the hall's door today; please scan the code at the door again.")
+
+
+class DoorCodeOld(QueueError):
+    code, status = "door_code_old", 403
+    message = N_("This is the door's code of an earlier day; check-in needs today's code at the hall's door.")
+
+
+class DoorDayOut(QueueError):
+    code, status = "bad_day", 422
+    message = N_("The door's code can be shown for today and the next %(days)s days, not %(day)s.")
+
+
 class TooMany(QueueError):
     code, status = "rate_limited", 429
     message = N_("Too many requests; please wait a minute and try again.")
@@ -123,31 +138,19 @@ class Rules:
     remote_quota: int = 0  # phone walk-in tickets per day (0: none)
 
 
-KEYS = {"slot_min": (int, 5, 240), "capacity": (int, 0, 1000), "walk_in_share": (float, 0.0, 1.0),
-        "horizon_days": (int, 0, 90), "checkin_before_min": (int, 0, 240),
-        "checkin_after_min": (int, 0, 240), "remote_quota": (int, 0, 10000)}
+def parse_rules(raw: Optional[dict], where: str) -> Optional[Rules]:
+    """A service's Rules from its ``appointments`` table, or None when it takes none.
 
-
-def parse_rules(raw, where: str) -> Optional[Rules]:
-    """The checked Rules of one service, or None when it takes no appointments."""
-    if raw is None or raw is False:
+    The table's keys, types and ranges are checked once, by the hall's one schema
+    (hallschema.Appointments: hall.toml, PUT /api/config, the stored configuration)
+    before any build; absent keys take Rules' defaults, which are the schema's."""
+    if raw is None:
         return None
-    if raw is True:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ValueError(f"{where}: appointments must be a table like "
-                         "{{slot_min = 30, capacity = 4}}")
-    unknown = sorted(set(raw) - set(KEYS))
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; known: {sorted(KEYS)}")
-    out = {}
-    for key, value in raw.items():
-        kind, low, high = KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                (kind is int and int(value) != value) or not low <= value <= high:
-            raise ValueError(f"{where}: {key} must be a number from {low} to {high}, not {value!r}")
-        out[key] = kind(value)
-    return Rules(**out)
+    known = {f.name for f in fields(Rules)}
+    if not isinstance(raw, dict) or set(raw) - known:
+        raise ValueError(f"{where}: appointments must be a table of {sorted(known)}")
+    return Rules(**{k: (None if v is None else float(v) if k == "walk_in_share" else int(v))
+                    for k, v in raw.items()})
 
 
 def parse_closures(items: Iterable, where: str = "[appointments] closures") -> frozenset:
@@ -194,13 +197,10 @@ def _legal_holiday(day: date) -> bool:
 
 def slot_starts(service: Service, rules: Rules, day: date, tz) -> list[datetime]:
     """Every slot start of the day, inside the service's opening periods."""
-    periods = [(p.start, p.end) for p in service.hours] or list(DEFAULT_HOURS)
     step = timedelta(minutes=rules.slot_min)
     out = []
-    for start, end in periods:
-        at = datetime.combine(day, start, tz)
-        stop = datetime.combine(day + timedelta(days=1), time(0), tz) if end == time.max \
-            else datetime.combine(day, end, tz)
+    for period in service.hours or DEFAULT_HOURS:
+        at, stop = period.on(day, tz)
         while at + step <= stop:
             out.append(at)
             at += step
@@ -209,7 +209,7 @@ def slot_starts(service: Service, rules: Rules, day: date, tz) -> list[datetime]
 
 def slot_label(at: datetime, rules: Rules) -> str:
     end = at + timedelta(minutes=rules.slot_min)
-    return f"{at.strftime('%H:%M')}-{end.strftime('%H:%M')}"
+    return Slot(at.time(), end.time() if end.date() == at.date() else time.max, 0).label()
 
 
 def parse_slot(text: str, tz) -> Optional[datetime]:

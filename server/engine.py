@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Iterable, Optional
 
 
@@ -168,6 +168,12 @@ class Slot:
     def label(self) -> str:
         end = "24:00" if self.end == time.max else self.end.strftime("%H:%M")
         return f"{self.start.strftime('%H:%M')}-{end}"
+
+    def on(self, day: date, tz) -> tuple[datetime, datetime]:
+        """The period on one day as two datetimes in ``tz`` (time.max ends at midnight)."""
+        end = datetime.combine(day + timedelta(days=1), time(0), tz) if self.end == time.max \
+            else datetime.combine(day, self.end, tz)
+        return datetime.combine(day, self.start, tz), end
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import urllib.request
 from typing import Callable, Optional
 
 from .operations import Operations, iso
+from .readside.appointments import notice_log
 
 log = logging.getLogger("qrate.notifier")
 TICKET_EVENTS = ("ticket.issued", "ticket.called", "ticket.finished", "ticket.no_show",
@@ -108,9 +109,10 @@ class Notifier:
                 except Exception as exc:  # a gateway down never stops the hall
                     error = f"{type(exc).__name__}: {exc}"[:300]
                 attempts = row["attempts"] + 1
+                tried = {"tried_at": iso(self.ops.now())}
                 if error is None:
-                    sets = {"status": "sent", "attempts": attempts, "sent_at": iso(self.ops.now()),
-                            "last_error": None}
+                    # last_error stays: the log shows why an earlier attempt failed
+                    sets = {"status": "sent", "attempts": attempts, "sent_at": iso(self.ops.now())}
                     sent += 1
                 elif attempts >= self.retries:
                     sets = {"status": "failed", "attempts": attempts, "last_error": error}
@@ -121,24 +123,28 @@ class Notifier:
                             "next_ts": time.time() + self.backoff * 2 ** (attempts - 1)}
                     log.info("notice %s: attempt %s failed (%s); retrying", row["id"], attempts, error)
                 with self.ops.store() as s, s.transaction():
-                    s.update_notice(row["id"], sets)
+                    s.update_notice(row["id"], {**sets, **tried})
             return sent
 
-    def log_rows(self, limit: int = 200) -> list[dict]:
+    def log_rows(self, day: Optional[str] = None) -> list[dict]:
+        """The notice log of a day (today by default), newest first (server/readside)."""
         with self.ops.store() as s:
-            return s.notices(limit)
+            return notice_log(s.db, self.ops.cfg, now=self.ops.now(), day=day)["notices"]
 
     # -- the worker under `qrate serve` ------------------------------------------------
     def start(self, every_s: float = 1.0, sweep: Optional[Callable[[], object]] = None,
               sweep_every_s: float = 60.0) -> threading.Thread:
-        """Deliver due notices every ``every_s``; run ``sweep`` (expired phone tickets) each minute."""
+        """Deliver due notices every ``every_s``; run ``sweep`` (expired phone tickets) each
+        minute of hall time (a test clock that runs fast sweeps as often, in hall time)."""
         def loop():
-            last_sweep = 0.0
+            last_sweep = None
             while not self._stop.wait(every_s):
                 try:
                     self.deliver_due()
-                    if sweep is not None and time.monotonic() - last_sweep >= sweep_every_s:
-                        last_sweep = time.monotonic()
+                    now = self.ops.now()
+                    if sweep is not None and (last_sweep is None or
+                                              (now - last_sweep).total_seconds() >= sweep_every_s):
+                        last_sweep = now
                         sweep()
                 except Exception:
                     log.exception("the notifier's round failed")

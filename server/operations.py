@@ -384,10 +384,7 @@ class Operations:
         slot = svc.slot_at(now)
         in_slot = 0
         if slot is not None and not reserved:
-            start = datetime.combine(day, slot.start, self.tz).timestamp()
-            end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
-                   if slot.end == datetime.max.time()
-                   else datetime.combine(day, slot.end, self.tz)).timestamp()
+            start, end = (at.timestamp() for at in slot.on(day, self.tz))
             in_slot = s.issued_between(day, svc.code, start, end)
         rule_svc = engine.replace(svc, daily_cap=None, slots=()) if reserved else svc
         ev = engine.issue(rule_svc, day=day, now=now, issued_today=s.issued_count(day, svc.code),
@@ -1228,10 +1225,7 @@ class Operations:
             extra["slot"] = slot.label()
             if issued >= slot.cap:  # a cheap bound first: most changes never count the slot
                 day = self.today()
-                start = datetime.combine(day, slot.start, self.tz).timestamp()
-                end = (datetime.combine(day + timedelta(days=1), datetime.min.time(), self.tz)
-                       if slot.end == datetime.max.time()
-                       else datetime.combine(day, slot.end, self.tz)).timestamp()
+                start, end = (at.timestamp() for at in slot.on(day, self.tz))
                 if s.issued_between(day, svc.code, start, end) >= slot.cap:
                     extra.update(open=False, closed_reason="slot_full")
         return extra

@@ -13,7 +13,8 @@ from __future__ import annotations
 ALWAYS_STAFF = frozenset(("note", "comment", "by", "author", "phone", "phone_last4", "id_last4",
                           "name", "case_no", "matter_name", "error"))
 # a `reason` is public only when it is one of these codes (never a clerk's free text)
-PUBLIC_REASONS = frozenset(("day_end", "sign_in", "sign_out", "take_over", "callback", "expired"))
+PUBLIC_REASONS = frozenset(("day_end", "sign_in", "sign_out", "take_over", "callback", "expired",
+                            "remote_expired"))  # a phone ticket not checked in (docs/appointments.md)
 # per type: further staff-only fields; "score" is dropped unless the hall publishes it
 BY_TYPE = {"rating.created": frozenset(("score", "reasons")),
            "case.changed": frozenset(("step", "status", "appeal_status", "rating"))}

@@ -31,6 +31,8 @@ assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, fe
 citizens = Migrations("qrate-citizens")
 caserating = Migrations("qrate-caserating")  # ratings tied to a case (一次一评), evaluation content
 MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens, caserating)
+appointments2 = Migrations("qrate-appointments2")  # issue 12, session 4: the notice log's last attempt
+MIGRATION_SETS += (appointments2,)
 
 
 @core()
@@ -642,3 +644,9 @@ def m001_case_ratings(db: sqlite_utils.Database) -> None:
             raise
     finally:
         conn.execute("PRAGMA foreign_keys=ON")
+
+
+@appointments2()
+def m001_notice_attempt_time(db: sqlite_utils.Database) -> None:
+    # the notice log (/manage/notices) shows when the last attempt was made
+    db.execute("ALTER TABLE notices ADD COLUMN tried_at TEXT")

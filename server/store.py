@@ -256,12 +256,14 @@ class Store:
         rows = []
         for kind in ("ticket.called", "ticket.recalled"):
             rows += self.db.execute(
-                "SELECT seq, type, at, ticket, window, data FROM ticket_events "
+                "SELECT seq, type, at, ticket, window, data, "
+                "(SELECT appointment FROM tickets WHERE id = ticket_events.ticket) FROM ticket_events "
                 "WHERE day = ? AND type = ? ORDER BY seq DESC LIMIT ?",
                 [day.isoformat(), kind, limit]).fetchall()
         rows.sort(key=lambda r: -r[0])
+        # appointment: the lobby marks a call 约 after its ticket has left the queue, too
         return [{"seq": r[0], "type": r[1], "at": r[2], "ticket": r[3], "window": r[4],
-                 "number": json.loads(r[5])["number"]} for r in rows[:limit]]
+                 "number": json.loads(r[5])["number"], "appointment": bool(r[6])} for r in rows[:limit]]
 
     # -- windows
     def window_states(self) -> dict[int, dict]:
@@ -523,8 +525,6 @@ class Store:
         cols = ", ".join(f"{k} = ?" for k in sets)
         self.db.execute(f"UPDATE notices SET {cols} WHERE id = ?", [*sets.values(), notice_id])
 
-    def notices(self, limit: int = 200) -> list[dict]:
-        return self._query("SELECT * FROM notices ORDER BY id DESC LIMIT ?", [limit])
 
     def _query(self, sql: str, args=()) -> list[dict]:
         """Rows as dicts. Plain execute: sqlite-utils' query() wraps each read in a savepoint."""

@@ -87,7 +87,7 @@ def test_near_and_called_notices_retry_and_never_repeat(hall_dir, gateway):
     assert sorted(near) == sorted([a["number"], b["number"]] * 2)
     rows = {r["ticket"]: r for r in notifier.log_rows()}
     assert rows[a["id"]]["attempts"] == 2 and rows[a["id"]]["status"] == "sent"
-    assert rows[a["id"]]["last_error"] is None
+    assert rows[a["id"]]["last_error"] == "HTTP 500"  # kept: why the first attempt failed
     headers, body = gateway.received[-1]
     assert headers["Idempotency-Key"].startswith("qrate-notice-") and body["event"] == "ticket.near"
     assert "前面还有" in body["text"] and body["appointment"] is None

@@ -91,6 +91,9 @@ ROUTES = {
     ("POST", "/remote-tickets"): "anyone",
     ("POST", "/status/<key>/check-in"): "kiosk",
     ("GET", "/stats/appointments"): "manager",
+    ("POST", "/door/check-in"): "anyone",
+    ("GET", "/door"): "manager",
+    ("GET", "/appointments/notices"): "manager",
     # citizens: help, alerts, their own ticket (docs/citizens.md)
     ("POST", "/help"): "citizen_device",
     ("POST", "/help/<int:call_id>/ack"): "clerk",

@@ -44,7 +44,7 @@
     var box = $("newest");
     box.classList.toggle("empty", !newest);
     $("newest-number").textContent = newest ? newest.number : "—";
-    if (newest) apptBadge($("newest-number"), st.tickets[newest.ticket]);
+    if (newest) apptBadge($("newest-number"), st.tickets[newest.ticket] || newest);
     $("newest-window").textContent = newest ? windowLabel(newest.window) : "";
     box.dataset.seq = newest ? newest.seq : "";
     // a long window name must shrink to the card, never be cut off
@@ -60,7 +60,7 @@
       if (!t || t.status !== "called") li.className = "gone";
       li.innerHTML = '<span class="num"></span><span class="win"></span>';
       li.firstChild.textContent = c.number;
-      apptBadge(li.firstChild, t);
+      apptBadge(li.firstChild, t || c);  // a call whose ticket has left the queue keeps its 约
       li.lastChild.textContent = windowLabel(c.window);
       ol.appendChild(li);
     });

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Optional
 
 from .figures import ratio, spread
 
@@ -97,3 +98,24 @@ def flat(rows: list[dict]) -> list[list]:
             line.append(v)
         out.append(line)
     return out
+
+
+NOTICE_STATES = ("pending", "sent", "failed")
+
+
+def notice_log(db, cfg, *, now: datetime, day: Optional[str] = None, limit: int = 500) -> dict:
+    """The "your turn is near" notices of a day, newest first: when queued and last tried,
+    the ticket, the kind, attempts, status and the last error (no phone, no payload)."""
+    day = day or now.date().isoformat()
+    cols = ("id", "kind", "status", "attempts", "last_error", "created_at", "tried_at", "sent_at",
+            "next_ts", "ticket", "number", "service")
+    rows = [dict(zip(cols, r)) for r in db.execute(
+        "SELECT n.id, n.kind, n.status, n.attempts, n.last_error, n.created_at, n.tried_at, n.sent_at,"
+        " n.next_ts, n.ticket, t.number, t.service FROM notices n JOIN tickets t ON t.id = n.ticket"
+        " WHERE t.day = ? ORDER BY n.id DESC LIMIT ?", [day, limit]).fetchall()]
+    counts = {k: 0 for k in NOTICE_STATES}
+    for status, n in db.execute(
+            "SELECT n.status, count(*) FROM notices n JOIN tickets t ON t.id = n.ticket"
+            " WHERE t.day = ? GROUP BY n.status", [day]).fetchall():
+        counts[status] = n
+    return {"day": day, "counts": counts, "notices": rows}

@@ -142,6 +142,8 @@
     $("b-when").classList.toggle("hidden", !active);
     $("b-who").textContent = b.name + " · " + b.phone;
     $("b-cancel").classList.toggle("hidden", !active);
+    $("b-door").classList.toggle("hidden", !active || b.day !== Qrate.day(new Date(), Q.tz));
+    if (active) window.QrateMine.remember("booking", Q.key, b.day);
     var t = b.ticket;
     $("b-ticket").classList.toggle("hidden", !t);
     if (t) {
@@ -162,6 +164,15 @@
     if (!window.confirm(T.cancelAsk)) return;
     Qrate.api("/api/appointments/" + encodeURIComponent($("b-code").textContent), {method: "DELETE"})
       .then(renderMine)
+      .catch(function (err) { showErr("b-err", err); });
+  });
+
+  $("b-door").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    $("b-err").classList.add("hidden");
+    Qrate.api("/api/door/check-in", {method: "POST", body: {
+      door: $("b-door-code").value.replace(/\s/g, ""), key: Q.key}})
+      .then(function () { window.QrateMine.forget(Q.key); loadMine(); })
       .catch(function (err) { showErr("b-err", err); });
   });
 

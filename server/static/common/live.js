@@ -183,7 +183,7 @@
     }
     if (ev.type === "ticket.called" || ev.type === "ticket.recalled") {
       st.calls.unshift({seq: ev.seq, type: ev.type, at: ev.at, ticket: ev.ticket.id,
-                        window: ev.window, number: ev.ticket.number});
+                        window: ev.window, number: ev.ticket.number, appointment: !!ev.ticket.appointment});
       st.calls = st.calls.slice(0, 10);
     }
     this._emit("event", [ev, st]);
