@@ -32,6 +32,8 @@ def main() -> None:
                 db.conn.rollback()
             try:
                 send(stdout, answer)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the server stopped while we answered: nobody is left to read it
             except (pickle.PickleError, TypeError, AttributeError) as exc:
                 send(stdout, ("error", ReportProcessError(f"unpicklable answer: {exc}")))
     finally:
@@ -39,4 +41,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass  # the server went away (stopped or killed): a quiet end, not a traceback
