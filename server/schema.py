@@ -30,7 +30,9 @@ hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' pri
 assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, feedback, training
 citizens = Migrations("qrate-citizens")
 caserating = Migrations("qrate-caserating")  # ratings tied to a case (一次一评), evaluation content
+kiosk_devices = Migrations("qrate-devices")  # printers per kiosk: each print job names its printer
 MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens, caserating)
+MIGRATION_SETS += (kiosk_devices,)
 
 
 @core()
@@ -642,3 +644,15 @@ def m001_case_ratings(db: sqlite_utils.Database) -> None:
             raise
     finally:
         conn.execute("PRAGMA foreign_keys=ON")
+
+
+# --- qrate-devices: printers per kiosk (docs/printing.md, "Printers per kiosk") --------
+
+@kiosk_devices()
+def m001_print_job_printer(db: sqlite_utils.Database) -> None:
+    # A ticket prints at the kiosk that issued it: the job names its printer (the kiosk's
+    # device name, or 'default' for [printer] url); each printer's spool reads its own.
+    db.executescript("""
+    ALTER TABLE print_jobs ADD COLUMN printer TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX print_jobs_printer ON print_jobs(printer, status, next_try_ts);
+    """)

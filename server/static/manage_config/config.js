@@ -38,7 +38,8 @@
     if (r.ok) {
       etag = r.headers.get("ETag") || "";
       cfg = body;
-      say(done || T.saved);
+      const later = r.headers.get("Qrate-Next-Start");  // [server] host/port: only at a restart
+      say(later ? fmt(T.next_start, {keys: later}) : (done || T.saved));
       render();
       return true;
     }
