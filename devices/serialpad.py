@@ -76,7 +76,7 @@ class SerialPort:
         self.stats = {"url": url, "pad_window": pad, "keypad_window": keypad, "connected": False,
                       "opened": 0, "bytes": 0, "frames": 0, "dropped": 0, "noise_bytes": 0,
                       "ratings": 0, "resent": 0, "refused": 0, "keys": 0, "last_error": None,
-                      "last_frame_at": None, "heartbeats": 0, "heartbeat_at": None}
+                      "last_frame_at": None, "heartbeats": 0, "heartbeat_at": None, "baudrate": None}
         self._heartbeat_mono: Optional[float] = None
         self._base = (0, 0, 0)
 
@@ -114,6 +114,7 @@ class SerialPort:
             if self._stop.is_set():  # closed while it was opening (its window's URL changed)
                 port.close()
                 break
+            self.stats["baudrate"] = getattr(port, "baudrate", None)  # as opened ([serial] baudrate)
             reader = serial.threaded.ReaderThread(port, lambda: FrameProtocol(self))
             self.reader = reader
             reader.start()

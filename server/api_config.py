@@ -72,9 +72,10 @@ def apply(raw: dict, who, source: str = "api"):
         resolve = {"action": "move", "service": request.args.get("to", "")}
     elif stranded == "cancel":
         resolve = {"action": "cancel", "reason": request.args.get("reason", "")[:200]}
+    before = dict(h.cfg.raw.get("server", {}))
     try:
         h.change_config(raw, who.subject, source, resolve=resolve)
-        later = next_start_keys(h.cfg.raw)
+        later = next_start_keys(before, h.cfg.raw)
     except ConfigError as exc:
         raise invalid(exc)
     except WouldStrand as exc:
@@ -93,7 +94,8 @@ def apply(raw: dict, who, source: str = "api"):
         resp.headers["Qrate-Next-Start"] = ", ".join(later)
         resp.headers["Warning"] = ('299 qrate "' + ", ".join(later) + " saved; takes effect at the next "
                                    "start of qrate serve (serving now at "
-                                   + "{host}:{port}".format(**serving()) + ')"')
+                                   + "{}:{}".format(*(serving().get(k) for k in ("host", "port")))
+                                   + ')"')
     return resp, status
 
 
@@ -102,11 +104,10 @@ def serving() -> dict:
     return current_app.extensions.get("qrate_serving") or {}
 
 
-def next_start_keys(raw: dict) -> list[str]:
-    """[server] keys saved that differ from the address being served: they wait for a restart."""
-    now = serving()
+def next_start_keys(before: dict, raw: dict) -> list[str]:
+    """[server] keys this change saved: a running server cannot move, they wait for a restart."""
     return [f"server.{k}" for k in ("host", "port")
-            if k in now and str(raw.get("server", {}).get(k)) != str(now[k])]
+            if str(raw.get("server", {}).get(k)) != str(before.get(k))]
 
 
 def raw_codes(raw: dict) -> list[str]:
