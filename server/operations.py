@@ -342,6 +342,8 @@ class Operations:
             body["services"] = self._service_summaries(s, inputs)
         if window_now is not None:
             body["window_state"] = self._window_view(s, window_now)
+            if ticket is None:  # a window opened, paused or closed: every estimate of its services moves
+                body["services"] = self._service_summaries(s, inputs or self._estimate_inputs(s))
         return body
 
     def _record_hall_event(self, s: Store, bodies: list, kind: str, data: dict,
