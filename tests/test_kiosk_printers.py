@@ -212,3 +212,30 @@ def test_the_admin_adds_a_kiosk_with_its_printer_and_edits_it_in_manage_system(r
     assert r.status_code == 302 and "kiosk-north" not in rig["hub"].spools
     page = c.get("/manage/system").get_data(as_text=True)
     assert 'id="printers"' in page and 'data-printer="kiosk-east"' in page
+
+
+def test_an_appointment_checked_in_at_a_kiosk_prints_there(hall):
+    """Every issue path prints at the issuing kiosk: a booking checked in at kiosk-east."""
+    from datetime import datetime
+
+    from conftest import TZ, FakeClock
+    folder, tmp = hall
+    clock = FakeClock(datetime(2026, 11, 30, 8, 50, tzinfo=TZ))  # a Monday, before a 09:00 slot
+    app = create_app({"HALL": folder, "TESTING": True, "CLOCK": clock})
+    ops, client = app.extensions["qrate"], app.test_client()
+    try:
+        with ops.store() as s:
+            _, east = auth.add_device(s.db, "kiosk-east", "kiosk", None, printer=f"file://{tmp / 'east'}")
+        hub = app.extensions["qrate_devices"]
+        hub._kiosks = {k["name"]: k["printer"] for k in ops.kiosk_printers()}
+        hub.sync_printers()
+        b = client.post("/api/appointments", json={
+            "service": "A", "slot": datetime(2026, 11, 30, 9, 0, tzinfo=TZ).isoformat(),
+            "name": "张三", "phone": "13800001234", "id_last4": "123X"}).get_json()
+        r = client.post(f"/api/appointments/{b['code']}/check-in", headers={"Authorization": f"Bearer {east}"})
+        assert r.status_code == 201, r.get_json()
+        hub.spools["kiosk-east"].step()
+        assert printed(tmp / "east") == [f"{r.get_json()['day']}-{r.get_json()['number']}"]
+    finally:
+        app.extensions["qrate_devices"].stop()
+        ops.close()
