@@ -151,6 +151,8 @@ def opening_note(rating: dict, reasons: list, contact: bool) -> str:
     parts.append(translate(N_("the citizen left a phone number for the callback") if contact
                            else N_("no contact given"), zh))
     return "；".join(parts) + "。"
+
+
 class UnknownKiosk(engine.QueueError):
     """No kiosk of this name (printers are bound to kiosks)."""
 
