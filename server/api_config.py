@@ -232,4 +232,8 @@ JS = {
     "f_check_s": N_("Check every (s)"), "f_printer_url": N_("Printer URL"),
     "f_printer_mode": N_("Print mode"),
     "next_start": N_("Saved. %(keys)s: the server's address changes at the next start of qrate serve."),
+    "t_server": N_("Server address"), "f_server_host": N_("Host (address to listen on)"),
+    "f_server_port": N_("Port"),
+    "server_note": N_("A running server cannot move: a new host or port takes effect at the next "
+                      "start of qrate serve (qrate serve --host/--port still win)."),
 }

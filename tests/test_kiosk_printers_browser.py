@@ -24,8 +24,9 @@ def closed_port() -> int:
     return port
 
 
-@pytest.fixture
-def hall(tmp_path):
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("kiosk-printers")
     folder = tmp_path / "hall"
     config.write_demo(folder, always_open=True)
     live = LiveServer(folder)
@@ -77,3 +78,28 @@ def test_each_kiosk_shows_its_own_printer(hall, browser):
     finally:
         for pg in pages.values():
             pg.context.close()
+
+
+def test_the_settings_page_says_a_new_server_port_waits_for_the_next_start(hall, browser):
+    live, _, _ = hall
+    ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = ctx.new_page()
+    try:
+        page.goto(live.url + "/manage")
+        page.fill("input[name=user]", "9000")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("#tabs")
+        page.goto(live.url + "/manage/config#devices")
+        page.wait_for_selector("body[data-ready='1']")
+        page.click('#tabs a[data-tab="devices"]')
+        page.wait_for_selector("#server-form input[name=port]")
+        assert "下次启动" in page.inner_text("#server-box")
+        page.fill("#server-form input[name=port]", str(live.port + 1))
+        page.click("#server-form button[type=submit]")
+        page.wait_for_function("document.getElementById('status').textContent.includes('server.port')")
+        assert "下次启动 qrate serve 时生效" in page.inner_text("#status")
+        page.screenshot(path=str(SHOTS / "config-server-next-start.png"))
+        assert requests.get(live.url + "/healthz", timeout=5).ok  # still serving where it was
+    finally:
+        ctx.close()
