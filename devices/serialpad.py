@@ -76,7 +76,7 @@ class SerialPort:
         self.stats = {"url": url, "pad_window": pad, "keypad_window": keypad, "connected": False,
                       "opened": 0, "bytes": 0, "frames": 0, "dropped": 0, "noise_bytes": 0,
                       "ratings": 0, "resent": 0, "refused": 0, "keys": 0, "last_error": None,
-                      "last_frame_at": None, "heartbeats": 0, "heartbeat_at": None}
+                      "last_frame_at": None, "heartbeats": 0, "heartbeat_at": None, "baudrate": None}
         self._heartbeat_mono: Optional[float] = None
         self._base = (0, 0, 0)
 
@@ -111,6 +111,10 @@ class SerialPort:
                 backoff = min(backoff * 2, 2.0)
                 continue
             backoff = 0.2
+            if self._stop.is_set():  # closed while it was opening (its window's URL changed)
+                port.close()
+                break
+            self.stats["baudrate"] = getattr(port, "baudrate", None)  # as opened ([serial] baudrate)
             reader = serial.threaded.ReaderThread(port, lambda: FrameProtocol(self))
             self.reader = reader
             reader.start()
@@ -179,6 +183,9 @@ class SerialPort:
             self.stats["heartbeats"] += 1
             self.stats["heartbeat_at"] = self.stats["last_frame_at"]
             self._heartbeat_mono = time.monotonic()
+            if self.keypad is not None and frame.fields[0] == f"{self.keypad:02d}":
+                # the clerk's keypad is there: its window is not silent ([signin] silent_minutes)
+                self.devices.device_port.keypad_alive(self.keypad)
         elif frame.kind == "KEY" and self.keypad is not None:
             self.stats["keys"] += 1
             self.devices.key(self, frame)
@@ -209,20 +216,52 @@ class SerialDevices:
 
     def __init__(self, device_port, cfg):
         self.device_port, self.cfg = device_port, cfg  # the hall's device port (not a serial port)
-        section = cfg.raw.get("serial", {})
-        self.baudrate = int(section.get("baudrate", 9600))
+        self.baudrate = self._baudrate()
+        self.ports = [SerialPort(self, url, roles["pad"], roles["keypad"])
+                      for url, roles in self._wanted().items()]
+        self.pads = {p.pad: p for p in self.ports if p.pad is not None}
+        self.started = False
+
+    def _baudrate(self) -> int:
+        return int(self.cfg.raw.get("serial", {}).get("baudrate", 9600))
+
+    def _wanted(self) -> dict[str, dict]:
+        """Port URL -> the window whose pad and whose keypad are on it, from the hall's windows."""
         by_url: dict[str, dict] = {}
-        for number, dev in cfg.window_devices.items():
+        for number, dev in self.cfg.window_devices.items():
             for role in ("pad", "keypad"):
                 url = dev.get(role)
                 if url:
                     by_url.setdefault(str(url), {"pad": None, "keypad": None})[role] = number
-        self.ports = [SerialPort(self, url, roles["pad"], roles["keypad"]) for url, roles in by_url.items()]
+        return by_url
+
+    def reconfigure(self) -> list[str]:
+        """Follow the configuration as it is now (a change made in the browser): close the
+        ports no window names any more (or whose pad/keypad moved), open the new ones; a new
+        [serial] baudrate reopens every port. Returns what changed, for the log."""
+        wanted, baudrate = self._wanted(), self._baudrate()
+        again = baudrate != self.baudrate
+        self.baudrate = baudrate
+        keep, gone = [], []
+        for port in self.ports:
+            if not again and wanted.get(port.url) == {"pad": port.pad, "keypad": port.keypad}:
+                keep.append(port)
+            else:
+                gone.append(port)
+        kept = {p.url for p in keep}
+        new = [SerialPort(self, url, roles["pad"], roles["keypad"])
+               for url, roles in wanted.items() if url not in kept]
+        self.ports = keep + new
         self.pads = {p.pad: p for p in self.ports if p.pad is not None}
-        self.started = False
+        for port in gone:
+            port.stop()
+        if self.started:
+            for port in new:
+                port.start()
+        return [f"closed {p.url}" for p in gone] + [f"opened {p.url}" for p in new]
 
     def start(self) -> None:
-        if self.started or not self.ports:
+        if self.started:
             return
         self.started = True
         for port in self.ports:

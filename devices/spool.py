@@ -72,12 +72,23 @@ def wakes_spool(body: dict) -> bool:
 
 
 class Spool:
-    """The worker that drains one hall's print queue, and the printer's health."""
+    """The worker that drains one printer's print queue, and that printer's health.
 
-    def __init__(self, port, cfg):
+    ``name`` is the printer's name in the print jobs: "default" ([printer] url) or a
+    kiosk's device name (its own printer, ``url``). ``others``: the names of the kiosk
+    printers running beside the default one, whose jobs the default leaves alone."""
+
+    def __init__(self, port, cfg, name: str = "default", url: Optional[str] = None,
+                 others=lambda: (), sending: Optional[threading.Lock] = None):
         self.port, self.cfg = port, cfg
+        # held while this printer is asked and printed to: a spool that replaces this one
+        # (a new URL or layout) waits for the job being sent, so no job prints twice
+        self.sending = sending or threading.Lock()
         p = cfg.raw["printer"]
-        self.url = p["url"]
+        self.name = name
+        self.kiosk = None if name == "default" else name
+        self.url = url or p["url"]
+        self._others = others
         self.config_error = ""
         try:
             self.layout = Layout.from_config(cfg)
@@ -107,18 +118,32 @@ class Spool:
         if wakes_spool(body):
             self._wake.set()
 
+    def mine(self) -> dict:
+        """Which jobs are this printer's (the device port's printer/others arguments)."""
+        return {"printer": self.name, "others": tuple(self._others()) if self.kiosk is None else ()}
+
     def pending(self) -> int:
-        return self.port.pending_print_jobs()
+        return self.port.pending_print_jobs(**self.mine())
 
     # -- the worker ----------------------------------------------------------
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="print-spool", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"print-spool {self.name}", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 0) -> None:
+        """Stop the worker; ``wait_s``: wait for a job being sent to finish (a printer's
+        spool replaced by a new one must not print the same job beside it)."""
         self._stop.set()
         self._wake.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            if wait_s and thread is not threading.current_thread():
+                thread.join(wait_s)
+            return  # the worker closes the printer as it ends
+        self._close()
+
+    def _close(self) -> None:
         if self.printer is not None:
             try:
                 run_blocking(self.printer.close)
@@ -126,15 +151,22 @@ class Spool:
                 pass
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            wait = self.poll_s
-            try:
-                wait = self.step()
-            except Exception:  # a device failure becomes a retry, never a crash
-                log.exception("print spool step failed")
-                wait = 2.0
-            self._wake.wait(wait)
-            self._wake.clear()
+        try:
+            while not self._stop.is_set():
+                wait = self.poll_s
+                with self.sending:
+                    if self._stop.is_set():
+                        break
+                    try:
+                        wait = self.step()
+                    except Exception:  # a device failure becomes a retry, never a crash
+                        log.exception("print spool step failed")
+                        wait = 2.0
+                self._wake.wait(wait)
+                self._wake.clear()
+        finally:
+            with self.sending:
+                self._close()
 
     def step(self) -> float:
         """Check the printer, print what is due; returns how long to wait before the next step."""
@@ -165,7 +197,7 @@ class Spool:
         return self.printer is not None and self.printer.ready(st)
 
     def pending_due(self) -> bool:
-        return bool(self.port.due_print_jobs(limit=1))
+        return bool(self.port.due_print_jobs(limit=1, **self.mine()))
 
     def render(self, job: dict) -> tuple[str, bytes, str]:
         """A job's file name, bytes and readable text, from the ticket payload stored with it."""
@@ -188,7 +220,7 @@ class Spool:
         last_error, tried again after the backoff) and the next job goes on;
         a printer failure stops the batch (the later jobs would fail too)."""
         printed = 0
-        for job in self.port.due_print_jobs(limit=20):
+        for job in self.port.due_print_jobs(limit=20, **self.mine()):
             if self._stop.is_set():
                 break
             try:
@@ -208,7 +240,7 @@ class Spool:
             printed += 1
             self.printed += 1
         if printed:
-            self.port.release_print_jobs()  # a job that waited for an earlier failure may go now
+            self.port.release_print_jobs(**self.mine())  # a job that waited for an earlier failure may go now
         return printed
 
     # -- health --------------------------------------------------------------
@@ -219,9 +251,14 @@ class Spool:
                 "message": state_message(st, "zh_CN"), "message_en": state_message(st, "en"),
                 "since": self.state.get("since")}
 
+    def named(self) -> dict:
+        """health() with the printer's name: an entry of the snapshot's devices.printers."""
+        return {**self.health(), "name": self.name, "kiosk": self.kiosk}
+
     def view(self) -> dict:
         """The printer's health as the managers and the API see it (GET /api/printer)."""
-        return {"device": "printer", "kind": "printer",
+        return {"device": "printer" if self.kiosk is None else f"printer:{self.name}",
+                "kind": "printer", "name": self.name, "kiosk": self.kiosk,
                 "scheme": self.spec.scheme if self.spec else None, **self.health(),
                 "detail": self.state.get("detail", ""), "checked_at": self.state.get("checked_at"),
                 "pending": self.pending(), "mode": self.layout.mode,

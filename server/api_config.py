@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from PIL import Image, UnidentifiedImageError
 
 from . import config_live, hallschema
@@ -72,8 +72,10 @@ def apply(raw: dict, who, source: str = "api"):
         resolve = {"action": "move", "service": request.args.get("to", "")}
     elif stranded == "cancel":
         resolve = {"action": "cancel", "reason": request.args.get("reason", "")[:200]}
+    before = dict(h.cfg.raw.get("server", {}))
     try:
         h.change_config(raw, who.subject, source, resolve=resolve)
+        later = next_start_keys(before, h.cfg.raw)
     except ConfigError as exc:
         raise invalid(exc)
     except WouldStrand as exc:
@@ -87,7 +89,25 @@ def apply(raw: dict, who, source: str = "api"):
                                     {"action": "cancel", "query": "?stranded=cancel&reason=TEXT"}]},
                        n=sum(r["waiting"] for r in exc.stranded),
                        services=", ".join(r["service"] for r in exc.stranded))
-    return _answer(h.cfg.raw)
+    resp, status = _answer(h.cfg.raw)
+    if later:  # saved, but a running server cannot move: say so (docs/operations.md)
+        resp.headers["Qrate-Next-Start"] = ", ".join(later)
+        resp.headers["Warning"] = ('299 qrate "' + ", ".join(later) + " saved; takes effect at the next "
+                                   "start of qrate serve (serving now at "
+                                   + "{}:{}".format(*(serving().get(k) for k in ("host", "port")))
+                                   + ')"')
+    return resp, status
+
+
+def serving() -> dict:
+    """The address this server listens on (set by qrate serve; else as it started)."""
+    return current_app.extensions.get("qrate_serving") or {}
+
+
+def next_start_keys(before: dict, raw: dict) -> list[str]:
+    """[server] keys this change saved: a running server cannot move, they wait for a restart."""
+    return [f"server.{k}" for k in ("host", "port")
+            if str(raw.get("server", {}).get(k)) != str(before.get(k))]
 
 
 def raw_codes(raw: dict) -> list[str]:
@@ -211,4 +231,9 @@ JS = {
     "f_long_wait_min": N_("Long wait (min)"), "f_long_wait_count": N_("Alert above (citizens)"),
     "f_check_s": N_("Check every (s)"), "f_printer_url": N_("Printer URL"),
     "f_printer_mode": N_("Print mode"),
+    "next_start": N_("Saved. %(keys)s: the server's address changes at the next start of qrate serve."),
+    "t_server": N_("Server address"), "f_server_host": N_("Host (address to listen on)"),
+    "f_server_port": N_("Port"),
+    "server_note": N_("A running server cannot move: a new host or port takes effect at the next "
+                      "start of qrate serve (qrate serve --host/--port still win)."),
 }

@@ -115,10 +115,12 @@ def create_app(config: dict | None = None) -> Flask:
     if clock is test_clock and test_clock is not None:
         app.logger.warning("QRATE_TEST_NOW: the hall clock is a test clock at %s", clock().isoformat())
     ops = Operations(cfg, clock=clock)
+    ops.issuing_kiosk = api_printing.issuing_kiosk  # a ticket prints at the kiosk that issued it
     config_live.at_start(ops)  # the database's configuration, or a changed hall.toml imported
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
+    app.extensions["qrate_serving"] = dict(cfg.raw["server"])  # qrate serve sets where it listens
     app.extensions["qrate_appointments"] = appointments = Appointments(ops, secret=app.config["SECRET_KEY"])
     appointments.purge()  # personal data past the hall's retention (docs/appointments.md)
     notifier = Notifier(ops)

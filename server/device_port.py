@@ -28,9 +28,10 @@ class DevicePort:
         return {"prompt_seconds": int(conf["prompt_seconds"]),
                 "rating_window_s": float(conf["window_minutes"]) * 60}
 
-    # the print spool
-    def due_print_jobs(self, limit: int = 20) -> list[dict]:
-        return self._ops.due_print_jobs(limit)
+    # the print spools: one per printer (``printer``: "default" or a kiosk's name; the
+    # default's ``others`` are the kiosk printers running, whose jobs it leaves alone)
+    def due_print_jobs(self, limit: int = 20, printer: Optional[str] = None, others=()) -> list[dict]:
+        return self._ops.due_print_jobs(limit, printer, others)
 
     def print_job_printed(self, job_id: int) -> None:
         self._ops.print_job_printed(job_id)
@@ -38,11 +39,15 @@ class DevicePort:
     def print_job_failed(self, job_id: int, error: str, retry_in_s: float) -> None:
         self._ops.print_job_failed(job_id, error, retry_in_s)
 
-    def release_print_jobs(self) -> None:
-        self._ops.release_print_jobs()
+    def release_print_jobs(self, printer: Optional[str] = None, others=()) -> None:
+        self._ops.release_print_jobs(printer, others)
 
-    def pending_print_jobs(self) -> int:
-        return self._ops.pending_print_jobs()
+    def pending_print_jobs(self, printer: Optional[str] = None, others=()) -> int:
+        return self._ops.pending_print_jobs(printer, others)
+
+    def kiosk_printers(self) -> list[dict]:
+        """The kiosks with a printer of their own: [{"name", "printer"}]."""
+        return self._ops.kiosk_printers()
 
     def printer_changed(self, body: dict) -> None:
         self._ops.device_changed(body)
@@ -65,6 +70,11 @@ class DevicePort:
         self._ops.save_pad_sequence(port_url, seq, reply_text)
 
     # caller keypads
+    def keypad_alive(self, window: int) -> None:
+        """A keypad's `$HB` heartbeat: the clerk's keypad is there (the silence rule)."""
+        if self._presence is not None:
+            self._presence.seen(window)
+
     def window_state(self, window: int) -> dict:
         if self._presence is not None:
             self._presence.seen(window)

@@ -151,6 +151,16 @@ def opening_note(rating: dict, reasons: list, contact: bool) -> str:
     parts.append(translate(N_("the citizen left a phone number for the callback") if contact
                            else N_("no contact given"), zh))
     return "；".join(parts) + "。"
+
+
+class UnknownKiosk(engine.QueueError):
+    """No kiosk of this name (printers are bound to kiosks)."""
+
+    status = 404
+    code = "unknown_kiosk"
+    message = N_("There is no kiosk named %(name)s.")
+
+
 class WouldStrand(Exception):
     """A configuration change would leave waiting tickets no window can call."""
 
@@ -334,6 +344,8 @@ class Operations:
             body["services"] = self._service_summaries(s, inputs)
         if window_now is not None:
             body["window_state"] = self._window_view(s, window_now)
+            if ticket is None:  # a window opened, paused or closed: every estimate of its services moves
+                body["services"] = self._service_summaries(s, inputs or self._estimate_inputs(s))
         return body
 
     def _record_hall_event(self, s: Store, bodies: list, kind: str, data: dict,
@@ -404,7 +416,7 @@ class Operations:
                    # the ticket names the windows that serve it and the hall's 过号 rule
                    "windows": list(self._windows_of.get(t.service, ())),
                    "calls_before_no_show": int(self.cfg.raw["queue"]["no_show_after_recalls"]) + 1}
-        s.insert_print_job(t.id, "ticket", printed, iso(now))
+        s.insert_print_job(t.id, "ticket", printed, iso(now), self.printer_for(s, self.issuing_kiosk()))
         bodies.append(self._body(s, seq, ev.type, now, None, {}, ticket=t, inputs=inputs,
                                  ticket_view=public))
         return printed
@@ -957,18 +969,19 @@ class Operations:
             t = self.ticket(s, ticket_id)
             payload = {**self._ticket_view(s, t, self._estimate_inputs(s)),
                        "status_url": self.status_url(getattr(t, "key"))}
-            job_id = s.insert_print_job(t.id, "reprint", payload, iso(self.now()))
+            job_id = s.insert_print_job(t.id, "reprint", payload, iso(self.now()),
+                                        s.ticket_printer(t.id))  # where it first printed
             job = s.print_job(job_id)
             self._record_hall_event(s, bodies, "print.changed", {"job": job})
         return job
 
-    def due_print_jobs(self, limit: int = 20) -> list[dict]:
+    def due_print_jobs(self, limit: int = 20, printer: Optional[str] = None, others=()) -> list[dict]:
         with self.store() as s:
-            return s.due_print_jobs(time.time(), limit)
+            return s.due_print_jobs(time.time(), limit, printer, others)
 
-    def pending_print_jobs(self) -> int:
+    def pending_print_jobs(self, printer: Optional[str] = None, others=()) -> int:
         with self.store() as s:
-            return s.pending_print_jobs()
+            return s.pending_print_jobs(printer, others)
 
     def print_job_printed(self, job_id: int) -> None:
         with self.change() as (s, bodies):
@@ -980,10 +993,39 @@ class Operations:
             s.print_job_failed(job_id, error, time.time() + retry_in_s)
             self._record_hall_event(s, bodies, "print.changed", {"job": s.print_job(job_id)})
 
-    def release_print_jobs(self) -> None:
+    def release_print_jobs(self, printer: Optional[str] = None, others=()) -> None:
         """Jobs that waited behind an earlier failure may go now (no event: nothing is printed)."""
         with self.lock, self.store() as s, s.transaction():
-            s.release_print_jobs()
+            s.release_print_jobs(printer, others)
+
+    # -- printers per kiosk (docs/printing.md, "Printers per kiosk") --
+    # Who is issuing now: the web layer sets this to "the kiosk device of this request"
+    # (server/api_printing.issuing_kiosk), so every issue path (a ticket, an appointment's
+    # check-in) prints at the kiosk that issued it.
+    issuing_kiosk: Callable[[], Optional[str]] = staticmethod(lambda: None)
+
+    def printer_for(self, s: Store, kiosk: Optional[str]) -> str:
+        """The printer a kiosk's ticket goes to: its own, or 'default' ([printer] url)."""
+        return kiosk if kiosk and kiosk != "default" and s.kiosk_printer(kiosk) else "default"
+
+    def kiosk_printers(self) -> list[dict]:
+        with self.store() as s:
+            return hall_store.kiosk_printers(s.db)
+
+    def set_kiosk_printer(self, name: str, url: Optional[str], by: str) -> dict:
+        """Bind a printer URL to a kiosk (None: it prints on the default printer); pushed as
+        `device.changed` (kind `kiosk`), so the device hub opens or closes its spool."""
+        with self.change() as (s, bodies):
+            device = hall_store.device_by_name(s.db, name)
+            if device is None or device["kind"] != "kiosk":
+                raise UnknownKiosk(name=name)
+            hall_store.set_device_printer(s.db, device["id"], url or None)
+            # `kiosk` names it on every screen (`name` and the URL are for staff only:
+            # server/privacy.py)
+            body = {"device": f"kiosk:{name}", "kind": "kiosk", "kiosk": name, "name": name,
+                    "printer": url or None, "by": by}
+            self._record_hall_event(s, bodies, "device.changed", body)
+        return body
 
     def device_changed(self, body: dict) -> None:
         """A device's health changed (printer paper out, back online): `device.changed`, pushed."""

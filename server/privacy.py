@@ -17,7 +17,8 @@ PUBLIC_REASONS = frozenset(("day_end", "sign_in", "sign_out", "take_over", "call
                             "remote_expired"))  # a phone ticket not checked in (docs/appointments.md)
 # per type: further staff-only fields; "score" is dropped unless the hall publishes it
 BY_TYPE = {"rating.created": frozenset(("score", "reasons")),
-           "case.changed": frozenset(("step", "status", "appeal_status", "rating"))}
+           "case.changed": frozenset(("step", "status", "appeal_status", "rating")),
+           "device.changed": frozenset(("printer",))}  # a kiosk's printer URL (staff only)
 
 
 def public_event(body: dict, published: frozenset | set | tuple = ()) -> dict:

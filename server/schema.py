@@ -30,9 +30,11 @@ hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' pri
 assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, feedback, training
 citizens = Migrations("qrate-citizens")
 caserating = Migrations("qrate-caserating")  # ratings tied to a case (一次一评), evaluation content
+kiosk_devices = Migrations("qrate-devices")  # printers per kiosk: each print job names its printer
 MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens, caserating)
 appointments2 = Migrations("qrate-appointments2")  # issue 12, session 4: the notice log's last attempt
 MIGRATION_SETS += (appointments2,)
+MIGRATION_SETS += (kiosk_devices,)
 
 
 @core()
@@ -650,3 +652,13 @@ def m001_case_ratings(db: sqlite_utils.Database) -> None:
 def m001_notice_attempt_time(db: sqlite_utils.Database) -> None:
     # the notice log (/manage/notices) shows when the last attempt was made
     db.execute("ALTER TABLE notices ADD COLUMN tried_at TEXT")
+# --- qrate-devices: printers per kiosk (docs/printing.md, "Printers per kiosk") --------
+
+@kiosk_devices()
+def m001_print_job_printer(db: sqlite_utils.Database) -> None:
+    # A ticket prints at the kiosk that issued it: the job names its printer (the kiosk's
+    # device name, or 'default' for [printer] url); each printer's spool reads its own.
+    db.executescript("""
+    ALTER TABLE print_jobs ADD COLUMN printer TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX print_jobs_printer ON print_jobs(printer, status, next_try_ts);
+    """)

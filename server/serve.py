@@ -75,6 +75,7 @@ def run(app, host: str, port: int, ready=None) -> None:
         server.init_socket()
     except OSError as exc:  # one line for the hall's IT person, not a traceback
         raise BindFailed(host, port, exc.strerror or str(exc)) from None
+    app.extensions["qrate_serving"] = {"host": host, "port": server.server_port}  # PUT /api/config says
     hub = app.extensions["qrate_devices"]
     hub.start()
 

@@ -374,22 +374,27 @@ class Store:
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
 
     # -- the print spool
-    def insert_print_job(self, ticket_id: int, kind: str, payload: dict, created_at: str) -> int:
+    def insert_print_job(self, ticket_id: int, kind: str, payload: dict, created_at: str,
+                         printer: str = "default") -> int:
         return self._insert("print_jobs", {"ticket": ticket_id, "kind": kind, "created_at": created_at,
-                                           "payload": json.dumps(payload, ensure_ascii=False)})
+                                           "payload": json.dumps(payload, ensure_ascii=False),
+                                           "printer": printer})
 
-    def due_print_jobs(self, now_ts: float, limit: int = 20) -> list[dict]:
+    def due_print_jobs(self, now_ts: float, limit: int = 20, printer: Optional[str] = None,
+                       others=()) -> list[dict]:
+        where, args = _printer_filter(printer, others)
         rows = list(self._query(
-            "SELECT id, ticket, kind, attempts, payload FROM print_jobs WHERE status = 'pending' "
-            "AND next_try_ts <= ? ORDER BY id LIMIT ?", [now_ts, limit]))
+            "SELECT id, ticket, kind, attempts, payload, printer FROM print_jobs "
+            "WHERE status = 'pending' AND next_try_ts <= ?" + where + " ORDER BY id LIMIT ?",
+            [now_ts, *args, limit]))
         for row in rows:
             row["payload"] = json.loads(row["payload"]) if row["payload"] else None
         return rows
 
     def print_job(self, job_id: int) -> Optional[dict]:
         rows = list(self._query(
-            "SELECT id, ticket, kind, status, attempts, last_error, created_at, printed_at "
-            "FROM print_jobs WHERE id = ?", [job_id]))
+            "SELECT id, ticket, kind, status, attempts, last_error, created_at, printed_at, "
+            "printer FROM print_jobs WHERE id = ?", [job_id]))
         return rows[0] if rows else None
 
     def print_job_printed(self, job_id: int, at: str) -> None:
@@ -400,12 +405,28 @@ class Store:
         self.db.execute("UPDATE print_jobs SET attempts = attempts + 1, next_try_ts = ?, "
                         "last_error = ? WHERE id = ?", [next_try_ts, error[:200], job_id])
 
-    def release_print_jobs(self) -> None:
+    def release_print_jobs(self, printer: Optional[str] = None, others=()) -> None:
+        where, args = _printer_filter(printer, others)
         self.db.execute("UPDATE print_jobs SET next_try_ts = 0 WHERE status = 'pending' "
-                        "AND next_try_ts > 0")
+                        "AND next_try_ts > 0" + where, args)
 
-    def pending_print_jobs(self) -> int:
-        return self.db.execute("SELECT count(*) FROM print_jobs WHERE status = 'pending'").fetchone()[0]
+    def pending_print_jobs(self, printer: Optional[str] = None, others=()) -> int:
+        where, args = _printer_filter(printer, others)
+        return self.db.execute("SELECT count(*) FROM print_jobs WHERE status = 'pending'" + where,
+                               args).fetchone()[0]
+
+    # -- printers per kiosk (migration set qrate-devices)
+    def kiosk_printer(self, name: str) -> Optional[str]:
+        """The printer URL bound to this kiosk (an active kiosk device), or None."""
+        row = self.db.execute("SELECT printer FROM devices WHERE name = ? AND kind = 'kiosk' "
+                              "AND revoked = 0", [name]).fetchone()
+        return row[0] if row and row[0] else None
+
+    def ticket_printer(self, ticket_id: int) -> str:
+        """The printer a ticket first printed on (a reprint goes there too)."""
+        row = self.db.execute("SELECT printer FROM print_jobs WHERE ticket = ? ORDER BY id LIMIT 1",
+                              [ticket_id]).fetchone()
+        return row[0] if row and row[0] else "default"
 
     # -- a past, loaded in bulk (qrate seed-history)
     def has_tickets_between(self, first: date, last: date) -> bool:
@@ -950,5 +971,35 @@ def events_to_forward(db, after: int, limit: int) -> list[dict]:
 
 def _one(db, sql: str, args) -> Optional[dict]:
     cur = db.execute(sql, args)
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+
+# --- printers per kiosk (migration set qrate-devices; docs/printing.md) ----------------
+
+def _printer_filter(printer: Optional[str], others=()) -> tuple[str, list]:
+    """The print jobs of one printer. The default printer also takes the jobs of a printer
+    no longer running (a kiosk whose own printer was removed): ``others`` names those that run."""
+    if printer is None:
+        return "", []
+    others = [o for o in others if o != printer]
+    if printer == "default" and others:
+        marks = ", ".join("?" for _ in others)
+        return f" AND (printer = 'default' OR printer NOT IN ({marks}))", others
+    if printer == "default":
+        return "", []
+    return " AND printer = ?", [printer]
+
+
+def kiosk_printers(db) -> list[dict]:
+    """Every active kiosk with a printer of its own: name and printer URL."""
+    cur = db.execute("SELECT name, printer FROM devices WHERE kind = 'kiosk' AND revoked = 0 "
+                     "AND printer IS NOT NULL AND printer != '' ORDER BY name")
+    return [{"name": r[0], "printer": r[1]} for r in cur]
+
+
+def device_by_name(db, name: str) -> Optional[dict]:
+    cur = db.execute("SELECT id, name, kind, window, printer, revoked FROM devices WHERE name = ?",
+                     [name])
     row = cur.fetchone()
     return dict(zip([d[0] for d in cur.description], row)) if row else None

@@ -9,16 +9,21 @@ from __future__ import annotations
 import io
 import secrets
 from datetime import datetime
+from typing import Optional
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from markupsafe import Markup
+
+from devices.printer import PrinterUrlError, parse_printer_url
 
 from . import auth, backup, store
 from .engine import N_
+from .i18n import translate
 from .pages import render_page
 from .web import ApiError, ops, principal
+from .web_i18n import request_locale
 
 bp = Blueprint("system", __name__, url_prefix="/manage/system", template_folder="templates")
 
@@ -58,18 +63,25 @@ def system_page():
     return _render(p)
 
 
-def _render(p, link=None):
+def _render(p, link=None, problem=None):
     h = ops()
     with h.store() as s:
         users = store.users(s.db)
         devices = store.devices(s.db)
+    hub = current_app.extensions["qrate_devices"]
     for d in devices:
         seen = auth.last_seen(d["id"]) or d["last_seen"]
         d["last_seen"] = datetime.fromisoformat(seen).astimezone(h.tz).isoformat() if seen else None
+        d["own_printer"] = d["printer"] or ""
         d["printer"] = d["printer"] or (h.cfg.raw["printer"]["url"] + " *" if d["kind"] == "kiosk" else None)
+        if d["kind"] == "kiosk" and not d["revoked"]:
+            d["printer_state"] = hub.printer_of(d["name"] if d["own_printer"] else None).health()
     plan = backup.schedule(h.cfg)
+    printers = [dict(s.view(), url=s.url) for s in list(hub.spools.values())]
     return render_page("system/system.html", users=users, devices=devices, link=link,
-                       last=backup.status(h.cfg), plan=plan, admin=p.role == "admin")
+                       last=backup.status(h.cfg), plan=plan, admin=p.role == "admin",
+                       printers=printers, kinds=auth.DEVICE_KINDS, windows=sorted(h.cfg.windows),
+                       problem=problem)
 
 
 @bp.post("/users/<employee_no>/<any(disable, enable):action>")
@@ -106,3 +118,69 @@ def device_link(device_id: int):
                                    h.cfg.raw["auth"]["device_token_days"] * 86400)
     url = device_url(device, raw)
     return _render(p, link={"device": device, "url": url, "qr": qr_svg(url)})
+
+
+def _printer_url(text: str) -> tuple[Optional[str], Optional[str]]:
+    """(the URL or None for the default printer, a problem to show or None)."""
+    url = (text or "").strip()
+    if not url:
+        return None, None
+    try:
+        parse_printer_url(url, base=ops().cfg.folder)
+    except PrinterUrlError as exc:
+        return None, str(exc)
+    return url, None
+
+
+@bp.post("/devices/add")
+def device_add():
+    """A new device (an admin): its kind, window and, for a kiosk, its own printer; the
+    link to open it with is shown once, as its URL and QR code."""
+    p = _who(admin=True)
+    h = ops()
+    f = request.form
+    name, kind = f.get("name", "").strip()[:60], f.get("kind", "")
+    window = int(f["window"]) if f.get("window", "").isdigit() else None
+    url, problem = _printer_url(f.get("printer", ""))
+    if not name or kind not in auth.DEVICE_KINDS:
+        problem = translate_here(N_("Give the device a name and a kind."))
+    elif kind in ("pad", "keypad") and window is None:
+        problem = translate_here(N_("A pad or keypad belongs to a window: choose it."))
+    elif window is not None and window not in h.cfg.windows:
+        problem = translate_here(N_("There is no such window."))
+    elif url and kind != "kiosk":
+        problem = translate_here(N_("Only a kiosk has a printer of its own."))
+    if problem:
+        return _render(p, problem=problem), 422
+    with h.store() as s:
+        try:
+            device_id, raw = auth.add_device(s.db, name, kind, window,
+                                             expires_in_s=h.cfg.raw["auth"]["device_token_days"] * 86400)
+        except auth.DeviceExists:
+            return _render(p, problem=translate_here(N_("A device named %(name)s already exists."),
+                                                     name=name)), 409
+    if url:
+        h.set_kiosk_printer(name, url, p.subject)  # pushed: the hub opens the kiosk's spool
+    device = {"id": device_id, "name": name, "kind": kind, "window": window}
+    link = device_url(device, raw)
+    return _render(p, link={"device": device, "url": link, "qr": qr_svg(link)})
+
+
+@bp.post("/devices/<int:device_id>/printer")
+def device_printer(device_id: int):
+    """Set a kiosk's own printer URL (empty: the hall's default printer)."""
+    p = _who(admin=True)
+    h = ops()
+    with h.store() as s:
+        device = next((d for d in store.devices(s.db) if d["id"] == device_id and not d["revoked"]), None)
+    if device is None or device["kind"] != "kiosk":
+        raise ApiError(404, "unknown_kiosk", N_("There is no kiosk named %(name)s."), name=device_id)
+    url, problem = _printer_url(request.form.get("printer", ""))
+    if problem:
+        return _render(p, problem=problem), 422
+    h.set_kiosk_printer(device["name"], url, p.subject)
+    return redirect(url_for("system.system_page") + "#devices")
+
+
+def translate_here(msgid: str, **params) -> str:
+    return translate(msgid, request_locale(), **params)

@@ -16,7 +16,8 @@ from typing import Optional
 from server import engine
 
 HALL_TZ = timezone(timedelta(hours=8))
-JOB_KEYS = ("id", "ticket", "kind", "status", "attempts", "last_error", "created_at", "printed_at")
+JOB_KEYS = ("id", "ticket", "kind", "status", "attempts", "last_error", "created_at", "printed_at",
+            "printer")
 
 
 class FakePort:
@@ -36,6 +37,8 @@ class FakePort:
         self.fail_next_rate: Optional[engine.QueueError] = None  # a refusal the hall's rules make
         self.held: list[dict] = []  # events of a change not yet committed (see hold/commit)
         self.holding = False
+        self.kiosks: dict[str, str] = {}  # kiosk name -> its printer URL (kiosk_printers)
+        self.alive: list[int] = []  # windows whose keypad sent $HB (keypad_alive)
 
     # -- events and the clock ----------------------------------------------
     def subscribe(self, listener) -> None:
@@ -87,7 +90,7 @@ class FakePort:
                 "finished_at": t["finished_at"].isoformat() if t["finished_at"] else None}
 
     def issue(self, number: str, service_name: str = "社会保障", service: Optional[str] = None,
-              payload: Optional[dict] = None) -> dict:
+              payload: Optional[dict] = None, printer: str = "default") -> dict:
         """A ticket and its print job in one change, then `ticket.issued` (as the service layer)."""
         tid = len(self.tickets) + 1
         t = {"id": tid, "number": number, "service": service or number[0],
@@ -99,15 +102,15 @@ class FakePort:
         view = self.ticket_view(t)
         job_payload = payload if payload is not None else {
             **view, "status_url": f"http://hall.test/t/key{tid}"}
-        self._queue_job(tid, "ticket", job_payload)
+        self._queue_job(tid, "ticket", job_payload, printer)
         self.push("ticket.issued", None, ticket=view)
         return view
 
-    def _queue_job(self, ticket: int, kind: str, payload) -> dict:
+    def _queue_job(self, ticket: int, kind: str, payload, printer: str = "default") -> dict:
         jid = len(self.jobs) + 1
         job = {"id": jid, "ticket": ticket, "kind": kind, "status": "pending", "attempts": 0,
                "last_error": None, "created_at": self.at.isoformat(), "printed_at": None,
-               "next_try_ts": 0.0, "payload": copy.deepcopy(payload)}
+               "next_try_ts": 0.0, "payload": copy.deepcopy(payload), "printer": printer}
         self.jobs[jid] = job
         return job
 
@@ -115,12 +118,28 @@ class FakePort:
         return {k: job[k] for k in JOB_KEYS}
 
     # -- print spool -----------------------------------------------------------
-    def due_print_jobs(self, limit: int = 20) -> list[dict]:
+    @staticmethod
+    def _of(job: dict, printer: Optional[str], others=()) -> bool:
+        """The store's rule: a printer's jobs; the default also takes those of no running printer."""
+        if printer is None:
+            return True
+        if printer == "default":
+            return job["printer"] == "default" or job["printer"] not in others
+        return job["printer"] == printer
+
+    def due_print_jobs(self, limit: int = 20, printer: Optional[str] = None, others=()) -> list[dict]:
         now = self.at.timestamp()
         due = [j for _, j in sorted(self.jobs.items())
-               if j["status"] == "pending" and j["next_try_ts"] <= now][:limit]
+               if j["status"] == "pending" and j["next_try_ts"] <= now
+               and self._of(j, printer, others)][:limit]
         return [{"id": j["id"], "ticket": j["ticket"], "kind": j["kind"], "attempts": j["attempts"],
-                 "payload": copy.deepcopy(j["payload"])} for j in due]
+                 "payload": copy.deepcopy(j["payload"]), "printer": j["printer"]} for j in due]
+
+    def kiosk_printers(self) -> list[dict]:
+        return [{"name": k, "printer": url} for k, url in sorted(self.kiosks.items())]
+
+    def keypad_alive(self, window: int) -> None:
+        self.alive.append(window)
 
     def print_job_printed(self, job_id: int) -> None:
         job = self.jobs[job_id]
@@ -134,13 +153,14 @@ class FakePort:
                    next_try_ts=self.at.timestamp() + retry_in_s)
         self.push("print.changed", None, job=self.job_view(job))
 
-    def release_print_jobs(self) -> None:
+    def release_print_jobs(self, printer: Optional[str] = None, others=()) -> None:
         for job in self.jobs.values():
-            if job["status"] == "pending":
+            if job["status"] == "pending" and self._of(job, printer, others):
                 job["next_try_ts"] = 0.0
 
-    def pending_print_jobs(self) -> int:
-        return sum(1 for j in self.jobs.values() if j["status"] == "pending")
+    def pending_print_jobs(self, printer: Optional[str] = None, others=()) -> int:
+        return sum(1 for j in self.jobs.values() if j["status"] == "pending"
+                   and self._of(j, printer, others))
 
     def print_job(self, job_id: int) -> Optional[dict]:
         return self.job_view(self.jobs[job_id]) if job_id in self.jobs else None
@@ -149,8 +169,10 @@ class FakePort:
         t = self.tickets.get(ticket_id)
         if t is None:
             raise engine.UnknownTicket()
+        first = min((j for j in self.jobs.values() if j["ticket"] == ticket_id), key=lambda j: j["id"])
         job = self._queue_job(ticket_id, "reprint",
-                              {**self.ticket_view(t), "status_url": f"http://hall.test/t/key{ticket_id}"})
+                              {**self.ticket_view(t), "status_url": f"http://hall.test/t/key{ticket_id}"},
+                              first["printer"])
         self.push("print.changed", None, job=self.job_view(job))
         return self.job_view(job)
 

@@ -120,6 +120,9 @@ ROUTES = {
     # ratings of a case (一次一评, docs/ratings.md)
     ("POST", "/windows/<int:window>/rating-request"): "integration",
     ("GET", "/evaluation/content"): "token",
+    # printers per kiosk (docs/printing.md)
+    ("GET", "/printers"): "token",
+    ("PUT", "/devices/<name>/printer"): "admin",
 }
 
 ALLOWED = {
@@ -136,6 +139,7 @@ ALLOWED = {
     "key_or_kiosk": {"kiosk"},  # or anyone with the ticket's key in the body (none here)
     "code_holder": {"none", "integration"} | MANAGERS,  # a citizen holding the code, no token
     "integration": {"integration"} | MANAGERS,
+    "admin": {"admin"},
 }
 
 
@@ -172,6 +176,7 @@ BODIES = {
     "/feedback": {"text": "很好的服务"},
     "/help": {},
     "/windows/<int:window>/rating-request": {"case_no": "BJ1", "matter_code": "M1", "matter_name": "事项"},
+    "/devices/<name>/printer": {"printer": None},
 }
 
 

@@ -26,7 +26,7 @@ def test_the_admin_revokes_a_tablet_and_makes_a_new_link(live, browser, shots):
         page.click("#devices tr[data-device='pad-3-lost'] button.danger")
         page.wait_for_selector("#devices tr[data-device='pad-3-lost'] .bad")
         assert requests.get(live.url + "/api/me", headers=bearer(pad), timeout=5).status_code == 401
-        page.click("#devices tr[data-device='kiosk-east'] button:not(.danger)")
+        page.click("#devices tr[data-device='kiosk-east'] form[action$='/link'] button")
         page.wait_for_selector("#new-link svg")
         url = page.inner_text("#device-url")
         assert url.startswith("http://127.0.0.1:") and "/kiosk?token=" in url

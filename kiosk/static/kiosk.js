@@ -178,6 +178,18 @@
     }
   }
 
+  // This kiosk's own printer (or the hall's default one): GET /api/printer answers for the
+  // kiosk token that asks (for_kiosk); another kiosk's printer jamming is not ours to show.
+  function onDevice(e) {
+    var me = printer && printer.for_kiosk;
+    if (e.kind === "kiosk" && me && e.kiosk === me) { loadPrinter(); return; }  // our printer was (un)bound
+    if (e.kind !== "printer") return;
+    if (!printer || e.device === printer.device || (me && e.kiosk === me)) {
+      printer = Object.assign({}, e, {for_kiosk: me || null});
+      renderPrinter();
+    }
+  }
+
   function loadPrinter() {
     Qrate.api("/api/printer")
       .then(function (p) { if (p) { printer = p; renderPrinter(); } })
@@ -334,7 +346,7 @@
     },
     onEvent: function (e, st) {
       if (e.services) { services = st.services; if (!busy) renderServices(); }
-      if (e.type === "device.changed" && e.kind === "printer") { printer = e; renderPrinter(); }
+      if (e.type === "device.changed") onDevice(e);
     },
   });
   if (awayFromHome()) {  // back to the hall's language when left idle

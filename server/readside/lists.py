@@ -145,8 +145,8 @@ def calendar_status(db, cfg, *, now: datetime) -> dict:
 def print_jobs(db, cfg, *, now: datetime, status: Optional[str] = None,
                limit: int = 200) -> list[dict]:
     """Print jobs, newest first; ``status`` pending | printed | None (all)."""
-    sql = ("SELECT id, ticket, kind, status, attempts, last_error, created_at, printed_at "
-           "FROM print_jobs")
+    sql = ("SELECT id, ticket, kind, status, attempts, last_error, created_at, printed_at, "
+           "printer FROM print_jobs")
     args: list = []
     if status:
         sql += " WHERE status = ?"

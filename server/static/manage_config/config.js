@@ -38,7 +38,8 @@
     if (r.ok) {
       etag = r.headers.get("ETag") || "";
       cfg = body;
-      say(done || T.saved);
+      const later = r.headers.get("Qrate-Next-Start");  // [server] host/port: only at a restart
+      say(later ? fmt(T.next_start, {keys: later}) : (done || T.saved));
       render();
       return true;
     }
@@ -157,6 +158,8 @@
   ];
   const PRINTER = [{key: "url", label: "f_printer_url", wide: "full"},
                    {key: "mode", label: "f_printer_mode", options: ["text", "raster"], wide: "wide"}];
+  const SERVER = [{key: "host", label: "f_server_host", wide: "wide"},
+                  {key: "port", label: "f_server_port", kind: "num", wide: "wide"}];
   const isAdmin = () => me && me.role === "admin";
 
   // --- the tabs -------------------------------------------------------------------------
@@ -280,6 +283,17 @@
       ev.preventDefault();
       const next = copy(cfg);
       next.printer = readFields(ev.target, PRINTER, cfg.printer);
+      save(next);
+    });
+    // [server] host/port: saved here, but a running server cannot move (docs/operations.md)
+    $("#printer-form").insertAdjacentHTML("beforeend", '<div id="server-box"><h3>' + esc(T.t_server) + "</h3>" +
+      '<p class="muted">' + esc(T.server_note) + "</p>" +
+      '<form class="fields" id="server-form">' + fieldsHtml(SERVER, cfg.server || {}, "server", () => !isAdmin()) +
+      '<div class="actions"><button type="submit"' + (isAdmin() ? "" : " disabled") + ">" + esc(T.save) + "</button></div></form></div>");
+    $("#server-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const next = copy(cfg);
+      next.server = readFields(ev.target, SERVER, cfg.server || {});
       save(next);
     });
   }
