@@ -58,6 +58,9 @@ def test_plan_page_marks_risk_and_answers_what_if(server, page, shots):
         return [rows.nth(i) for i in range(at + 1, end)]
     hour = page.locator("#day tbody tr.hour", has_text="10:00")
     assert "承诺有风险" in hour.inner_text()
+    # the bars are drawn to scale (6 px a window), not left at zero width by the page's CSP
+    widths = page.eval_on_selector_all("#day .bar.need", "bs => bs.map(b => b.getBoundingClientRect().width)")
+    assert widths and all(w > 0 for w in widths), widths
     clicks = 0
     while "承诺有风险" in hour.inner_text():
         short = [r for r in part_rows() if "risk" in (r.locator("td").nth(7).get_attribute("class") or "")]

@@ -90,11 +90,13 @@
           "' data-d='-1' title='" + esc(T.remove) + "'>−</button> <b>" + n + "</b> <button data-h='" + h.hour +
           "' data-p='" + esc(part.service) + "' data-d='1' title='" + esc(T.add) + "'>+</button></td><td>" +
           waitText(o) + "</td><td class='" + (ok ? "ok" : "risk") + "'>" + pct(o.share_within_target, 1) +
-          "</td><td class='l'><span class='bar need' style='width:" + 6 * part.windows_needed + "px'></span> " +
-          "<span class='bar' style='width:" + 6 * n + "px'></span></td></tr>");
+          "</td><td class='l'><span class='bar need' data-w='" + 6 * part.windows_needed + "'></span> " +
+          "<span class='bar' data-w='" + 6 * n + "'></span></td></tr>");
       });
     });
     $("#day").innerHTML = "<thead>" + head + "</thead><tbody>" + rows.join("") + "</tbody>";
+    // widths set through the DOM: the page's CSP refuses inline style attributes
+    document.querySelectorAll("#day .bar[data-w]").forEach(function (b) { b.style.width = b.dataset.w + "px"; });
   }
 
   function render() { renderWeek(); renderDay(); }
