@@ -243,6 +243,21 @@ def create_city_app(url: str, *, pool_size: int = 8, clock=None) -> Flask:
         return {"from": start, "to": end,
                 "rows": stats.days(conn(), start=start, end=end, hall=request.args.get("hall"))}
 
+    @app.get("/api/city/stats/promises")
+    def stats_promises():
+        """Promises kept (docs/city.md): per hall, or ?hall=&by=window|staff|service within one."""
+        manager()
+        start, end = date_range()
+        hall_id = request.args.get("hall") or None
+        by = request.args.get("by") or ("window" if hall_id else "hall")
+        if by not in stats.PROMISE_DIMS or (by != "hall") != bool(hall_id):
+            raise db.CityError(422, "bad_by", N_("by must be hall (without hall=) or window, staff "
+                                                 "or service (with hall=)."))
+        if hall_id and not any(h["hall_id"] == hall_id for h in db.halls(conn())):
+            raise db.CityError(404, "unknown_hall", N_("Hall %(hall)s is not registered."), hall=hall_id)
+        rows = stats.promises(conn(), dim=by, start=start, end=end, now=now(), hall=hall_id)
+        return {"from": start, "to": end, "by": by, "hall": hall_id, "rows": rows}
+
     @app.get("/city")
     def dashboard():
         return render_template("city/dashboard.html", version=__version__, text=page_text(),

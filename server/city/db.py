@@ -122,6 +122,18 @@ MIGRATIONS: list[tuple[str, str]] = [
             coalesce(CASE WHEN type = 'ticket.transferred'
                           THEN nullif(data->>'from_service', '') END, service, '')) STORED;
     """),
+    ("m_promises_hall_configs", """
+    -- "promises kept" (docs/city.md): the part of each hall's configuration the figures
+    -- need (targets per service, the reason-tag map), as in force from (epoch, seq) on
+    CREATE TABLE hall_configs (
+        hall_id TEXT NOT NULL REFERENCES halls(hall_id),
+        epoch INTEGER NOT NULL,
+        seq BIGINT NOT NULL,
+        promises JSONB NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (hall_id, epoch, seq)
+    );
+    """),
 ]
 
 
@@ -281,6 +293,8 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
                       Jsonb(e.get("data") or {})) for e in fresh])
                 stored = len(fresh)
             for e in fresh:
+                if isinstance(e.get("config"), dict):  # promises kept: the configuration in force
+                    _put_config(conn, hall_id, epoch, e["config"])
                 if e.get("rating"):
                     _put_rating(conn, hall_id, epoch, int(e["seq"]), e["rating"])
                 if e.get("case"):
@@ -292,7 +306,7 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
 
 
 RATING_EXTRA = ("case_no", "matter_code", "matter_name", "dimensions", "content_version",
-                "channel", "device")
+                "channel", "device", "national_reasons")
 
 
 def _put_rating(conn, hall_id, epoch, seq, r: dict) -> None:
@@ -311,6 +325,13 @@ def _put_rating(conn, hall_id, epoch, seq, r: dict) -> None:
          r.get("comment") or "", r.get("window"), r.get("clerk"), r.get("service"), r["day"],
          r.get("source"), r["created_at"], float(r["ts"]), bool(r.get("excluded")),
          r.get("exclude_reason"), Jsonb(extra), seq])
+
+
+def _put_config(conn, hall_id, epoch, config: dict) -> None:
+    """The configuration in force from (epoch, seq) on; the first copy of a seq stands."""
+    conn.execute("INSERT INTO hall_configs (hall_id, epoch, seq, promises) VALUES (%s, %s, %s, %s) "
+                 "ON CONFLICT DO NOTHING",
+                 [hall_id, epoch, int(config.get("seq") or 0), Jsonb(config.get("promises") or {})])
 
 
 CASE_TIMES = ("opened_at", "callback_due", "callback_done_at", "rectify_due", "rectified_at",
