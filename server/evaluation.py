@@ -63,6 +63,10 @@ def version(code: str) -> Optional[dict]:
 
 
 NATIONAL_REASONS = ("efficiency", "level", "attitude", "process", "other")
+# the national reasons' names (zh-CN, English): the city dashboard and the feed's docs
+NATIONAL_NAMES = {"efficiency": ("服务效率", "Efficiency"), "level": ("服务水平", "Competence"),
+                  "attitude": ("服务态度", "Attitude"), "process": ("办事流程", "Process"),
+                  "other": ("其他", "Other")}
 
 
 def national_reason(hall_code: str, code: str = CURRENT, reason_map: Optional[dict] = None) -> str:
