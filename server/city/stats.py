@@ -224,13 +224,20 @@ WITH ev AS (
     FROM events
     WHERE day BETWEEN %(start)s AND %(end)s AND type IN ('ticket.called', 'ticket.finished')
       AND (wait_ms IS NOT NULL OR service_ms IS NOT NULL) {hall_ev}
+), cfg AS (  -- each configuration from its seq to the next one's
+    SELECT hall_id, epoch, seq AS lo, promises,
+           coalesce(lead(seq) OVER (PARTITION BY hall_id, epoch ORDER BY seq),
+                    9223372036854775807) AS hi
+    FROM hall_configs WHERE true {hall_ev}
+), lim AS (  -- one row per configuration and service: its limits in milliseconds
+    SELECT c.hall_id, c.epoch, c.lo, c.hi, t.key AS s,
+           (t.value->>'target_wait_s')::float8 * 1000 AS wait_limit,
+           (t.value->>'target_service_s')::float8 * 1000 AS service_limit
+    FROM cfg c, jsonb_each(c.promises->'services') t
 ), j AS (
-    SELECT ev.*, (t.promises->'services'->ev.s->>'target_wait_s')::float8 * 1000 AS wait_limit,
-           (t.promises->'services'->ev.s->>'target_service_s')::float8 * 1000 AS service_limit
-    FROM ev LEFT JOIN LATERAL (
-        SELECT c.promises FROM hall_configs c
-        WHERE c.hall_id = ev.hall_id AND c.epoch = ev.epoch AND c.seq <= ev.seq
-        ORDER BY c.seq DESC LIMIT 1) t ON true
+    SELECT ev.*, l.wait_limit, l.service_limit
+    FROM ev LEFT JOIN lim l ON l.hall_id = ev.hall_id AND l.epoch = ev.epoch AND l.s = ev.s
+                           AND ev.seq >= l.lo AND ev.seq < l.hi
 )
 SELECT {ev_key} AS k, count(wait_ms), count(*) FILTER (WHERE wait_ms > wait_limit),
        count(wait_ms) FILTER (WHERE wait_limit IS NOT NULL),
