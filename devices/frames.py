@@ -27,6 +27,12 @@ FIELDS = {
     "CUR": (re.compile(r"\d{2}"), re.compile(r"[A-Z]{1,2}\d{3,5}|----")),  # window, current ticket
     "ERR": (re.compile(r"\d{2}"), re.compile(r"[A-Z_]{1,16}")),  # window, why (keypad)
 }
+# optional trailing fields (an extension old devices never send; old frames stay valid)
+OPTIONAL = {
+    # the three sub-scores 服务效率/服务水平/服务态度 (efficiency, level, attitude), one
+    # character each: 1-5, or '-' when the citizen gave none: $RATE,03,4,0017,45-*HH
+    "RATE": (re.compile(r"[1-5-]{3}"),),
+}
 FROM_DEVICE = frozenset({"RATE", "KEY", "HB"})
 TO_DEVICE = frozenset({"ASK", "ACK", "NAK", "IDLE", "CUR", "ERR"})
 _BODY = re.compile(rb"[A-Z]{2,5}(,[\x20-\x23\x25-\x29\x2b-\x7e]*)*")  # printable, no '$' or '*'
@@ -67,11 +73,26 @@ def parse(raw: bytes, accept: Iterable[str] = FROM_DEVICE) -> Frame | None:
         return None
     kind, *fields = body.decode("ascii").split(",")
     shape = FIELDS.get(kind)
-    if kind not in accept or shape is None or len(fields) != len(shape):
+    if kind not in accept or shape is None:
         return None
+    extra = OPTIONAL.get(kind, ())
+    if not len(shape) <= len(fields) <= len(shape) + len(extra):
+        return None
+    shape = shape + extra[:len(fields) - len(shape)]
     if not all(p.fullmatch(f) for p, f in zip(shape, fields)):
         return None
     return Frame(kind, tuple(fields), bytes(raw))
+
+
+DIMENSION_ORDER = ("efficiency", "level", "attitude")
+
+
+def rate_dimensions(frame: Frame) -> dict | None:
+    """The sub-scores a RATE frame carries ({"efficiency": 4, ...}, only those given), or None."""
+    if frame.kind != "RATE" or len(frame.fields) < 4:
+        return None
+    given = {k: int(c) for k, c in zip(DIMENSION_ORDER, frame.fields[3]) if c != "-"}
+    return given or None
 
 
 class Decoder:

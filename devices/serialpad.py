@@ -30,7 +30,7 @@ import serial.threaded
 
 from server.engine import QueueError
 
-from .frames import Decoder, Frame, encode
+from .frames import Decoder, Frame, encode, rate_dimensions
 
 log = logging.getLogger("qrate.serial")
 
@@ -330,7 +330,7 @@ class SerialDevices:
         return seq, reply.encode("ascii"), time.time() - ts
 
     def rate(self, port: SerialPort, frame: Frame) -> None:
-        """$RATE,WW,S,QQQQ: rate the ticket this pad was asked about; a resent QQQQ is acked again."""
+        """$RATE,WW,S,QQQQ[,ELA]: rate the ticket this pad was asked about; a resent QQQQ is acked again."""
         window, score, seq = int(frame.fields[0]), int(frame.fields[1]), frame.fields[2]
         last = self._last_seq(port)
         keep_s = float(self.device_port.settings()["rating_window_s"])
@@ -344,11 +344,13 @@ class SerialDevices:
         if due is None:
             return self._refuse(port, seq, encode("NAK", seq, "NOASK"))
         ack = encode("ACK", seq)
+        dims = rate_dimensions(frame)  # the optional sub-scores field (docs/serial-protocol.md)
         asked, port.asking = port.asking, None  # so the rating's own push sends no IDLE before our ACK
         try:
             self.device_port.rate(due["ticket"], port.pad, score, source="serial", device=port.name,
                                   pad_sequence=(port.url, seq, ack.decode("ascii")),
-                                  **({"request": due["request"]} if due.get("request") else {}))
+                                  **({"request": due["request"]} if due.get("request") else {}),
+                                  **({"dimensions": dims} if dims else {}))
         except QueueError as exc:
             port.asking = asked
             return self._refuse(port, seq, encode("NAK", seq, exc.code.upper()[:16]))

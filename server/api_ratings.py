@@ -94,6 +94,8 @@ class PadStateOut(BaseModel):
     prompt_seconds: int
     dimensions: list[dict] = Field(description="the optional sub-scores the pad may ask after the level")
     content_version: str
+    ticket_dimensions: bool = Field(False, description="ask the sub-scores after a ticket's level too "
+                                                       "([ratings] ticket_dimensions); a case always")
 
 
 def _case(case_id: int) -> dict:
@@ -148,7 +150,8 @@ def pad_state():
             "reasons": [{"code": c, "label": translate(c)} for c in conf["reasons"]],
             "prompt_seconds": int(conf["prompt_seconds"]),
             "dimensions": [{"code": c, "label": translate(DIMENSION_LABELS[c])} for c in DIMENSIONS],
-            "content_version": CURRENT}
+            "content_version": CURRENT,
+            "ticket_dimensions": bool(conf.get("ticket_dimensions", False))}
 
 
 # --- managers: ratings, flags, cases ----------------------------------------------

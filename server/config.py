@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "ratings": {"window_minutes": 10, "prompt_seconds": 60, "presses_per_minute": 12,
                 "press_burst": 3,
                 "reasons": ["attitude", "efficiency", "knowledge", "long_wait", "other"],
+                # the hall's reason tags → the national reasons of the 好差评 feed (evaluation.py)
+                "reason_map": {"attitude": "attitude", "efficiency": "efficiency",
+                               "knowledge": "level", "long_wait": "efficiency", "other": "other"},
+                "ticket_dimensions": False,  # the touch pad asks the sub-scores of tickets too
                 "flags": {"min_ratings": 30, "short_service_s": 60, "burst_count": 5,
                           "burst_minutes": 10}},
     "followup": {"owner": "", "owners": {}, "callback": "1wd", "verify": "3wd",

@@ -58,10 +58,11 @@ class DevicePort:
 
     def rate(self, ticket_id: Optional[int], window: int, score: int, *, source: str, device: str,
              pad_sequence: Optional[tuple[str, str, str]] = None,
-             request: Optional[int] = None) -> dict:
-        """``request``: the business system's rating request of a case (一次一评), if asked."""
+             request: Optional[int] = None, dimensions: Optional[dict] = None) -> dict:
+        """``request``: the business system's rating request of a case (一次一评), if asked;
+        ``dimensions``: the sub-scores a serial pad sent (docs/serial-protocol.md)."""
         return self._ops.rate(ticket_id, window, score, (), "", source=source, device=device,
-                              pad_sequence=pad_sequence, request=request)
+                              pad_sequence=pad_sequence, request=request, dimensions=dimensions)
 
     def pad_sequence(self, port_url: str) -> Optional[tuple[str, str, float]]:
         return self._ops.pad_sequence(port_url)

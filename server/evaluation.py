@@ -7,8 +7,9 @@
 A rule change is a NEW entry in ``VERSIONS`` (never an edit of an old one): each rating
 stores the ``content_version`` it was given under, the database keeps every version's
 body (``evaluation_contents``, append-only), so an old rating keeps its meaning. The
-hall's own reason tags (``[ratings] reasons``) map onto the national reasons through
-``hall_reasons``; a tag not listed maps to ``other``. docs/ratings.md describes it.
+hall's own reason tags (``[ratings] reasons``) map onto the national reasons through the
+hall's ``[ratings] reason_map`` (its default is ``hall_reasons`` below; a tag offered on the
+pad without a mapping is a configuration error). docs/ratings.md describes it.
 """
 from __future__ import annotations
 
@@ -61,10 +62,31 @@ def version(code: str) -> Optional[dict]:
     return next((v for v in VERSIONS if v["version"] == code), None)
 
 
-def national_reason(hall_code: str, code: str = CURRENT) -> str:
-    """The national reason a hall reason tag maps onto (``other`` when not listed)."""
+NATIONAL_REASONS = ("efficiency", "level", "attitude", "process", "other")
+# the national reasons' names (zh-CN, English): the city dashboard and the feed's docs
+NATIONAL_NAMES = {"efficiency": ("服务效率", "Efficiency"), "level": ("服务水平", "Competence"),
+                  "attitude": ("服务态度", "Attitude"), "process": ("办事流程", "Process"),
+                  "other": ("其他", "Other")}
+
+
+def national_reason(hall_code: str, code: str = CURRENT, reason_map: Optional[dict] = None) -> str:
+    """The national reason a hall reason tag maps onto: the hall's ``[ratings] reason_map``
+    when given (configuration checks every offered tag has one), else the version's
+    defaults; ``other`` for a tag neither knows (one the hall has since removed)."""
+    if reason_map is not None and hall_code in reason_map:
+        return reason_map[hall_code]
     v = version(code) or VERSIONS[-1]
     return v["hall_reasons"].get(hall_code, "other")
+
+
+def national_reasons(hall_codes, reason_map: Optional[dict] = None, code: str = CURRENT) -> list[str]:
+    """A rating's reason tags as the national reasons of the 好差评 feed, each once, in order."""
+    out: list[str] = []
+    for hall_code in hall_codes or ():
+        mapped = national_reason(str(hall_code), code, reason_map)
+        if mapped not in out:
+            out.append(mapped)
+    return out
 
 
 def bodies() -> list[tuple[str, str, str]]:

@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 from typing import Callable, Optional
 
-from . import store
+from . import config as hall_config
+from . import evaluation, store
 
 log = logging.getLogger("qrate.forward")
 BATCH = 500
@@ -71,6 +72,7 @@ class Forwarder:
             events = store.events_to_forward(db, after, self.batch)
             if not events:
                 return 0
+            with_promises(db, events)
             answer = self._post({"hall_id": self.hall_id, "epoch": epoch, "after": after,
                                  "tz": self.tz, "events": events})
             ack = int(answer["ack"])
@@ -158,6 +160,46 @@ class Forwarder:
     def stop(self) -> None:
         self.stopped.set()
         self.wake.set()
+
+
+def promises(raw: dict) -> dict:
+    """The part of a hall configuration the city needs for "promises kept" (docs/city.md):
+    each service's targets (as ``config.build`` makes them) and the reason-tag map."""
+    raw = hall_config.merge(hall_config.DEFAULTS, raw or {})
+    services = {}
+    for s in raw.get("services") or []:
+        if isinstance(s, dict) and s.get("code"):
+            services[s["code"]] = {"target_wait_s": int(float(s.get("target_wait_min", 20)) * 60),
+                                   "target_service_s": int(float(s.get("target_service_min", 10)) * 60),
+                                   "target_good_rate": float(s.get("target_good_rate", 0.95))}
+    return {"services": services, "reason_map": dict(raw["ratings"].get("reason_map") or {})}
+
+
+def with_promises(db, events: list[dict]) -> None:
+    """Give a batch what the city needs beside the log: the configuration in force at its
+    first event and at every config.changed (``config``: {"seq", "promises"}; the city keeps
+    each under (hall, epoch, seq)), and each rating's reasons as national reasons
+    (``national_reasons``, by the map in force when it was given)."""
+    if not events:
+        return
+    first = store.config_in_force(db, int(events[0]["seq"]))
+    current = None
+    if first is not None:
+        current = promises(json.loads(first[1]))
+        events[0]["config"] = {"seq": first[0], "promises": current}
+    for e in events:
+        if e["type"] == "config.changed":
+            found = store.config_in_force(db, int(e["seq"]))
+            if found is not None and found[0] == int(e["seq"]):
+                current = promises(json.loads(found[1]))
+                e["config"] = {"seq": found[0], "promises": current}
+        rating = e.get("rating")
+        if rating is not None:
+            reasons = rating.get("reasons") or []
+            if isinstance(reasons, str):
+                reasons = json.loads(reasons or "[]")
+            rating["national_reasons"] = evaluation.national_reasons(
+                reasons, current["reason_map"] if current else None)
 
 
 def for_hall(cfg) -> Optional[Forwarder]:

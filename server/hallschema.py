@@ -150,6 +150,8 @@ class Flags(Section):
 
 
 ReasonCode = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+# the national on-site evaluation's reasons (server/evaluation.py, onsite-2019.1)
+NationalReason = Literal["efficiency", "level", "attitude", "process", "other"]
 
 
 class Ratings(Section):
@@ -158,6 +160,11 @@ class Ratings(Section):
     presses_per_minute: Annotated[float, Field(gt=0, le=6000)] = 12
     press_burst: Annotated[int, Field(ge=1, le=1000)] = 3
     reasons: list[ReasonCode] = ["attitude", "efficiency", "knowledge", "long_wait", "other"]
+    # each reason tag → the national reason it is reported as (好差评; docs/ratings.md)
+    reason_map: dict[ReasonCode, NationalReason] = {
+        "attitude": "attitude", "efficiency": "efficiency", "knowledge": "level",
+        "long_wait": "efficiency", "other": "other"}
+    ticket_dimensions: bool = False  # the touch pad asks 服务效率/水平/态度 after a ticket's level too
     flags: Flags = Flags()
 
 
@@ -663,6 +670,15 @@ def cross_checks(data: dict) -> list[Problem]:
     reasons = (data.get("ratings") or {}).get("reasons") if isinstance(data.get("ratings"), dict) else None
     if isinstance(reasons, list) and len(set(map(str, reasons))) != len(reasons):
         out.append(Problem(("ratings", "reasons"), N_("a reason is listed twice")))
+    mapped = (data.get("ratings") or {}).get("reason_map") if isinstance(data.get("ratings"), dict) else None
+    if isinstance(reasons, list) and isinstance(mapped, dict):
+        # every tag the pad offers must say which national reason it is reported as
+        for j, code in enumerate(reasons):
+            if isinstance(code, str) and code not in mapped:
+                out.append(Problem(("ratings", "reasons", j), N_(
+                    "reason '%(value)s' has no national reason: add %(value)s = \"efficiency\", "
+                    "\"level\", \"attitude\", \"process\" or \"other\" to [ratings] reason_map"),
+                    {"value": code}))
     return out
 
 

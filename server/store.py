@@ -969,6 +969,19 @@ def events_to_forward(db, after: int, limit: int) -> list[dict]:
     return out
 
 
+def config_in_force(db, seq: int) -> Optional[tuple[int, str]]:
+    """(seq, body as JSON text) of the configuration in force at event ``seq``: the version a
+    config.changed at or before it recorded, else the first version (seq 0); None without any
+    (a version without seq is the first one or repeats the one before it: no keys changed)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'config_versions'").fetchone():
+        return None
+    row = db.execute("SELECT seq, body FROM config_versions WHERE seq IS NOT NULL AND seq <= ? "
+                     "ORDER BY seq DESC, id DESC LIMIT 1", [seq]).fetchone()
+    if row is None:
+        row = db.execute("SELECT 0, body FROM config_versions ORDER BY id LIMIT 1").fetchone()
+    return (int(row[0]), row[1]) if row else None
+
+
 def _one(db, sql: str, args) -> Optional[dict]:
     cur = db.execute(sql, args)
     row = cur.fetchone()

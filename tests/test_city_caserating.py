@@ -70,8 +70,8 @@ def test_a_case_rating_reaches_the_city_feed_with_its_case_number_and_dimensions
         assert second["followup"] is not None  # the 差评 opened its follow-up case
         csv_text = qrate("city", "feed", "export", "--db", city_url, "--all", "--format", "csv").stdout
         header, *rows = csv_text.lstrip("\ufeff").splitlines()
-        assert header.endswith("efficiency,service_level,attitude")
-        assert any("BJ2026112700002" in r and r.endswith("1,3,4") for r in rows)
+        assert header.endswith("efficiency,service_level,attitude,hall_reasons")
+        assert any("BJ2026112700002" in r and r.endswith("1,3,4,long_wait") for r in rows)
 
         # the same window figures at the city as at the hall: 2 ratings, participation 1 / 1
         mgr = manager_headers(city.url, city_url)

@@ -16,6 +16,7 @@ from ..downloads import table_response
 from ..engine import N_
 from ..i18n import translate
 from ..version import __version__
+from .. import evaluation
 from . import db, stats
 
 CITY_TZ = ZoneInfo("Asia/Shanghai")
@@ -52,7 +53,23 @@ PAGE_TEXT = {
     "none": N_("No hall has sent figures for these days yet."), "back": N_("All halls"),
     "export": N_("Export"), "halls_n": N_("Halls"), "served_total": N_("Served, all halls"),
     "sat_total": N_("Satisfied rate, all halls"), "last_seen": N_("Last heard from"),
+    # promises kept (docs/city.md)
+    "promises": N_("Promises kept"), "promise_kept_rate": N_("Called within the promised wait"),
+    "wait_over": N_("Waits over target"), "service_over": N_("Service times over target"),
+    "idle_share": N_("Idle share"), "open_h": N_("Open hours"),
+    "low_reasons": N_("Top reasons for low ratings"),
+    "promise_note": N_("Each wait and service time is judged by the target its service had when it "
+                       "happened; idle share is open time without a citizen being served; reasons "
+                       "are those of ratings 1–2, as national reasons (the hall's own tags below)."),
 }
+
+
+def reason_text() -> dict:
+    """Names of the national reasons and of the hall's default reason tags, zh-CN and English."""
+    out = {code: {"zh": zh, "en": en} for code, (zh, en) in evaluation.NATIONAL_NAMES.items()}
+    tags = {code: {"zh": translate(code, "zh_CN"), "en": code.replace("_", " ")}
+            for code in ("attitude", "efficiency", "knowledge", "long_wait", "other")}
+    return {"national": out, "tags": tags}
 
 
 def page_text() -> dict:
@@ -243,9 +260,25 @@ def create_city_app(url: str, *, pool_size: int = 8, clock=None) -> Flask:
         return {"from": start, "to": end,
                 "rows": stats.days(conn(), start=start, end=end, hall=request.args.get("hall"))}
 
+    @app.get("/api/city/stats/promises")
+    def stats_promises():
+        """Promises kept (docs/city.md): per hall, or ?hall=&by=window|staff|service within one."""
+        manager()
+        start, end = date_range()
+        hall_id = request.args.get("hall") or None
+        by = request.args.get("by") or ("window" if hall_id else "hall")
+        if by not in stats.PROMISE_DIMS or (by != "hall") != bool(hall_id):
+            raise db.CityError(422, "bad_by", N_("by must be hall (without hall=) or window, staff "
+                                                 "or service (with hall=)."))
+        if hall_id and not any(h["hall_id"] == hall_id for h in db.halls(conn())):
+            raise db.CityError(404, "unknown_hall", N_("Hall %(hall)s is not registered."), hall=hall_id)
+        rows = stats.promises(conn(), dim=by, start=start, end=end, now=now(), hall=hall_id)
+        return {"from": start, "to": end, "by": by, "hall": hall_id, "rows": rows}
+
     @app.get("/city")
     def dashboard():
         return render_template("city/dashboard.html", version=__version__, text=page_text(),
+                               reasons=reason_text(),
                                today=now().date().isoformat())
 
     return app

@@ -182,6 +182,18 @@ MIGRATIONS: list[tuple[str, str]] = [
     """),
     ("m005_summary", summary.SCHEMA),
     ("m005_summary_fill", lambda conn: summary.rebuild(conn)),
+    ("m_promises_hall_configs", """
+    -- "promises kept" (docs/city.md): the part of each hall's configuration the figures
+    -- need (targets per service, the reason-tag map), as in force from (epoch, seq) on
+    CREATE TABLE hall_configs (
+        hall_id TEXT NOT NULL REFERENCES halls(hall_id),
+        epoch INTEGER NOT NULL,
+        seq BIGINT NOT NULL,
+        promises JSONB NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (hall_id, epoch, seq)
+    );
+    """),
 ]
 
 MONTHS_AHEAD = 2  # partitions exist for this month and the next two before any event needs them
@@ -382,6 +394,8 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
             stored = len(new_rows)
             newest: dict[int, tuple] = {}
             for e in fresh:
+                if isinstance(e.get("config"), dict):  # promises kept: the configuration in force
+                    _put_config(conn, hall_id, epoch, e["config"])
                 if e.get("rating"):
                     newest[int(e["rating"]["id"])] = (int(e["seq"]), e["rating"])
             _put_ratings(conn, hall_id, epoch, list(newest.values()), delta)
@@ -405,7 +419,7 @@ RETURNING hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms
 """
 
 RATING_EXTRA = ("case_no", "matter_code", "matter_name", "dimensions", "content_version",
-                "channel", "device")
+                "channel", "device", "national_reasons")
 
 RATINGS_UPSERT = """
 WITH src AS (
@@ -467,6 +481,13 @@ def _put_ratings(conn, hall_id, epoch, items: list[tuple[int, dict]], delta) -> 
         sign = (0 if excluded else 1) - (0 if was_excluded is None or was_excluded else 1)
         if sign:
             delta.rating(hall_id, day, window, clerk, service, score, tied, sign)
+
+
+def _put_config(conn, hall_id, epoch, config: dict) -> None:
+    """The configuration in force from (epoch, seq) on; the first copy of a seq stands."""
+    conn.execute("INSERT INTO hall_configs (hall_id, epoch, seq, promises) VALUES (%s, %s, %s, %s) "
+                 "ON CONFLICT DO NOTHING",
+                 [hall_id, epoch, int(config.get("seq") or 0), Jsonb(config.get("promises") or {})])
 
 
 CASE_TIMES = ("opened_at", "callback_due", "callback_done_at", "rectify_due", "rectified_at",

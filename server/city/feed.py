@@ -14,6 +14,8 @@ import json
 from datetime import datetime, timezone
 from typing import Optional
 
+from .. import evaluation
+
 LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 CHANNELS = {"touch": "onsite_device", "serial": "onsite_device", "pad": "onsite_device",
             "kiosk": "kiosk", "phone": "phone"}
@@ -22,7 +24,8 @@ CSV_FIELDS = ("evaluation_id", "hall_id", "window_id", "clerk_no", "case_no", "m
               "matter_name", "channel", "level", "level_name", "content_version", "reasons",
               "comment", "rated_at", "excluded", "followup_callback_at", "followup_rectified_at",
               "followup_replied_at", "followup_rerating_level",
-              "efficiency", "service_level", "attitude")  # the optional sub-scores (一次一评)
+              "efficiency", "service_level", "attitude",  # the optional sub-scores (一次一评)
+              "hall_reasons")  # the hall's own reason tags ('|'), beside the national `reasons`
 DIMENSIONS = ("efficiency", "level", "attitude")
 
 
@@ -56,7 +59,10 @@ def records(conn, after_seq: int = 0) -> tuple[list[dict], int]:
             "level": int(score),
             "level_name": LEVEL_NAMES[int(score)],
             "content_version": extra.get("content_version") or HALL_CONTENT_VERSION,
-            "reasons": list(reasons or []),
+            # the national reasons (评价原因 of the on-site evaluation): as the hall mapped its
+            # tags by its [ratings] reason_map when the rating was given, else by the defaults
+            "reasons": _national(extra.get("national_reasons"), reasons),
+            "hall_reasons": [str(r) for r in reasons or []],
             "comment": comment or "",
             "rated_at": created_at,
             "excluded": bool(excluded),
@@ -69,6 +75,12 @@ def records(conn, after_seq: int = 0) -> tuple[list[dict], int]:
                                "replied_at": _iso(reply), "rerating_level": rerating}
         out.append(rec)
     return out, mark
+
+
+def _national(given, hall_reasons) -> list[str]:
+    if isinstance(given, list) and all(r in evaluation.NATIONAL_REASONS for r in given):
+        return list(given)
+    return evaluation.national_reasons(hall_reasons or [])
 
 
 def _dimensions(value) -> Optional[dict]:
@@ -108,7 +120,8 @@ def export(conn, fmt: str = "jsonl", everything: bool = False) -> tuple[str, int
                             "|".join(r["reasons"]), r["comment"], r["rated_at"], int(r["excluded"]),
                             f.get("callback_at") or "", f.get("rectified_at") or "",
                             f.get("replied_at") or "", f.get("rerating_level") or "",
-                            *[(r["dimensions"] or {}).get(k, "") for k in DIMENSIONS]])
+                            *[(r["dimensions"] or {}).get(k, "") for k in DIMENSIONS],
+                            "|".join(r["hall_reasons"])])
             text = buf.getvalue()
         conn.execute("INSERT INTO feed_exports (exported_at, after_seq, through_seq, ratings, format) "
                      "VALUES (%s, %s, %s, %s, %s)",

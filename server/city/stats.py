@@ -19,8 +19,11 @@ again on output.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import date as _date
+from datetime import time as _time
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 from ..readside import figures as F
 from . import summary
@@ -255,3 +258,221 @@ def days_raw(conn, *, start: str, end: str, hall: Optional[str] = None) -> list[
         out.append({"hall": hall_id, "day": day.isoformat(), "served": served, "ratings": n,
                     "satisfied_rate": F.ratio(sat, n)})
     return out
+
+
+# --- promises kept (服务承诺): targets, idle time, low-rating reasons ------------------------
+#
+# Each hall's batches carry the part of its configuration these figures need (targets per
+# service, the reason-tag map), kept in hall_configs under (hall, epoch, seq) from where it
+# was in force (server/forward.py with_promises). A wait or service time is judged by the
+# target of its service in force when it happened; open time comes from window.changed as at
+# the hall (readside/summary._open_time); the low-rating reasons are the tags of 差评 (1–2)
+# not excluded. docs/city.md "Promises kept".
+
+PROMISE_DIMS = ("hall", "window", "staff", "service")
+TOP_REASONS = 5
+
+
+def _over_sql(dim: str, hall: bool) -> str:
+    ev_key = DIMS[dim][0]
+    hall_ev = "AND hall_id = %(hall)s" if hall else ""
+    return f"""
+WITH ev AS (
+    SELECT hall_id, epoch, seq, "window", clerk, leg_service AS s, wait_ms, service_ms
+    FROM events
+    WHERE day BETWEEN %(start)s AND %(end)s AND type IN ('ticket.called', 'ticket.finished')
+      AND (wait_ms IS NOT NULL OR service_ms IS NOT NULL) {hall_ev}
+), cfg AS (  -- each configuration from its seq to the next one's
+    SELECT hall_id, epoch, seq AS lo, promises,
+           coalesce(lead(seq) OVER (PARTITION BY hall_id, epoch ORDER BY seq),
+                    9223372036854775807) AS hi
+    FROM hall_configs WHERE true {hall_ev}
+), lim AS (  -- one row per configuration and service: its limits in milliseconds
+    SELECT c.hall_id, c.epoch, c.lo, c.hi, t.key AS s,
+           (t.value->>'target_wait_s')::float8 * 1000 AS wait_limit,
+           (t.value->>'target_service_s')::float8 * 1000 AS service_limit
+    FROM cfg c, jsonb_each(c.promises->'services') t
+), j AS (
+    SELECT ev.*, l.wait_limit, l.service_limit
+    FROM ev LEFT JOIN lim l ON l.hall_id = ev.hall_id AND l.epoch = ev.epoch AND l.s = ev.s
+                           AND ev.seq >= l.lo AND ev.seq < l.hi
+)
+SELECT {ev_key} AS k, count(wait_ms), count(*) FILTER (WHERE wait_ms > wait_limit),
+       count(wait_ms) FILTER (WHERE wait_limit IS NOT NULL),
+       count(service_ms), count(*) FILTER (WHERE service_ms > service_limit),
+       coalesce(sum(service_ms), 0)
+FROM j GROUP BY 1
+"""
+
+
+def _reasons_sql(dim: str, hall: bool) -> str:
+    key = DIMS[dim][1]
+    hall_r = "AND hall_id = %(hall)s" if hall else ""
+    return f"""
+SELECT {key} AS k, reason, count(*)
+FROM ratings, jsonb_array_elements_text(reasons) AS reason
+WHERE NOT excluded AND score IN (1, 2) AND day BETWEEN %(start)s AND %(end)s {hall_r}
+GROUP BY 1, 2
+"""
+
+
+def _national_sql(dim: str, hall: bool) -> str:
+    key = DIMS[dim][1]
+    hall_r = "AND hall_id = %(hall)s" if hall else ""
+    return f"""
+SELECT {key} AS k, reason, count(*)
+FROM ratings, jsonb_array_elements_text(coalesce(extra->'national_reasons', '[]')) AS reason
+WHERE NOT excluded AND score IN (1, 2) AND day BETWEEN %(start)s AND %(end)s {hall_r}
+GROUP BY 1, 2
+"""
+
+
+def _top(counts: dict) -> list[dict]:
+    """The hall's order: most first, then by code; the first five."""
+    return [{"reason": r, "count": n}
+            for r, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:TOP_REASONS]]
+
+
+def open_time(conn, *, start: str, end: str, now: datetime, hall: Optional[str] = None) -> dict:
+    """Milliseconds each (hall, window, clerk) was open on days start..end, from the halls'
+    window.changed events, day by day exactly as the hall's summary counts them."""
+    hall_w = "AND hall_id = %(hall)s" if hall else ""
+    args = {"start": start, "end": end, "hall": hall}
+    tzs = {h: tz for h, tz in conn.execute("SELECT hall_id, tz FROM halls").fetchall()}
+    before = conn.execute(f"""
+        SELECT DISTINCT ON (hall_id, "window") hall_id, "window", data->>'status', data->>'clerk'
+        FROM events WHERE type = 'window.changed' AND day < %(start)s {hall_w}
+        ORDER BY hall_id, "window", epoch DESC, seq DESC""", args).fetchall()
+    during = conn.execute(f"""
+        SELECT hall_id, day, "window", ts, data->>'status', data->>'clerk' FROM events
+        WHERE type = 'window.changed' AND day BETWEEN %(start)s AND %(end)s {hall_w}
+        ORDER BY hall_id, epoch, seq""", args).fetchall()
+    state: dict = {}
+    for hall_id, window, status, clerk in before:
+        state.setdefault(hall_id, {})[window] = (status, clerk or "")
+    by_day: dict = {}
+    for hall_id, day, window, ts, status, clerk in during:
+        by_day.setdefault(hall_id, {}).setdefault(day.isoformat(), []).append((window, ts, status, clerk))
+    out: dict = {}
+    first, last = _date.fromisoformat(start), _date.fromisoformat(end)
+    for hall_id in set(state) | set(by_day):
+        tz = ZoneInfo(tzs.get(hall_id) or "Asia/Shanghai")
+        carried = {w: s for w, s in state.get(hall_id, {}).items()}
+        days = by_day.get(hall_id, {})
+        d = first
+        while d <= last:
+            lo = datetime.combine(d, _time(), tz).timestamp()
+            hi = datetime.combine(d + timedelta(days=1), _time(), tz).timestamp()
+            stop = min(hi, now.timestamp())
+            opened = {w: (s, c, lo) for w, (s, c) in carried.items()}
+
+            def close(window, until):
+                status, clerk, since = opened[window]
+                if status == "open" and until > since:
+                    key = (hall_id, window, clerk)
+                    out[key] = out.get(key, 0) + int(round((until - since) * 1000))
+
+            for window, ts, status, clerk in days.get(d.isoformat(), []):
+                ts = max(ts, lo)
+                if window in opened:
+                    close(window, min(ts, stop))
+                opened[window] = (status, clerk or "", ts)
+            for window in opened:
+                close(window, stop)
+            carried = {w: (s, c) for w, (s, c, _) in opened.items()}
+            d += timedelta(days=1)
+    return out
+
+
+def promises(conn, *, dim: str, start: str, end: str, now: datetime,
+             hall: Optional[str] = None) -> list[dict]:
+    """Promises kept by hall (all halls), or by window | staff | service within one hall:
+
+    - ``wait_over_target_rate`` and ``service_over_target_rate`` as the hall's rows have them;
+      ``promise_kept_rate``: the share of waits within the promised wait (承诺时限内叫号);
+      ``judged_waits``: how many waits had a target known to the city;
+    - ``open_s``, ``serving_s``, ``idle_s`` (windows and clerks as at the hall; a hall's are
+      the sums of its windows') and ``idle_share`` = idle / open;
+    - ``low_reasons``: the top five reason tags of 差评 [{reason, count}], as at the hall, and
+      ``low_reasons_national``: the same ratings' national reasons (好差评)."""
+    if dim not in PROMISE_DIMS:
+        raise ValueError(dim)
+    if dim != "hall" and hall is None:
+        raise ValueError("a hall is needed below the hall level")
+    args = {"start": start, "end": end, "hall": hall}
+    scoped = hall is not None
+    rows: dict = {}
+
+    def row(key):
+        if key not in rows:
+            rows[key] = {dim: key, "waits": 0, "wait_over": 0, "judged_waits": 0, "services": 0,
+                         "service_over": 0, "serving_ms": 0, "open_ms": 0, "idle_ms": 0,
+                         "reasons": {}, "national": {}}
+        return rows[key]
+
+    by_person = dim in ("window", "staff")
+    for k, waits, w_over, judged, services, s_over, serving in conn.execute(
+            _over_sql(dim, scoped), args).fetchall():
+        if by_person and not k:
+            continue
+        r = row(k)
+        r.update(waits=waits, wait_over=w_over, judged_waits=judged, services=services,
+                 service_over=s_over, serving_ms=int(serving))
+    for sql, field in ((_reasons_sql, "reasons"), (_national_sql, "national")):
+        for k, reason, n in conn.execute(sql(dim, scoped), args).fetchall():
+            if by_person and not k:
+                continue
+            row(k)[field][reason] = n
+    if dim != "service":
+        opened = open_time(conn, start=start, end=end, now=now, hall=hall)
+        if dim == "hall":  # a hall's idle time: the sum of its windows' (each max(0, open - serving))
+            per_window = {}
+            for (h, w, _c), ms in opened.items():
+                if w:
+                    per_window[(h, w)] = per_window.get((h, w), 0) + ms
+            win_serving = _serving_by(conn, "window", args, scoped)
+            for (h, w), ms in per_window.items():
+                r = row(h)
+                r["open_ms"] += ms
+                r["idle_ms"] += max(0, ms - win_serving.get((h, w), 0))
+        else:
+            for (h, w, c), ms in opened.items():
+                key = w if dim == "window" else c
+                if ms and key:
+                    row(key)["open_ms"] += ms
+            serving = {k: r["serving_ms"] for k, r in rows.items()}
+            for k, r in rows.items():
+                r["idle_ms"] = max(0, r["open_ms"] - serving.get(k, 0))
+    out = []
+    for key in sorted(rows, key=lambda k: (k is None, k)):
+        r = rows[key]
+        item = {dim: key,
+                "wait_over_target_rate": F.ratio(r["wait_over"], r["waits"]),
+                "service_over_target_rate": F.ratio(r["service_over"], r["services"]),
+                "promise_kept_rate": F.ratio(r["waits"] - r["wait_over"], r["waits"]),
+                "waits": r["waits"], "judged_waits": r["judged_waits"],
+                "low_reasons": _top(r["reasons"]), "low_reasons_national": _top(r["national"])}
+        if dim != "service":
+            item["open_s"] = r["open_ms"] / 1000
+            item["serving_s"] = r["serving_ms"] / 1000
+            item["idle_s"] = r["idle_ms"] / 1000 if r["open_ms"] else None
+            item["idle_share"] = F.ratio(r["idle_ms"], r["open_ms"])
+        out.append(item)
+    return out
+
+
+def _serving_by(conn, dim: str, args: dict, scoped: bool) -> dict:
+    """(hall, key) → the sum of service milliseconds (the busy part of open time)."""
+    key = DIMS[dim][0]
+    hall_ev = "AND hall_id = %(hall)s" if scoped else ""
+    return {(h, k): int(ms) for h, k, ms in conn.execute(f"""
+        SELECT hall_id, {key}, coalesce(sum(service_ms), 0) FROM events
+        WHERE day BETWEEN %(start)s AND %(end)s AND type = 'ticket.finished' {hall_ev}
+        GROUP BY 1, 2""", args).fetchall()}
+
+
+def targets(conn, hall: str, at: Optional[datetime] = None) -> Optional[dict]:
+    """The hall's promises (targets per service, reason map) as last received, or None."""
+    row = conn.execute("SELECT promises FROM hall_configs WHERE hall_id = %s "
+                       "ORDER BY epoch DESC, seq DESC LIMIT 1", [hall]).fetchone()
+    return row[0] if row else None

@@ -5,7 +5,7 @@
   const W = window.QRATE.window, T = window.QRATE.T;
   const $ = (id) => document.getElementById(id);
   const screens = ["idle", "ask", "dims", "reasons", "thanks"];
-  let state = null, asking = null, score = null, timer = null, promptSeconds = 60, dims = {};
+  let state = null, asking = null, score = null, timer = null, promptSeconds = 60, dims = {}, ticketDims = false;
   window.__asks = [];  // {ticket, number, at}: when each question was painted (bench)
 
   function show(name) {
@@ -65,6 +65,7 @@
     $("good-rate").textContent = Qrate.pct(s.good_rate);
     $("mean-score").textContent = Qrate.num(s.mean_score, 2);
     $("sat-count").textContent = s.ratings ? Qrate.fmt(T.percent_of, {n: s.ratings}) : T.no_ratings;
+    ticketDims = window.__ticketDims = !!st.ticket_dimensions;  // [ratings] ticket_dimensions
     const rows = $("dim-rows");
     if (!rows.childElementCount) {
       for (const d of st.dimensions || []) {
@@ -158,8 +159,8 @@
     b.addEventListener("click", () => {
       if (!asking) return;
       score = Number(b.dataset.score);
-      if (asking.caseNo && $("dim-rows").childElementCount) {
-        show("dims");  // a case (一次一评): the optional sub-scores; skip, or answer all three
+      if ((asking.caseNo || ticketDims) && $("dim-rows").childElementCount) {
+        show("dims");  // a case (一次一评), or a ticket where the hall asks: the optional sub-scores
         startTimer(promptSeconds, "timer-bar3", afterDims);
       } else {
         afterDims();
@@ -204,6 +205,7 @@
     onStatus: (online) => { $("conn").hidden = online; },
     onSnapshot: () => { refresh(); },
     onEvent: (ev) => {
+      if (ev.type === "config.changed" && state === "idle") { refresh(); return; }  // e.g. ticket_dimensions
       if (ev.window !== W) return;
       if (ev.type === "ticket.finished" && ev.ticket) {
         ask(ev.ticket.id, ev.ticket.number);

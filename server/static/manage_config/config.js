@@ -89,6 +89,9 @@
     slots: {show: (v) => (v || []).map((s) => s.from + "-" + s.to + "=" + s.cap).join(", "),
             read: (v) => splitList(v).map((p) => { const m = p.split("="); const ft = m[0].split("-");
               return {from: ft[0], to: ft[1] || "", cap: Number(m[1])}; })},
+    // a table of codes, "queue_jump=process, knowledge=level" ([ratings] reason_map)
+    pairs: {show: (v) => Object.entries(v || {}).map(([k, x]) => k + "=" + x).join(", "),
+            read: (v) => Object.fromEntries(splitList(v).map((p) => p.split("=").map((x) => x.trim())))},
   };
 
   function fieldsHtml(specs, row, prefix, locked) {
@@ -144,6 +147,8 @@
   const SECTIONS = [
     {section: "ratings", title: "t_ratings", specs: [
       {key: "reasons", label: "f_reasons", kind: "list", wide: "full"},
+      {key: "reason_map", label: "f_reason_map", kind: "pairs", wide: "full"},
+      {key: "ticket_dimensions", label: "f_ticket_dimensions", kind: "bool", wide: "wide"},
       {key: "window_minutes", label: "f_window_minutes", kind: "num", wide: "wide"},
       {key: "prompt_seconds", label: "f_prompt_seconds", kind: "num", wide: "wide"}]},
     {section: "followup", title: "t_followup", specs: [
