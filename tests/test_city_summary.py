@@ -298,7 +298,8 @@ def test_an_older_city_database_is_partitioned_and_summarised_by_the_migration(p
             city_db._put_ratings(conn, hall_id, 1, list(newest.values()), summary.Delta())
         raw_before = stats.rows_raw(conn, dim="hall", start="2026-10-01", end="2026-11-30", now=NOW)
         monkeypatch.undo()
-        assert city_db.migrate(conn) == ["m004_partitions", "m005_summary", "m005_summary_fill"]
+        assert city_db.migrate(conn) == ["m004_partitions", "m005_summary", "m005_summary_fill",
+                                         "m_promises_hall_configs"]
         assert city_db.migrate(conn) == []
         assert {"events_202610", "events_202611"} <= set(city_db.partitions(conn))
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(hall.events)

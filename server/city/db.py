@@ -392,16 +392,19 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
             for row in new_rows:
                 delta.event(*row)
             stored = len(new_rows)
+            # ratings go in by runs, in bulk; a case flushes the run before it, so the feed's
+            # order (feed_seq: each rating's latest change) follows the log's order
             newest: dict[int, tuple] = {}
             for e in fresh:
                 if isinstance(e.get("config"), dict):  # promises kept: the configuration in force
                     _put_config(conn, hall_id, epoch, e["config"])
                 if e.get("rating"):
                     newest[int(e["rating"]["id"])] = (int(e["seq"]), e["rating"])
-            _put_ratings(conn, hall_id, epoch, list(newest.values()), delta)
-            for e in fresh:
                 if e.get("case"):
+                    _put_ratings(conn, hall_id, epoch, list(newest.values()), delta)
+                    newest.clear()
                     _put_case(conn, hall_id, epoch, int(e["seq"]), e["case"])
+            _put_ratings(conn, hall_id, epoch, list(newest.values()), delta)
             delta.write(conn)
         new_ack = max(acked, last)
         conn.execute("UPDATE hall_progress SET acked_seq = %s, updated_at = now() "
