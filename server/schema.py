@@ -31,6 +31,8 @@ assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, fe
 citizens = Migrations("qrate-citizens")
 caserating = Migrations("qrate-caserating")  # ratings tied to a case (一次一评), evaluation content
 MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens, caserating)
+configops = Migrations("qrate-configops")  # the CLI's requests to a running server (server/config_live.py)
+MIGRATION_SETS += (configops,)
 
 
 @core()
@@ -642,3 +644,24 @@ def m001_case_ratings(db: sqlite_utils.Database) -> None:
             raise
     finally:
         conn.execute("PRAGMA foreign_keys=ON")
+
+
+# --- qrate-configops: what `qrate config import` / `qrate user disable` ask a running server ---
+
+@configops()
+def m001_hall_requests(db: sqlite_utils.Database) -> None:
+    """A mailbox: a CLI command posts a request while the hall is served; the server takes
+    it within a second, applies it as its own change and writes the answer back."""
+    db.executescript("""
+    CREATE TABLE hall_requests (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        by TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        answer TEXT,
+        answered_at TEXT
+    );
+    CREATE INDEX hall_requests_state ON hall_requests (state, id);
+    """)

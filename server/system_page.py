@@ -78,6 +78,8 @@ def user_action(employee_no: str, action: str):
     with ops().store() as s:
         if store.user_exists(s.db, employee_no):
             auth.set_user_active(s.db, employee_no, action == "enable")
+    if action == "disable":  # the clerk's window closes at once, pushed to every screen
+        ops().sign_out_everywhere(employee_no, "disabled")
     return redirect(url_for("system.system_page"))
 
 
