@@ -855,8 +855,9 @@ class Operations:
 
     def sign_out_by_manager(self, window_no: int, by: str, reason: str = "") -> dict:
         """A manager (or admin) signs the clerk out of a window: it closes, with a
-        `window.changed` (reason ``signed_out``, ``by`` the manager); the caller ends the
-        clerk's tokens at that window. NoClerk when nobody holds it."""
+        `window.changed` (reason ``signed_out``, ``by`` the manager), and in the same
+        transaction the clerk's tokens at that window end (401 there). NoClerk when nobody
+        holds it."""
         with self.change() as (s, bodies):
             w = self.window(s, window_no)
             if not w.clerk or w.status == "closed":
@@ -866,6 +867,7 @@ class Operations:
                                          reason="signed_out")
             event.data.update({"by": by, "clerk_was": clerk, "note": str(reason or "")[:200]})
             self._record(s, bodies, event, None, w)
+            hall_store.revoke_window_tokens(s.db, clerk, window_no)
             return {"window": self._window_view(s, w), "signed_out": clerk}
 
     def sign_out_everywhere(self, employee_no: str, reason: str = "disabled") -> list[int]:

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from . import auth, backup, store
 from .engine import N_
+from .operations import NoClerk
 from .pages import render_page
 from .web import ApiError, ops, principal
 
@@ -69,7 +70,8 @@ def _render(p, link=None):
         d["printer"] = d["printer"] or (h.cfg.raw["printer"]["url"] + " *" if d["kind"] == "kiosk" else None)
     plan = backup.schedule(h.cfg)
     return render_page("system/system.html", users=users, devices=devices, link=link,
-                       last=backup.status(h.cfg), plan=plan, admin=p.role == "admin")
+                       last=backup.status(h.cfg), plan=plan, admin=p.role == "admin",
+                       windows=h.snapshot()["windows"])
 
 
 @bp.post("/users/<employee_no>/<any(disable, enable):action>")
@@ -81,6 +83,19 @@ def user_action(employee_no: str, action: str):
     if action == "disable":  # the clerk's window closes at once, pushed to every screen
         ops().sign_out_everywhere(employee_no, "disabled")
     return redirect(url_for("system.system_page"))
+
+
+@bp.post("/windows/<int:window>/sign-out")
+def window_sign_out(window: int):
+    """A manager signs a clerk out of a window (POST /api/windows/N/sign-out, from this page)."""
+    p = _who()
+    h = ops()
+    h.known_window(window)
+    try:
+        h.sign_out_by_manager(window, p.subject)
+    except NoClerk:  # signed out meanwhile: the page shows it
+        pass
+    return redirect(url_for("system.system_page") + "#windows")
 
 
 @bp.post("/devices/<int:device_id>/revoke")

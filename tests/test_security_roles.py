@@ -116,6 +116,8 @@ ROUTES = {
     # ratings of a case (一次一评, docs/ratings.md)
     ("POST", "/windows/<int:window>/rating-request"): "integration",
     ("GET", "/evaluation/content"): "token",
+    # a manager signs a clerk out of a window (docs/api.md)
+    ("POST", "/windows/<int:window>/sign-out"): "manager",
 }
 
 ALLOWED = {
@@ -236,6 +238,8 @@ def test_every_route_answers_each_caller_as_the_matrix_says(app, callers):
                              f"{(r.get_json(silent=True) or {}).get('error', {}).get('code')}")
             if method == "POST" and rule == "/logout" and r.status_code == 200:
                 heads.update(_relogin(client, caller))
+            if rule == "/windows/<int:window>/sign-out" and r.status_code == 200:
+                heads.update(_relogin(client, "clerk1"))  # window 1's clerk was signed out
     assert not wrong, "\n".join(wrong)
 
 
