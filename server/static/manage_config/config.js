@@ -38,7 +38,8 @@
     if (r.ok) {
       etag = r.headers.get("ETag") || "";
       cfg = body;
-      say(done || T.saved);
+      const rota = r.headers.get("Qrate-Rota-Removed");  // a removed window's rota went with it
+      say((done || T.saved) + (rota ? " " + fmt(T.rota_removed, {windows: rota}) : ""));
       render();
       return true;
     }
