@@ -164,17 +164,18 @@ def user_disable(employee_no: str, hall_dir: Path):
                       window=n, employee_no=employee_no))
 
 
-def close_windows_of(hall_dir: Path, employee_no: str) -> list[int]:
-    """The windows a disabled clerk held, closed: by the running server when the hall is
-    served (its screens see it at once), else here."""
+def close_windows_of(hall_dir: Path, employee_no: str, reason: str = "disabled") -> list[int]:
+    """The windows a clerk whose sign-ins ended held (account disabled, password reset),
+    closed: by the running server when the hall is served (its screens see it at once),
+    else here."""
     cfg = config_live.for_cli(load_config(hall_dir))
     if served(cfg):
-        answer = ask_server(cfg, "user.disabled", {"employee_no": employee_no}, 30,
-                            by="qrate user disable")
+        answer = ask_server(cfg, "user.disabled", {"employee_no": employee_no, "reason": reason}, 30,
+                            by="qrate user")
         return answer.get("windows", []) if answer.get("ok") else []
     ops = Operations(cfg)
     try:
-        return ops.sign_out_everywhere(employee_no, "disabled")
+        return ops.sign_out_everywhere(employee_no, reason)
     finally:
         ops.close()
 
@@ -192,7 +193,7 @@ def user_enable(employee_no: str, hall_dir: Path):
 @click.argument("employee_no")
 @hall_option
 def user_reset_password(employee_no: str, hall_dir: Path):
-    """Set a new password (typed twice); the account's sign-ins end. / 重置密码。"""
+    """Set a new password (typed twice); the account's sign-ins end, its window closes. / 重置密码。"""
     cfg = load_config(hall_dir)
     db = _db(cfg)
     if not store.user_exists(db, employee_no):
@@ -203,6 +204,9 @@ def user_reset_password(employee_no: str, hall_dir: Path):
         raise click.ClickException(_t("The password needs at least 6 characters."))
     auth.reset_password(db, employee_no, password)
     click.echo(_t("Password of %(employee_no)s reset; its sign-ins have ended.", employee_no=employee_no))
+    for n in close_windows_of(hall_dir, employee_no, "password_reset"):  # its sign-ins ended: so did its window
+        click.echo(_t("Window %(window)s, where %(employee_no)s was signed in, is closed.",
+                      window=n, employee_no=employee_no))
 
 
 # --- devices ----------------------------------------------------------------------

@@ -194,7 +194,8 @@ def handle_request(ops: Operations, request: dict) -> dict:
     if request["kind"] == "config.import":
         return apply_import(ops, body["raw"], request["by"], body.get("resolve"), body.get("file", ""))
     if request["kind"] == "user.disabled":
-        return {"ok": True, "windows": ops.sign_out_everywhere(body["employee_no"], "disabled")}
+        reason = body.get("reason") if body.get("reason") in ("disabled", "password_reset") else "disabled"
+        return {"ok": True, "windows": ops.sign_out_everywhere(body["employee_no"], reason)}
     return {"ok": False, "code": "unknown_request", "lines": [f"unknown request {request['kind']}"]}
 
 

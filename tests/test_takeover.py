@@ -114,3 +114,29 @@ def test_the_system_page_signs_a_clerk_out_in_one_click(app, client, accounts):
     assert client.post("/api/windows/4/call-next", headers=clerk).status_code == 401
     page = client.get("/manage/system").get_data(as_text=True)
     assert "/manage/system/windows/4/sign-out" not in page
+
+
+def test_disabling_or_resetting_an_account_from_the_command_line_closes_its_window(app, client, accounts,
+                                                                                   hall_dir):
+    from click.testing import CliRunner
+
+    from server.cli import cli
+    accounts.user("1001")
+    accounts.user("1002")
+    first = login(client, "1001", 1)
+    login(client, "1002", 2)
+    runner = CliRunner()
+    out = runner.invoke(cli, ["user", "disable", "1001", "--hall", str(hall_dir)], env={"QRATE_LANG": "en"})
+    assert out.exit_code == 0, out.output
+    assert "Window 1, where 1001 was signed in, is closed." in out.stdout
+    out = runner.invoke(cli, ["user", "reset-password", "1002", "--hall", str(hall_dir)],
+                        input="newpass1\nnewpass1\n", env={"QRATE_LANG": "en"})
+    assert out.exit_code == 0, out.output
+    assert "Window 2, where 1002 was signed in, is closed." in out.stdout
+    with app.extensions["qrate"].store() as s:
+        states = s.window_states()
+        reasons = [e.data["reason"] for e in s.events() if e.type == "window.changed"][-2:]
+    assert states[1]["status"] == states[2]["status"] == "closed"
+    assert states[1]["clerk"] is None and states[2]["clerk"] is None
+    assert reasons == ["disabled", "password_reset"]
+    assert client.post("/api/windows/1/call-next", headers=first).status_code == 401

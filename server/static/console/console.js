@@ -65,7 +65,7 @@
 
   // this clerk's sign-in here ended from elsewhere (a manager, a take-over, the account
   // disabled, a sign-in at another window): the token no longer acts here, so say so
-  var SIGNED_OUT = ["signed_out", "taken_over", "disabled", "moved"];
+  var SIGNED_OUT = ["signed_out", "taken_over", "disabled", "password_reset", "moved"];
   function signedOut() {
     showSignIn();
     $("login-error").textContent = T.signedOut;
