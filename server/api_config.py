@@ -66,6 +66,9 @@ def apply(raw: dict, who, source: str = "api"):
     if match and match != _etag():
         raise ApiError(409, "config_moved", N_("The configuration was changed meanwhile; "
                                               "reload it and make your change again."))
+    # a window removed takes its [[rota]] entries with it; the answer names the windows
+    raw, dropped = config_live.hall_config.without_rota_of_removed_windows(
+        h.cfg.raw, config_live.hall_config.merge(config_live.hall_config.DEFAULTS, raw))
     stranded = request.args.get("stranded")
     resolve = None
     if stranded == "move":
@@ -96,7 +99,12 @@ def apply(raw: dict, who, source: str = "api"):
                                    "start of qrate serve (serving now at "
                                    + "{}:{}".format(*(serving().get(k) for k in ("host", "port")))
                                    + ')"')
+    if dropped:
+        resp.headers[ROTA_REMOVED] = ", ".join(sorted({str(r["window"]) for r in dropped}, key=int))
     return resp, status
+
+
+ROTA_REMOVED = "Qrate-Rota-Removed"  # the windows whose [[rota]] entries went with them
 
 
 def serving() -> dict:
@@ -202,6 +210,7 @@ JS = {
     "removed_service": N_("Service %(code)s removed."),
     "saved_window": N_("Window %(n)s saved; the lobby shows it now."),
     "removed_window": N_("Window %(n)s removed."),
+    "rota_removed": N_("Its rota entries (window %(windows)s) were removed with it."),
     "saved_staff": N_("Staff %(no)s saved."), "new_service": N_("New service"),
     "new_person": N_("New colleague"), "window_n": N_("Window %(n)s"), "photo": N_("Photo"),
     "admin_only": N_("Only the hall's admin may change the printer."),

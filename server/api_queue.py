@@ -378,6 +378,22 @@ def logout():
     return {"ok": True}
 
 
+class SignedOutOut(BaseModel):
+    window: WindowOut
+    signed_out: str = Field(description="The clerk signed out (their tokens at this window end)")
+
+
+@route("/windows/<int:window>/sign-out", "POST",
+       "A manager signs the clerk out of a window: it closes, and the clerk's tokens there end",
+       "manager", body=ReasonIn, response=SignedOutOut,
+       extra_status={409: "no_clerk: nobody is signed in at the window"}, tags=("auth",))
+def sign_out_window(window: int, body: ReasonIn):
+    p = require("manager")
+    h = ops()
+    h.known_window(window)
+    return h.sign_out_by_manager(window, p.subject, body.reason)
+
+
 @route("/me", "GET", "Who this token belongs to", "any valid token", response=MeOut, tags=("auth",))
 def me():
     p = require()

@@ -89,7 +89,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     config keys: HALL (the hall folder), HALL_OVERRIDES (a dict merged over
     hall.toml), CLOCK (a callable giving the time, for tests), ASYNC_MODE
-    ('threading' or 'gevent'), START_DEVICES (run device workers).
+    ('threading' or 'gevent'), START_DEVICES (run device workers), STRANDED (what a
+    changed hall.toml does with waiting tickets it strands: Operations' ``resolve``).
     """
     config = dict(config or {})
     folder = Path(config.pop("HALL", None) or os.environ.get("QRATE_HALL") or ".")
@@ -116,7 +117,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.logger.warning("QRATE_TEST_NOW: the hall clock is a test clock at %s", clock().isoformat())
     ops = Operations(cfg, clock=clock)
     ops.issuing_kiosk = api_printing.issuing_kiosk  # a ticket prints at the kiosk that issued it
-    config_live.at_start(ops)  # the database's configuration, or a changed hall.toml imported
+    # the database's configuration, or a changed hall.toml imported (STRANDED: what to do with
+    # waiting tickets it would strand, from `qrate serve --stranded`; else WouldStrand)
+    config_live.at_start(ops, config.pop("STRANDED", None))
     app.config.update(config)
     app.extensions["qrate"] = ops
     app.extensions["qrate_config"] = cfg
@@ -166,6 +169,7 @@ def create_app(config: dict | None = None) -> Flask:
         sio.start_background_task(backup.run_daily, cfg, ops.now, sio.sleep, run_blocking)
         sio.start_background_task(_flush_seen, ops, sio.sleep)
         sio.start_background_task(watch_presence, ops, presence, sio.sleep)
+        sio.start_background_task(config_live.serve_requests, ops, sio.sleep)  # `qrate config import` live
         notifier.start(sweep=appointments.expire_remote)
     _start_forwarder(app, ops, cfg, sio, config.pop("START_FORWARDER", async_mode == "gevent"))
     if start_devices or async_mode == "gevent":

@@ -90,14 +90,21 @@ def init(directory: Path, demo: bool, always_open: bool, port):
 @_hall_option
 @click.option("--host", default=None, help="Address to listen on (default from hall.toml: 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default from hall.toml: 5000).")
-def serve(hall_dir: Path, host, port):
+@click.option("--stranded", default=None, metavar="cancel|move:SERVICE|keep",
+              help="A changed hall.toml strands waiting tickets: cancel them, move them to "
+                   "SERVICE, or keep them waiting (docs/configuration.md). Without it, the start "
+                   "is refused and the tickets named.")
+def serve(hall_dir: Path, host, port, stranded=None):
     """Run the hall server. / 启动大厅服务器。"""
+    resolve = cli_ops.stranded_option(stranded)
     lock = cli_ops.hold_folder(hall_dir)  # one server per data folder, before any write
     cfg = _load(hall_dir)
     try:
-        app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent"})
+        app = create_app({"HALL": hall_dir, "ASYNC_MODE": "gevent", "STRANDED": resolve})
     except config.ConfigError as exc:
         _config_exit(exc)
+    except WouldStrand as exc:  # one line per stranded group, never a traceback
+        cli_ops.stranded_exit(cfg, "hall.toml", exc, lock)
     host = host or cfg.raw["server"]["host"]
     port = port if port is not None else cfg.raw["server"]["port"]
 
@@ -211,7 +218,10 @@ def demo(directory: Path, host: str, port: int, simulate: bool = False):
         click.echo(line)
     for line in cli_ops.voice_lines():
         click.echo(line)
-    app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
+    try:
+        app = create_app({"HALL": directory, "ASYNC_MODE": "gevent"})
+    except WouldStrand as exc:
+        cli_ops.stranded_exit(cfg, "hall.toml", exc, lock)
 
     def serving(bound):
         click.echo(_t("qrate is serving %(hall)s at http://%(host)s:%(port)s/", hall=cfg.name, host=host, port=bound))
@@ -243,8 +253,8 @@ def _ops_for(hall_dir: Path) -> Operations:
     _load(hall_dir)  # checked and migrated
     file_cfg = config.load(hall_dir)
     ops = Operations(file_cfg)
-    try:
-        config_live.at_start(ops)
+    try:  # a changed hall.toml first (as `qrate serve` would); what FILE strands is asked below
+        config_live.at_start(ops, {"action": "keep"})
     except config.ConfigError as exc:
         _config_exit(exc)
     return ops
@@ -254,36 +264,43 @@ def _ops_for(hall_dir: Path) -> Operations:
 @_hall_option
 def config_export(hall_dir: Path):
     """Write the hall's configuration as it stands (hall.toml) to stdout. / 导出当前配置。"""
-    ops = _ops_for(hall_dir)
-    try:
-        click.echo(config_live.export_text(ops), nl=False)
-    finally:
-        ops.close()
+    cfg = _load(hall_dir)
+    click.echo(cli_ops.export_text(cfg), nl=False)
 
 
 @config_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @_hall_option
-@click.option("--move-to", default=None, help="Move waiting tickets the change strands to this service.")
-@click.option("--cancel-stranded", is_flag=True, help="Cancel waiting tickets the change strands.")
-def config_import(file: Path, hall_dir: Path, move_to, cancel_stranded):
-    """Make FILE the hall's configuration (audited as config.changed). / 导入配置文件。"""
-    ops = _ops_for(hall_dir)
-    resolve = ({"action": "move", "service": move_to} if move_to else
-               {"action": "cancel", "reason": "config import"} if cancel_stranded else None)
+@click.option("--stranded", default=None, metavar="cancel|move:SERVICE|keep",
+              help="Waiting tickets the change strands: cancel them, move them to SERVICE, or "
+                   "keep them waiting. Without it, the import is refused and the tickets named.")
+@click.option("--move-to", default=None, hidden=True)  # the first release's spelling
+@click.option("--cancel-stranded", is_flag=True, hidden=True)
+@click.option("--wait", "wait_s", type=click.FloatRange(1, 600), default=30, show_default=True,
+              help="While the hall is served: seconds to wait for the server to take the change.")
+def config_import(file: Path, hall_dir: Path, stranded, move_to, cancel_stranded, wait_s):
+    """Make FILE the hall's configuration (audited as config.changed); a running server
+    applies it at once. / 导入配置文件（运行中的服务器立即生效）。"""
+    if move_to:
+        stranded = f"move:{move_to}"
+    elif cancel_stranded:
+        stranded = "cancel"
+    resolve = cli_ops.stranded_option(stranded)
+    cfg = _load(hall_dir)
     try:
-        changes = config_live.import_file(ops, file, resolve=resolve)
+        raw = config_live.read_file(file)
     except config.ConfigError as exc:
         _config_exit(exc)
-    except WouldStrand as exc:
-        for row in exc.stranded:
-            click.echo(_t("Service %(service)s: %(n)s waiting tickets would have no window to call them.",
-                          service=row["service"], n=row["waiting"]), err=True)
-        click.echo(_t("Add --move-to SERVICE or --cancel-stranded."), err=True)
-        raise SystemExit(1)
-    finally:
-        ops.close()
-    click.echo(_t("%(n)s changes imported from %(file)s.", n=len(changes), file=str(file)))
+    if cli_ops.served(cfg):  # the running server makes the change (and pushes it)
+        answer = cli_ops.ask_server(cfg, "config.import", {"raw": raw, "resolve": resolve,
+                                                            "file": str(file)}, wait_s)
+    else:
+        ops = _ops_for(hall_dir)
+        try:
+            answer = config_live.apply_import(ops, raw, "qrate config import", resolve, str(file))
+        finally:
+            ops.close()
+    cli_ops.import_answer(cfg, str(file), answer)
 
 
 # --- voice calls ------------------------------------------------------------------

@@ -7,17 +7,19 @@ import os
 import re
 import shutil
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 
-from . import auth, backup, config, datalock, store
+from . import auth, backup, config, config_live, datalock, hallschema, store
 from .clock import from_environment
 from .engine import N_
 from .i18n import translate
 from .i18n import translate as _t
+from .operations import Operations, WouldStrand
 
 
 def hall_option(fn):
@@ -154,9 +156,28 @@ def _set_active(hall_dir: Path, employee_no: str, active: bool) -> None:
 @click.argument("employee_no")
 @hall_option
 def user_disable(employee_no: str, hall_dir: Path):
-    """Disable an account: its tokens stop working at once. / 停用账号。"""
+    """Disable an account: its tokens stop working and its window closes at once. / 停用账号。"""
     _set_active(hall_dir, employee_no, False)
     click.echo(_t("Account %(employee_no)s disabled; its sign-ins have ended.", employee_no=employee_no))
+    for n in close_windows_of(hall_dir, employee_no):
+        click.echo(_t("Window %(window)s, where %(employee_no)s was signed in, is closed.",
+                      window=n, employee_no=employee_no))
+
+
+def close_windows_of(hall_dir: Path, employee_no: str, reason: str = "disabled") -> list[int]:
+    """The windows a clerk whose sign-ins ended held (account disabled, password reset),
+    closed: by the running server when the hall is served (its screens see it at once),
+    else here."""
+    cfg = config_live.for_cli(load_config(hall_dir))
+    if served(cfg):
+        answer = ask_server(cfg, "user.disabled", {"employee_no": employee_no, "reason": reason}, 30,
+                            by="qrate user")
+        return answer.get("windows", []) if answer.get("ok") else []
+    ops = Operations(cfg)
+    try:
+        return ops.sign_out_everywhere(employee_no, reason)
+    finally:
+        ops.close()
 
 
 @click.command("enable")
@@ -172,7 +193,7 @@ def user_enable(employee_no: str, hall_dir: Path):
 @click.argument("employee_no")
 @hall_option
 def user_reset_password(employee_no: str, hall_dir: Path):
-    """Set a new password (typed twice); the account's sign-ins end. / 重置密码。"""
+    """Set a new password (typed twice); the account's sign-ins end, its window closes. / 重置密码。"""
     cfg = load_config(hall_dir)
     db = _db(cfg)
     if not store.user_exists(db, employee_no):
@@ -183,6 +204,9 @@ def user_reset_password(employee_no: str, hall_dir: Path):
         raise click.ClickException(_t("The password needs at least 6 characters."))
     auth.reset_password(db, employee_no, password)
     click.echo(_t("Password of %(employee_no)s reset; its sign-ins have ended.", employee_no=employee_no))
+    for n in close_windows_of(hall_dir, employee_no, "password_reset"):  # its sign-ins ended: so did its window
+        click.echo(_t("Window %(window)s, where %(employee_no)s was signed in, is closed.",
+                      window=n, employee_no=employee_no))
 
 
 # --- devices ----------------------------------------------------------------------
@@ -319,3 +343,84 @@ def voice_lines() -> list[str]:
         return []
     return [_t("Voice is off: %(tools)s not installed (apt-get install %(tools)s); the lobby "
                "and the dashboard say so.", tools=" ".join(missing))]
+
+
+# --- configuration changes while the hall is served (server/config_live.py) ----------
+
+def served(cfg) -> bool:
+    """A `qrate serve` (or demo) holds this hall's data folder now."""
+    return datalock.held(cfg.data_folder) is not None
+
+
+def stranded_option(text):
+    """`--stranded` as Operations' ``resolve``; a bad value is one line."""
+    try:
+        return config_live.parse_stranded(text)
+    except ValueError:
+        raise click.BadParameter(_t("%(value)s: give cancel, keep or move:SERVICE (e.g. move:B).",
+                                    value=text), param_hint="--stranded")
+
+
+def _movable(cfg) -> list[str]:
+    served_codes = {c for w in cfg.windows.values() for c in w.services}
+    return [c for c in cfg.services if c in served_codes]
+
+
+def stranded_exit(cfg, source: str, exc: WouldStrand, lock=None, movable=None):
+    """Waiting tickets a change would strand: one line per group on stderr, exit 1."""
+    for line in config_live.stranded_lines(source, exc, _movable(cfg) if movable is None else movable):
+        click.echo(line, err=True)
+    if lock is not None:
+        lock.release()
+    raise SystemExit(1)
+
+
+def ask_server(cfg, kind: str, body: dict, wait_s: float, by: str = "qrate config import") -> dict:
+    """Post a request to the running server and wait for its answer (polled)."""
+    db = store.connect(cfg.db_path)
+    try:
+        request_id = store.post_request(db, kind, by, body, hall_now(cfg).isoformat())
+        deadline, extended = time.monotonic() + wait_s, False
+        while True:
+            state, answer = store.request_answer(db, request_id)
+            if state == "done" and answer is not None:
+                return answer
+            if state in ("withdrawn", "missing"):
+                raise click.ClickException(_t("The running server did not take the change; nothing "
+                                              "was changed."))
+            if time.monotonic() > deadline:
+                if extended or store.withdraw_requests(db, request_id):
+                    raise click.ClickException(_t(
+                        "The running server did not take the change within %(s)s s; nothing was "
+                        "changed. Is it still running?", s=int(wait_s)))
+                deadline, extended = time.monotonic() + 60, True  # taken: its answer is coming
+            time.sleep(0.1)
+    finally:
+        db.close()
+
+
+def import_answer(cfg, file: str, answer: dict) -> None:
+    """What `qrate config import` prints for the answer (exit 2 invalid, 1 refused)."""
+    if answer.get("ok"):
+        click.echo(_t("%(n)s changes imported from %(file)s.", n=answer.get("changes", 0), file=file))
+        return
+    if answer.get("code") == "would_strand":
+        stranded_exit(cfg, file, WouldStrand(answer["stranded"]), movable=answer.get("movable"))
+    for line in answer.get("lines") or [answer.get("code", "failed")]:
+        click.echo(line, err=True)
+    raise SystemExit(2 if answer.get("code") == "invalid" else 1)
+
+
+def export_text(cfg) -> str:
+    """The configuration that stands: the running server's (the database's last version)
+    while the hall is served, else what the next `qrate serve` starts with."""
+    raw = cfg.raw
+    if served(cfg):
+        db = store.connect(cfg.db_path)
+        try:
+            row = store.latest_config(db)
+        finally:
+            db.close()
+        if row is not None:
+            raw = config.merge(config.DEFAULTS, json.loads(row["body"]))
+    return hallschema.to_toml(raw, config_live.HEADING)

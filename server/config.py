@@ -170,12 +170,28 @@ def load(folder: Path | str, overrides: Optional[dict] = None) -> HallConfig:
     elif overrides is None:
         raise ConfigError(f"{path} does not exist; run `qrate init {folder}` first")
     data = merge(merge(DEFAULTS, raw), overrides or {})
-    if overrides and "windows" in overrides and "rota" not in overrides:
-        # overrides (tests, tools) that replace the windows keep only the rota of those windows
-        known = {w.get("number") for w in data["windows"]}
-        data["rota"] = [r for r in data.get("rota", []) if r.get("window") in known]
+    if overrides and "rota" not in overrides:  # the one rule: a window removed takes its rota
+        data, _ = without_rota_of_removed_windows(merge(DEFAULTS, raw), data)
     check(data, str(path), text)
     return build(folder, data)
+
+
+def without_rota_of_removed_windows(before: dict, after: dict) -> tuple[dict, list[dict]]:
+    """A window removed takes its [[rota]] entries with it (PUT /api/config, the window
+    editor, overrides): ``after`` without the entries of windows ``before`` had and
+    ``after`` has not, and the entries dropped. A rota naming a window that never was
+    stays, for the check to report."""
+    def numbers(raw):
+        rows = raw.get("windows") if isinstance(raw.get("windows"), list) else []
+        return {w.get("number") for w in rows if isinstance(w, dict)}
+    gone = numbers(before) - numbers(after)
+    rota = after.get("rota")
+    if not gone or not isinstance(rota, list):
+        return after, []
+    dropped = [r for r in rota if isinstance(r, dict) and r.get("window") in gone]
+    if not dropped:
+        return after, []
+    return {**after, "rota": [r for r in rota if not (isinstance(r, dict) and r.get("window") in gone)]}, dropped
 
 
 def parse_toml(text: str, file: str) -> dict:

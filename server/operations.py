@@ -129,6 +129,13 @@ class WindowOccupied(QueueError):
     message = N_("Window %(window)s is held by %(name)s (%(clerk)s); sign in with take-over to take it.")
 
 
+class NoClerk(QueueError):
+    """A manager signs out a window nobody holds."""
+
+    code, status = "no_clerk", 409
+    message = N_("No clerk is signed in at window %(window)s.")
+
+
 class UnknownHelpCall(QueueError):
     code, status = "unknown_help_call", 404
     message = N_("Helper call %(help)s does not exist.")
@@ -854,6 +861,38 @@ class Operations:
             self._record(s, bodies, engine.window_change(w, now=self.now(), status="closed",
                                                          clerk=None, reason="sign_out"), None, w)
             return self._window_view(s, w)
+
+    def sign_out_by_manager(self, window_no: int, by: str, reason: str = "") -> dict:
+        """A manager (or admin) signs the clerk out of a window: it closes, with a
+        `window.changed` (reason ``signed_out``, ``by`` the manager), and in the same
+        transaction the clerk's tokens at that window end (401 there). NoClerk when nobody
+        holds it."""
+        with self.change() as (s, bodies):
+            w = self.window(s, window_no)
+            if not w.clerk or w.status == "closed":
+                raise NoClerk(window=window_no)
+            clerk = w.clerk
+            event = engine.window_change(w, now=self.now(), status="closed", clerk=None,
+                                         reason="signed_out")
+            event.data.update({"by": by, "clerk_was": clerk, "note": str(reason or "")[:200]})
+            self._record(s, bodies, event, None, w)
+            hall_store.revoke_window_tokens(s.db, clerk, window_no)
+            return {"window": self._window_view(s, w), "signed_out": clerk}
+
+    def sign_out_everywhere(self, employee_no: str, reason: str = "disabled") -> list[int]:
+        """Close every window ``employee_no`` holds (an account disabled): the windows closed."""
+        closed = []
+        with self.change() as (s, bodies):
+            for n, state in sorted(self._live.states.items()):
+                if state.get("clerk") == employee_no and state.get("status") != "closed" \
+                        and n in self.cfg.windows:
+                    w = self.window(s, n)
+                    event = engine.window_change(w, now=self.now(), status="closed", clerk=None,
+                                                 reason=reason)
+                    event.data["clerk_was"] = employee_no
+                    self._record(s, bodies, event, None, w)
+                    closed.append(n)
+        return closed
 
     def window_state(self, window_no: int) -> dict:
         """A window's status and the ticket it serves now (for keypads)."""

@@ -35,6 +35,8 @@ MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointmen
 appointments2 = Migrations("qrate-appointments2")  # issue 12, session 4: the notice log's last attempt
 MIGRATION_SETS += (appointments2,)
 MIGRATION_SETS += (kiosk_devices,)
+configops = Migrations("qrate-configops")  # the CLI's requests to a running server (server/config_live.py)
+MIGRATION_SETS += (configops,)
 
 
 @core()
@@ -652,6 +654,8 @@ def m001_case_ratings(db: sqlite_utils.Database) -> None:
 def m001_notice_attempt_time(db: sqlite_utils.Database) -> None:
     # the notice log (/manage/notices) shows when the last attempt was made
     db.execute("ALTER TABLE notices ADD COLUMN tried_at TEXT")
+
+
 # --- qrate-devices: printers per kiosk (docs/printing.md, "Printers per kiosk") --------
 
 @kiosk_devices()
@@ -661,4 +665,25 @@ def m001_print_job_printer(db: sqlite_utils.Database) -> None:
     db.executescript("""
     ALTER TABLE print_jobs ADD COLUMN printer TEXT NOT NULL DEFAULT 'default';
     CREATE INDEX print_jobs_printer ON print_jobs(printer, status, next_try_ts);
+    """)
+
+
+# --- qrate-configops: what `qrate config import` / `qrate user disable` ask a running server ---
+
+@configops()
+def m001_hall_requests(db: sqlite_utils.Database) -> None:
+    """A mailbox: a CLI command posts a request while the hall is served; the server takes
+    it within a second, applies it as its own change and writes the answer back."""
+    db.executescript("""
+    CREATE TABLE hall_requests (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        by TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        answer TEXT,
+        answered_at TEXT
+    );
+    CREATE INDEX hall_requests_state ON hall_requests (state, id);
     """)

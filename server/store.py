@@ -1016,3 +1016,47 @@ def device_by_name(db, name: str) -> Optional[dict]:
                      [name])
     row = cur.fetchone()
     return dict(zip([d[0] for d in cur.description], row)) if row else None
+# --- the CLI's requests to a running server (server/config_live.py) ------------------
+
+def post_request(db, kind: str, by: str, body: dict, at: str) -> int:
+    with db.atomic():
+        return db.execute("INSERT INTO hall_requests (at, kind, by, body) VALUES (?, ?, ?, ?)",
+                          [at, kind, by, json.dumps(body, ensure_ascii=False, default=str)]).lastrowid
+
+
+def take_request(db) -> Optional[dict]:
+    """The oldest pending request, claimed (state 'taken'); None when nothing waits (one
+    indexed read: the server asks every second)."""
+    row = db.execute("SELECT id, at, kind, by, body FROM hall_requests WHERE state = 'pending' "
+                     "ORDER BY id LIMIT 1").fetchone()
+    if row is None:
+        return None
+    with db.atomic():
+        claimed = db.execute("UPDATE hall_requests SET state = 'taken' WHERE id = ? AND state = 'pending'",
+                             [row[0]]).rowcount
+    if not claimed:  # the CLI withdrew it meanwhile
+        return None
+    return {"id": row[0], "at": row[1], "kind": row[2], "by": row[3], "body": json.loads(row[4])}
+
+
+def answer_request(db, request_id: int, answer: dict, at: str) -> None:
+    with db.atomic():
+        db.execute("UPDATE hall_requests SET state = 'done', answer = ?, answered_at = ? WHERE id = ?",
+                   [json.dumps(answer, ensure_ascii=False, default=str), at, request_id])
+
+
+def request_answer(db, request_id: int) -> tuple[str, Optional[dict]]:
+    row = db.execute("SELECT state, answer FROM hall_requests WHERE id = ?", [request_id]).fetchone()
+    if row is None:
+        return "missing", None
+    return row[0], (json.loads(row[1]) if row[1] else None)
+
+
+def withdraw_requests(db, request_id: Optional[int] = None) -> int:
+    """Withdraw one pending request (the CLI gave up waiting), or every one (a server
+    starting: what a killed CLI left behind must not be applied later)."""
+    with db.atomic():
+        if request_id is None:
+            return db.execute("UPDATE hall_requests SET state = 'withdrawn' WHERE state = 'pending'").rowcount
+        return db.execute("UPDATE hall_requests SET state = 'withdrawn' WHERE id = ? AND state = 'pending'",
+                          [request_id]).rowcount

@@ -21,6 +21,7 @@ from devices.printer import PrinterUrlError, parse_printer_url
 from . import auth, backup, store
 from .engine import N_
 from .i18n import translate
+from .operations import NoClerk
 from .pages import render_page
 from .web import ApiError, ops, principal
 from .web_i18n import request_locale
@@ -81,7 +82,7 @@ def _render(p, link=None, problem=None):
     return render_page("system/system.html", users=users, devices=devices, link=link,
                        last=backup.status(h.cfg), plan=plan, admin=p.role == "admin",
                        printers=printers, kinds=auth.DEVICE_KINDS, windows=sorted(h.cfg.windows),
-                       problem=problem)
+                       window_views=h.snapshot()["windows"], problem=problem)
 
 
 @bp.post("/users/<employee_no>/<any(disable, enable):action>")
@@ -90,7 +91,22 @@ def user_action(employee_no: str, action: str):
     with ops().store() as s:
         if store.user_exists(s.db, employee_no):
             auth.set_user_active(s.db, employee_no, action == "enable")
+    if action == "disable":  # the clerk's window closes at once, pushed to every screen
+        ops().sign_out_everywhere(employee_no, "disabled")
     return redirect(url_for("system.system_page"))
+
+
+@bp.post("/windows/<int:window>/sign-out")
+def window_sign_out(window: int):
+    """A manager signs a clerk out of a window (POST /api/windows/N/sign-out, from this page)."""
+    p = _who()
+    h = ops()
+    h.known_window(window)
+    try:
+        h.sign_out_by_manager(window, p.subject)
+    except NoClerk:  # signed out meanwhile: the page shows it
+        pass
+    return redirect(url_for("system.system_page") + "#windows")
 
 
 @bp.post("/devices/<int:device_id>/revoke")

@@ -12,11 +12,15 @@ import sys
 import threading
 import time
 
+from types import SimpleNamespace
+
 import pytest
 import requests
+from click.testing import CliRunner
 
-from conftest import ROOT, LiveServer, bearer, free_port
+from conftest import PASSWORD, ROOT, LiveServer, bearer, free_port
 from server import backup, config, store
+from server.cli import cli
 from server.operations import Operations
 
 pytestmark = pytest.mark.live
@@ -26,6 +30,26 @@ def qrate(*args, input_text=None, timeout=60):
     env = {**os.environ, "QRATE_LANG": "en"}
     return subprocess.run([sys.executable, "-m", "server.entry", *args], input=input_text,
                           capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+
+
+def run(*args, input_text=None):
+    """A `qrate` command run in this process (click's runner), where a process of its own
+    adds nothing to what is tested (it reaches the hall through its folder either way)."""
+    r = CliRunner().invoke(cli, list(args), input=input_text, env={"QRATE_LANG": "en"})
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.stderr)
+
+
+def token_of(server: LiveServer, name: str, kind: str) -> str:
+    return run("device", "add", name, "--kind", kind, "--hall", str(server.hall_dir)).stdout.split()[-1]
+
+
+def clerk_of(server: LiveServer, employee_no: str, window: int) -> str:
+    run("user", "add", employee_no, "--role", "clerk", "--hall", str(server.hall_dir),
+        input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    r = requests.post(server.url + "/api/login", json={"user": employee_no, "password": PASSWORD,
+                                                        "window": window}, timeout=5)
+    assert r.status_code == 200, r.text
+    return r.json()["token"]
 
 
 def one_line_error(out) -> str:
@@ -47,7 +71,7 @@ def test_a_second_server_on_one_folder_exits_at_once_naming_the_first(live, hall
     assert live.proc.pid == pid
     # the first goes on serving, and restore refuses while it does
     assert requests.get(live.url + "/healthz", timeout=5).ok
-    refused = one_line_error(qrate("restore", str(hall_dir / "data" / "qrate.db"), "--hall", str(hall_dir)))
+    refused = one_line_error(run("restore", str(hall_dir / "data" / "qrate.db"), "--hall", str(hall_dir)))
     assert "stop the server" in refused and str(pid) in refused
     # a busy port is one line too (another hall's folder, this server's port)
     other = hall_dir.parent / "other"
@@ -130,7 +154,7 @@ def test_a_damaged_database_is_one_line_and_no_start(used_hall, tmp_path, kind):
     assert db.exists() and (kind != "zero-length" or db.stat().st_size == 0)
     assert size_before > 0
     if kind == "zero-length":  # every other command says the same, never an empty hall
-        assert str(db) in one_line_error(qrate("user", "list", "--hall", str(folder)))
+        assert str(db) in one_line_error(run("user", "list", "--hall", str(folder)))
 
 
 def test_a_sound_database_that_served_starts(used_hall, tmp_path):
@@ -142,8 +166,8 @@ def test_a_sound_database_that_served_starts(used_hall, tmp_path):
 # --- backup while serving, restore into a new folder ---------------------------------
 
 def test_backup_during_a_burst_then_restore_into_a_new_folder(live, hall_dir, tmp_path):
-    kiosk = live.device_token("kiosk-1", "kiosk")
-    clerks = {n: live.clerk_token(f"10{n:02d}", n) for n in (1, 2, 3)}
+    kiosk = token_of(live, "kiosk-1", "kiosk")
+    clerks = {n: clerk_of(live, f"10{n:02d}", n) for n in (1, 2, 3)}
     acknowledged: list[tuple[float, str, int, str]] = []  # (answered at, kind, ticket id, number)
     stop = threading.Event()
 
@@ -173,7 +197,7 @@ def test_backup_during_a_burst_then_restore_into_a_new_folder(live, hall_dir, tm
             time.sleep(0.05)
         began = time.monotonic()
         out_file = tmp_path / "hall-backup.db"
-        out = qrate("backup", "--hall", str(hall_dir), "--out", str(out_file))
+        out = run("backup", "--hall", str(hall_dir), "--out", str(out_file))
         after_backup = len(acknowledged)
         time.sleep(0.3)  # the burst goes on after the copy
     finally:
@@ -192,9 +216,9 @@ def test_backup_during_a_burst_then_restore_into_a_new_folder(live, hall_dir, tm
 
     # restore into a new folder, serve it
     fresh = tmp_path / "restored"
-    assert qrate("init", "--demo", str(fresh)).returncode == 0
+    assert run("init", "--demo", str(fresh)).returncode == 0
     (fresh / "hall.toml").write_text((hall_dir / "hall.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    restored = qrate("restore", str(out_file), "--hall", str(fresh))
+    restored = run("restore", str(out_file), "--hall", str(fresh))
     assert restored.returncode == 0, restored.stderr
     assert "Restored" in restored.stdout and "hall day" in restored.stdout and "last event #" in restored.stdout
     assert "replaced database is kept" in restored.stdout
@@ -228,11 +252,11 @@ def test_the_replay_check_finds_a_tampered_copy(used_hall, tmp_path):
     db.execute("UPDATE tickets SET status = 'done' WHERE id = (SELECT min(id) FROM tickets WHERE status = 'waiting')")
     db.commit()
     db.close()
-    out = qrate("backup", "--hall", str(folder), "--out", str(tmp_path / "b.db"))
+    out = run("backup", "--hall", str(folder), "--out", str(tmp_path / "b.db"))
     assert out.returncode != 0, out.stdout
     assert "replay ok" not in out.stdout and "status is 'done', the log says 'waiting'" in out.stdout
     assert backup.status(cfg)["ok"] is False
-    refused = one_line_error(qrate("restore", str(tmp_path / "b.db"), "--hall", str(folder)))
+    refused = one_line_error(run("restore", str(tmp_path / "b.db"), "--hall", str(folder)))
     assert "nothing was changed" in refused
 
 
@@ -262,7 +286,7 @@ def test_the_daily_backup_keeps_the_newest(hall_dir, tmp_path, clock):
 def test_init_writes_a_real_halls_template_and_serve_warns(tmp_path):
     import tomllib
     folder = tmp_path / "real"
-    out = qrate("init", str(folder))
+    out = run("init", str(folder))
     assert out.returncode == 0, out.stderr
     raw = tomllib.loads((folder / "hall.toml").read_text(encoding="utf-8"))
     assert "TODO" in raw["hall"]["name"] and len(raw["services"]) == 1 and len(raw["windows"]) == 1

@@ -123,6 +123,8 @@ ROUTES = {
     # printers per kiosk (docs/printing.md)
     ("GET", "/printers"): "token",
     ("PUT", "/devices/<name>/printer"): "admin",
+    # a manager signs a clerk out of a window (docs/api.md)
+    ("POST", "/windows/<int:window>/sign-out"): "manager",
 }
 
 ALLOWED = {
@@ -245,6 +247,8 @@ def test_every_route_answers_each_caller_as_the_matrix_says(app, callers):
                              f"{(r.get_json(silent=True) or {}).get('error', {}).get('code')}")
             if method == "POST" and rule == "/logout" and r.status_code == 200:
                 heads.update(_relogin(client, caller))
+            if rule == "/windows/<int:window>/sign-out" and r.status_code == 200:
+                heads.update(_relogin(client, "clerk1"))  # window 1's clerk was signed out
     assert not wrong, "\n".join(wrong)
 
 

@@ -15,6 +15,7 @@ def test_the_admin_revokes_a_tablet_and_makes_a_new_link(live, browser, shots):
     pad = live.device_token("pad-3-lost", "pad", 3)
     live.device_token("kiosk-east", "kiosk")
     live.cli("backup")
+    clerk = live.clerk_token("1003", 3)
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = ctx.new_page()
     try:
@@ -31,5 +32,22 @@ def test_the_admin_revokes_a_tablet_and_makes_a_new_link(live, browser, shots):
         url = page.inner_text("#device-url")
         assert url.startswith("http://127.0.0.1:") and "/kiosk?token=" in url
         page.screenshot(path=str(shots / "manage-system-new-link.png"))
+        # a manager's take-over: the clerk at window 3 signed out in one click, and the
+        # clerk's console says so at once
+        desk = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN").new_page()
+        desk.request.post(live.url + "/api/login", data={"user": "1003", "password": PASSWORD, "window": 3})
+        desk.goto(live.url + "/console")
+        desk.wait_for_selector("#desk:not([hidden])")
+        page.goto(live.url + "/manage/system#windows")
+        page.wait_for_selector("#windows tr[data-window='3'] button.danger")
+        page.screenshot(path=str(shots / "manage-system-windows.png"), full_page=True)
+        page.click("#windows tr[data-window='3'] button.danger")
+        page.wait_for_selector("#windows tr[data-window='3']:not(:has(button))")
+        r = requests.post(live.url + "/api/windows/3/call-next", headers=bearer(clerk), timeout=5)
+        assert r.status_code == 401
+        desk.wait_for_selector("#signin:not([hidden])")
+        assert "签退" in desk.inner_text("#login-error")
+        desk.screenshot(path=str(shots / "console-signed-out.png"))
+        desk.context.close()
     finally:
         ctx.close()

@@ -57,9 +57,18 @@
           render();
           if (ev.window === N && /finished|no_show|rating/.test(ev.type)) loadToday();
           if (ev.type === "help.asked" || ev.type === "help.acked") helpCall(ev);
+          if (ev.type === "window.changed" && ev.window === N && SIGNED_OUT.indexOf(ev.reason) >= 0) signedOut();
         },
       });
     }).catch(showSignIn);
+  }
+
+  // this clerk's sign-in here ended from elsewhere (a manager, a take-over, the account
+  // disabled, a sign-in at another window): the token no longer acts here, so say so
+  var SIGNED_OUT = ["signed_out", "taken_over", "disabled", "password_reset", "moved"];
+  function signedOut() {
+    showSignIn();
+    $("login-error").textContent = T.signedOut;
   }
 
   /* --- a citizen's call for a helper (POST /api/help), pushed to every console */

@@ -39,7 +39,8 @@
       etag = r.headers.get("ETag") || "";
       cfg = body;
       const later = r.headers.get("Qrate-Next-Start");  // [server] host/port: only at a restart
-      say(later ? fmt(T.next_start, {keys: later}) : (done || T.saved));
+      const rota = r.headers.get("Qrate-Rota-Removed");  // a removed window's rota went with it
+      say((later ? fmt(T.next_start, {keys: later}) : (done || T.saved)) + (rota ? " " + fmt(T.rota_removed, {windows: rota}) : ""));
       render();
       return true;
     }
