@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Callable, Optional
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from werkzeug.routing import IntegerConverter
 
 from .engine import N_
@@ -57,12 +57,15 @@ def allowed_origins() -> set[str]:
 
 def check_origin() -> None:
     """Refuse a state-changing request that the session cookie would authenticate when it
-    comes from a page of another origin (another port or host counts as another origin).
+    comes from a page of another origin (another port or host counts as another origin),
+    or when it names no origin at all.
 
-    A request that carries its own bearer token is not a cookie's: it passes. A browser
-    sends Origin on every cross-origin POST/PUT/DELETE, and Chromium and Firefox on
-    same-origin ones too; with no Origin the Referer decides; with neither (curl, the
-    test client) the request is not a browser's and passes."""
+    A request that carries its own bearer token is not a cookie's: it passes (devices,
+    integrations, scripts). A browser sends Origin on every cross-origin POST/PUT/DELETE
+    and on same-origin fetches and form posts too (Chromium, Firefox, Safari); with no
+    Origin the Referer decides; with neither, the request is no page of the hall's and is
+    refused (403 ``no_origin``): a client that is no browser sends a bearer token.
+    The sign-in itself is not authenticated by the cookie and only gets the Origin check."""
     if request.method not in UNSAFE:
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
@@ -73,12 +76,21 @@ def check_origin() -> None:
     if origin is None:
         referer = request.headers.get("Referer")
         if referer is None:
-            return
+            if request.path == "/api/login" or not _session_signed_in():
+                return
+            raise ApiError(403, "no_origin",
+                           N_("This request names no page it came from (no Origin or Referer) and "
+                              "was refused; a program that is no browser sends a bearer token."))
         origin = _origin_of(referer) or "null"
     if origin.lower() not in allowed_origins():
         raise ApiError(403, "cross_origin",
                        N_("This request came from another site's page (%(origin)s) and was refused; "
                           "use the hall's own pages."), origin=origin[:100])
+
+
+def _session_signed_in() -> bool:
+    """Whether the session cookie holds a sign-in (a token's hash; older cookies the token)."""
+    return bool(session.get("th") or session.get("token"))
 
 
 # --- response headers ----------------------------------------------------------------
