@@ -58,23 +58,8 @@ ERROR_CODES = {400: "Malformed request", 401: "No valid token", 403: "Wrong role
                503: "A part of the hall is not available (see the message)"}
 
 
-_built: dict = {}  # (id of the route list, its length, title, version, prefix) -> (the list, the document)
-
-
 def document(docs: list[RouteDoc], title: str, version: str, prefix: str = "/api") -> dict:
-    """The OpenAPI 3 document of the given routes, built once per app (a few hundred
-    pydantic schemas: seconds on a busy hall PC; anyone may ask for it). Do not modify it."""
-    key = (id(docs), len(docs), title, version, prefix)
-    kept = _built.get(key)
-    if kept is not None and kept[0] is docs:
-        return kept[1]
-    doc = _document(docs, title, version, prefix)
-    _built.clear()  # one app per process in a hall; tests build many: keep the last only
-    _built[key] = (docs, doc)
-    return doc
-
-
-def _document(docs: list[RouteDoc], title: str, version: str, prefix: str) -> dict:
+    """The OpenAPI 3 document of the given routes (the route keeps it for the process)."""
     components: dict = {"Error": {
         "type": "object", "required": ["error"],
         "properties": {"error": {"type": "object", "required": ["code", "message"],
