@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, request, session
 from server.i18n import normalise
 from server.pages import render_page
 from server.readside import pages
-from server.web import ops
+from server.web import keep_in_session, ops
 
 bp = Blueprint("book", __name__, url_prefix="/book", template_folder="templates",
                static_folder="static/appointments", static_url_path="/static")
@@ -56,7 +56,7 @@ def code_qr():
 def checkin_page():
     token = request.args.get("token")
     if token and len(token) < 200:
-        session["token"] = token
+        keep_in_session(token)  # the token's hash, never the token
         session.permanent = True
     frame = pages.kiosk(ops().cfg, ops().notice())
     return render_page("kiosk/checkin.html", locale=_locale(), return_s=frame["return_s"],

@@ -82,7 +82,7 @@ def _year() -> int:
 
 @route("/commitments", "POST", "Set a clerk's public commitment (公开承诺) for a year: text and "
        "targets from the post's indicators; the earlier one is kept as history", "manager",
-       body=CommitmentIn, status=201, tags=("assessment",))
+       roles=("manager",), body=CommitmentIn, status=201, tags=("assessment",))
 def commitment_set(body: CommitmentIn):
     p = require("manager")
     _pledge_cache.clear()
@@ -268,7 +268,7 @@ def feedback_one(id: int):  # noqa: A002 -- the contract's name: /api/feedback/{
 
 
 @route("/feedback/<int:id>/reply", "POST", "A manager's answer to an opinion; it shows "
-       "on the citizen's status page", "manager", body=ReplyIn, tags=("feedback",))
+       "on the citizen's status page", "manager", roles=("manager",), body=ReplyIn, tags=("feedback",))
 def feedback_reply(id: int, body: ReplyIn):  # noqa: A002 -- the contract's name: /api/feedback/{id}/reply
     p = require("manager")
     return ops().reply_feedback(id, body.reply, p.subject)
@@ -329,7 +329,7 @@ def training_suggestions():
 
 
 @route("/training/records", "POST", "Record training given: who, which item, when", "manager",
-       body=TrainingIn, status=201, tags=("training",))
+       roles=("manager",), body=TrainingIn, status=201, tags=("training",))
 def training_record(body: TrainingIn):
     p = require("manager")
     try:

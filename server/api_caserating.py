@@ -38,7 +38,7 @@ class RatingRequestOut(BaseModel):
 
 @route("/windows/<int:window>/rating-request", "POST",
        "Ask the window's pad to rate this case (一次一评): the ticket just served there, or none",
-       "integration (the window's business system), manager", body=RatingRequestIn,
+       "integration (the window's business system), manager", roles=("integration", "manager"), body=RatingRequestIn,
        response=RatingRequestOut, status=201, tags=("ratings",))
 def rating_request(window: int, body: RatingRequestIn):
     p = require("integration", "manager")

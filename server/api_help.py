@@ -41,7 +41,7 @@ class AlertsOut(BaseModel):
 
 
 @route("/help", "POST", "A citizen at a kiosk or pad asks for a helper", "a kiosk or pad",
-       body=HelpIn, response=HelpOut, status=201, tags=("help",))
+       roles=("kiosk", "pad"), body=HelpIn, response=HelpOut, status=201, tags=("help",))
 def ask_help(body: HelpIn):
     p = require("kiosk", "pad")
     return ops().ask_help(p.name, p.role, p.window, body.place)

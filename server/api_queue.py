@@ -219,7 +219,7 @@ def queue_snapshot():
     return ops().snapshot()
 
 
-@route("/tickets", "POST", "Issue a ticket", "kiosk", body=TicketIn, response=TicketOut,
+@route("/tickets", "POST", "Issue a ticket", "kiosk", roles=("kiosk", "manager"), body=TicketIn, response=TicketOut,
        status=201, tags=("tickets",))
 def issue_ticket(body: TicketIn):
     require("kiosk", "manager")
@@ -253,7 +253,7 @@ def call_next(window: int):
 
 
 @route("/windows/<int:window>/call", "POST", "Call one ticket out of order, or call back a parked one",
-       "clerk at the window, its keypad, manager", body=CallIn, response=TicketOut, tags=("window",))
+       "clerk at the window, its keypad, manager", roles=("clerk", "keypad", "manager"), body=CallIn, response=TicketOut, tags=("window",))
 def call_ticket(window: int, body: CallIn):
     require_window(window)
     return ops().call_ticket(window, body.ticket, body.reason)
@@ -283,13 +283,13 @@ def finish(id: int):
 
 
 @route("/tickets/<int:id>/park", "POST", "Park (挂起) the ticket being served", "clerk at its window, keypad, manager",
-       body=NoteIn, response=TicketOut, tags=("window",))
+       roles=("clerk", "keypad", "manager"), body=NoteIn, response=TicketOut, tags=("window",))
 def park(id: int, body: NoteIn):
     return _ticket_action(id, "park", note=body.note)
 
 
 @route("/tickets/<int:id>/transfer", "POST", "Send the ticket to another service or window",
-       "clerk, manager", body=TransferIn, response=TicketOut, tags=("window",))
+       "clerk, manager", roles=("clerk", "manager"), body=TransferIn, response=TicketOut, tags=("window",))
 def transfer(id: int, body: TransferIn):
     p = require("clerk", "manager")
     return ops().transfer(id, service=body.service, window=body.window, note=body.note,
@@ -297,14 +297,14 @@ def transfer(id: int, body: TransferIn):
 
 
 @route("/tickets/<int:id>/cancel", "POST", "Cancel a waiting or parked ticket", "clerk, manager",
-       body=ReasonIn, response=TicketOut, tags=("window",))
+       roles=("clerk", "manager"), body=ReasonIn, response=TicketOut, tags=("window",))
 def cancel(id: int, body: ReasonIn):
     p = require("clerk", "manager")
     return ops().cancel(id, body.reason, acting_window=p.window if p.role == "clerk" else None)
 
 
 @route("/windows/<int:window>/pause", "POST", "Pause the window", "clerk at the window, its keypad, manager",
-       body=ReasonIn, response=WindowOut, tags=("window",))
+       roles=("clerk", "keypad", "manager"), body=ReasonIn, response=WindowOut, tags=("window",))
 def pause(window: int, body: ReasonIn):
     require_window(window)
     return ops().pause(window, body.reason)
@@ -318,7 +318,7 @@ def resume(window: int):
 
 
 @route("/ratings", "POST", "Rate a service just finished", "the window's pad",
-       body=RatingIn, response=RatingOut, status=201, extra_status={409: "Already rated"},
+       roles=("pad",), body=RatingIn, response=RatingOut, status=201, extra_status={409: "Already rated"},
        tags=("ratings",))
 def rate(body: RatingIn):
     p = require("pad")

@@ -205,20 +205,20 @@ def get_case(case_id: int):
 
 @route("/cases/<int:case_id>/steps/<step>", "POST",
        "Record a step done: callback (回访), verify (核实), rectify (整改) or reply (反馈)", "manager",
-       body=StepIn, response=CaseOut, tags=("cases",))
+       roles=("manager",), body=StepIn, response=CaseOut, tags=("cases",))
 def case_step(case_id: int, step: str, body: StepIn):
     p = require("manager")
     return _case(ops().case_step(case_id, step, p.subject, body.note, body.finding))
 
 
-@route("/cases/<int:case_id>/notes", "POST", "Add a note to a case", "manager", body=NoteTextIn,
+@route("/cases/<int:case_id>/notes", "POST", "Add a note to a case", "manager", roles=("manager",), body=NoteTextIn,
        response=CaseOut, tags=("cases",))
 def case_note(case_id: int, body: NoteTextIn):
     p = require("manager")
     return _case(ops().case_note(case_id, p.subject, body.text))
 
 
-@route("/cases/<int:case_id>/owner", "POST", "Hand a case to another owner", "manager", body=OwnerIn,
+@route("/cases/<int:case_id>/owner", "POST", "Hand a case to another owner", "manager", roles=("manager",), body=OwnerIn,
        response=CaseOut, tags=("cases",))
 def case_owner(case_id: int, body: OwnerIn):
     p = require("manager")
@@ -226,21 +226,21 @@ def case_owner(case_id: int, body: OwnerIn):
 
 
 @route("/cases/<int:case_id>/rerate", "POST", "The citizen's one re-rating (追评) after the reply; closes the case",
-       "manager (recording the citizen's answer)", body=RerateIn, response=CaseOut, tags=("cases",))
+       "manager (recording the citizen's answer)", roles=("manager",), body=RerateIn, response=CaseOut, tags=("cases",))
 def case_rerate(case_id: int, body: RerateIn):
     p = require("manager")
     return _case(ops().case_rerate(case_id, p.subject, body.score, body.comment))
 
 
 @route("/cases/<int:case_id>/close", "POST", "Close a replied case without a re-rating", "manager",
-       body=NoteTextIn, response=CaseOut, tags=("cases",))
+       roles=("manager",), body=NoteTextIn, response=CaseOut, tags=("cases",))
 def case_close(case_id: int, body: NoteTextIn):
     p = require("manager")
     return _case(ops().case_close(case_id, p.subject, body.text))
 
 
 @route("/cases/<int:case_id>/appeal", "POST", "Appeal (申诉) a rating as mistaken or malicious",
-       "the clerk of the rated window, manager", body=AppealIn, response=CaseOut, tags=("cases",))
+       "the clerk of the rated window, manager", roles=("clerk", "manager"), body=AppealIn, response=CaseOut, tags=("cases",))
 def case_appeal(case_id: int, body: AppealIn):
     p = require("clerk", "manager")
     if p.role == "clerk":
@@ -253,7 +253,7 @@ def case_appeal(case_id: int, body: AppealIn):
 
 @route("/cases/<int:case_id>/appeal/decision", "POST",
        "Decide an appeal (复核): upheld excludes the rating from the figures, reason kept", "manager",
-       body=DecisionIn, response=CaseOut, tags=("cases",))
+       roles=("manager",), body=DecisionIn, response=CaseOut, tags=("cases",))
 def case_appeal_decision(case_id: int, body: DecisionIn):
     p = require("manager")
     return _case(ops().case_decide_appeal(case_id, p.subject, body.uphold, body.reason))

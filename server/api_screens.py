@@ -22,7 +22,7 @@ def get_notice():
 
 
 @route("/notice", "PUT", "Set the lobby's notice line (pushed as Socket.IO `notice`)", "manager",
-       body=NoticeIn, tags=("display",))
+       roles=("manager",), body=NoticeIn, tags=("display",))
 def set_notice(body: NoticeIn):
     p = require("manager")
     return ops().set_notice(body.text, p.subject)

@@ -175,6 +175,11 @@ def resolve_hash(db, h: Optional[str]) -> Optional[Principal]:
     return Principal(kind, subject, role, window, name, h)
 
 
+def expires_at(db, h: str) -> Optional[float]:
+    """When the token with this SHA-256 expires (a Unix time), or None (no expiry, unknown)."""
+    return store.token_expiry(db, h)
+
+
 def revoke(db, token_hash_: str) -> None:
     store.revoke_token(db, token_hash_)
 

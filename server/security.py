@@ -8,6 +8,7 @@ A leaf of the web layer: ``init_app`` registers the hooks; the login route asks
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import threading
@@ -16,11 +17,13 @@ from collections import OrderedDict
 from typing import Callable, Optional
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from werkzeug.routing import IntegerConverter
+from werkzeug.wrappers import Request
 
 from .engine import N_
-from .web import ApiError, error_response
+from .i18n import normalise, translate
+from .web import ApiError
 
 UNSAFE = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
@@ -57,12 +60,15 @@ def allowed_origins() -> set[str]:
 
 def check_origin() -> None:
     """Refuse a state-changing request that the session cookie would authenticate when it
-    comes from a page of another origin (another port or host counts as another origin).
+    comes from a page of another origin (another port or host counts as another origin),
+    or when it names no origin at all.
 
-    A request that carries its own bearer token is not a cookie's: it passes. A browser
-    sends Origin on every cross-origin POST/PUT/DELETE, and Chromium and Firefox on
-    same-origin ones too; with no Origin the Referer decides; with neither (curl, the
-    test client) the request is not a browser's and passes."""
+    A request that carries its own bearer token is not a cookie's: it passes (devices,
+    integrations, scripts). A browser sends Origin on every cross-origin POST/PUT/DELETE
+    and on same-origin fetches and form posts too (Chromium, Firefox, Safari); with no
+    Origin the Referer decides; with neither, the request is no page of the hall's and is
+    refused (403 ``no_origin``): a client that is no browser sends a bearer token.
+    The sign-in itself is not authenticated by the cookie and only gets the Origin check."""
     if request.method not in UNSAFE:
         return
     if request.headers.get("Authorization", "").startswith("Bearer "):
@@ -73,12 +79,21 @@ def check_origin() -> None:
     if origin is None:
         referer = request.headers.get("Referer")
         if referer is None:
-            return
+            if request.path == "/api/login" or not _session_signed_in():
+                return
+            raise ApiError(403, "no_origin",
+                           N_("This request names no page it came from (no Origin or Referer) and "
+                              "was refused; a program that is no browser sends a bearer token."))
         origin = _origin_of(referer) or "null"
     if origin.lower() not in allowed_origins():
         raise ApiError(403, "cross_origin",
                        N_("This request came from another site's page (%(origin)s) and was refused; "
                           "use the hall's own pages."), origin=origin[:100])
+
+
+def _session_signed_in() -> bool:
+    """Whether the session cookie holds a sign-in (a token's hash; older cookies the token)."""
+    return bool(session.get("th") or session.get("token"))
 
 
 # --- response headers ----------------------------------------------------------------
@@ -180,45 +195,70 @@ class LoginThrottle:
 
 def address() -> str:
     """The caller's address (the proxy's when one is in front: set [security] proxies)."""
+    return _address_of(request.remote_addr, request.headers.get("X-Forwarded-For", ""))
+
+
+def _address_of(remote: Optional[str], forwarded_for: str) -> str:
     cfg = current_app.extensions["qrate_config"].raw.get("security", {})
-    remote = request.remote_addr or "?"
+    remote = remote or "?"
     if int(cfg.get("proxies", 0)) > 0 and remote in ("127.0.0.1", "::1"):
-        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        forwarded = [a.strip() for a in forwarded_for.split(",") if a.strip()]
         if forwarded:
             return forwarded[-min(len(forwarded), int(cfg["proxies"]))]
     return remote
 
 
-def limited(wait_s: float, code: str = "rate_limited"):
-    resp, status = error_response(429, code, N_("Too many requests; try again in %(s)s s."), None,
-                                  s=max(1, round(wait_s)))
-    resp.headers["Retry-After"] = str(max(1, round(wait_s)))
-    return resp, status
+UNLIMITED_PREFIXES = ("/static", "/kiosk/static", "/pad/static", "/display/static", "/console/static",
+                      "/manage/static")
+RATE_LIMITED = N_("Too many requests; try again in %(s)s s.")
 
 
-def _unauthenticated() -> bool:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return False
-    return current_app.config.get("SESSION_COOKIE_NAME", "session") not in request.cookies
+class AnonymousGate:
+    """WSGI middleware, inside Socket.IO's: every request without a token or a session
+    cookie takes from its address's bucket (sized for hundreds of phones behind one NAT
+    address), the voice clips from a tighter one, BEFORE Flask builds the request (its
+    context, session, routing, hooks). A flood's 429s then cost the single loop, which the
+    hall's writes share, a few dict lookups and a cached body (bench/bench_security.py).
+    `/healthz` and static files are not limited."""
 
+    def __init__(self, app, inner):
+        self.app, self.inner = app, inner
+        self._bodies: dict = {}  # (locale, seconds) -> the 429 body
 
-def limit_anonymous():
-    """Every request without a token or a session: a bucket per address (sized for hundreds
-    of phones behind one NAT address), and a tighter one for the costly routes."""
-    if request.path in ("/healthz",) or request.path.startswith(("/static", "/kiosk/static", "/pad/static",
-                                                                  "/display/static", "/console/static",
-                                                                  "/manage/static")):
-        return None
-    if not _unauthenticated():
-        return None
-    ext = current_app.extensions["qrate_security"]
-    wait = ext["anonymous"].take(address())
-    if wait == 0 and request.path.startswith("/api/voice/"):
-        wait = ext["voice"].take(address())
-    if wait:
-        return limited(wait)
-    return None
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if (path == "/healthz" or path.startswith(UNLIMITED_PREFIXES)
+                or environ.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")):
+            return self.inner(environ, start_response)
+        req = Request(environ)
+        if self.app.config.get("SESSION_COOKIE_NAME", "session") in req.cookies:
+            return self.inner(environ, start_response)
+        with self.app.app_context():
+            ext = self.app.extensions["qrate_security"]
+            who = _address_of(req.remote_addr, req.headers.get("X-Forwarded-For", ""))
+        wait = ext["anonymous"].take(who)
+        if wait == 0 and path.startswith("/api/voice/"):
+            wait = ext["voice"].take(who)
+        if not wait:
+            return self.inner(environ, start_response)
+        seconds = max(1, round(wait))
+        chosen = req.args.get("lang") or req.cookies.get("lang")
+        locale = normalise(chosen or req.accept_languages.best_match(["zh-CN", "zh", "en"]))
+        body = self._bodies.get((locale, seconds))
+        if body is None:
+            body = json.dumps({"error": {"code": "rate_limited",
+                                         "message": translate(RATE_LIMITED, locale, s=seconds),
+                                         "message_en": translate(RATE_LIMITED, "en", s=seconds)}},
+                              ensure_ascii=False).encode()
+            if len(self._bodies) < 1000:
+                self._bodies[(locale, seconds)] = body
+        start_response("429 TOO MANY REQUESTS", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+            ("Retry-After", str(seconds)),
+            ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'self'"),
+            ("X-Frame-Options", "SAMEORIGIN"), ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "same-origin")])
+        return [body]
 
 
 def login_guard(user: str) -> tuple:
@@ -270,7 +310,7 @@ def init_app(app) -> None:
         "login_address": Buckets(float(sec.get("login_per_minute", 120)),
                                  float(sec.get("login_burst", 60))),
     }
-    app.before_request(limit_anonymous)
+    app.wsgi_app = AnonymousGate(app, app.wsgi_app)  # before Flask builds the request
     app.before_request(check_origin)
     app.after_request(security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce

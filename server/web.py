@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import functools
 import sqlite3
+import time
+from datetime import datetime, timezone
 from typing import Optional
 
 from flask import current_app, g, jsonify, request, session
@@ -112,6 +114,14 @@ class PagesSessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request_)
 
+    def get_expiration_time(self, app, session_):
+        """A device page's cookie lives as long as its token (``exp``, set by
+        ``keep_in_session``), not a fixed time: the cookie dies with the token's expiry."""
+        exp = session_.get("exp") if session_.permanent else None
+        if isinstance(exp, (int, float)):
+            return datetime.fromtimestamp(exp, timezone.utc)
+        return super().get_expiration_time(app, session_)
+
 
 # --- the hall's objects -----------------------------------------------------
 
@@ -132,14 +142,18 @@ def keep_in_session(raw: str) -> None:
     is no bearer token, and a copied cookie's token dies with a revoke like any other."""
     session.pop("token", None)
     session["th"] = auth.token_hash(raw)
+    with ops().store() as s:  # a device page's permanent cookie ends when its token does
+        exp = auth.expires_at(s.db, session["th"])
+    if exp is not None:
+        session["exp"] = exp
+    else:
+        session.pop("exp", None)
 
 
 def session_principal(db) -> Optional[auth.Principal]:
-    """The principal of the page's session cookie (the hash it keeps; older cookies kept the token)."""
-    if session.get("th"):
-        return auth.resolve_hash(db, session["th"])
-    raw = session.get("token")
-    return auth.resolve(db, raw) if isinstance(raw, str) else None
+    """The principal of the page's session cookie: the token's hash it keeps. Cookies of
+    older versions that held the raw token are no longer read (they were bearer tokens)."""
+    return auth.resolve_hash(db, session.get("th")) if session.get("th") else None
 
 
 def principal() -> Optional[auth.Principal]:
@@ -158,11 +172,24 @@ def require(*roles: str) -> auth.Principal:
     """The caller, who must hold one of ``roles`` (any valid token when none are given)."""
     p = principal()
     if p is None:
+        if _presented_expired():
+            raise ApiError(401, "token_expired", N_("This sign-in has expired; sign in again."))
         raise ApiError(401, "unauthorized", N_("Sign in or send a valid token."))
     if roles and p.role not in roles and not (p.role == "admin" and "manager" in roles):
         raise ApiError(403, "forbidden", N_("Your role (%(role)s) may not do this; it needs: %(roles)s."),
                        role=p.role, roles=", ".join(roles))
     return p
+
+
+def _presented_expired() -> bool:
+    """Whether the caller presented a token (bearer or the cookie's hash) that has expired."""
+    header = request.headers.get("Authorization", "")
+    h = auth.token_hash(header[7:].strip()) if header.startswith("Bearer ") else session.get("th")
+    if not isinstance(h, str) or not h:
+        return False
+    with ops().store() as s:
+        exp = auth.expires_at(s.db, h)
+    return exp is not None and exp <= time.time()
 
 
 def require_window(window: int) -> auth.Principal:
@@ -198,6 +225,14 @@ def parse(model: type[BaseModel]):
 
 # --- routes -------------------------------------------------------------------
 
+def _gate(who: str, roles) -> Optional[tuple]:
+    """Who is checked before a body is read: None (nobody: a public route), () (any valid
+    token) or the declared role names."""
+    if roles is not None:
+        return tuple(roles)
+    return None if who.strip().lower().startswith("anyone") else ()
+
+
 class Routes:
     """One route module's views and their OpenAPI docs, registered by ``create_app``."""
 
@@ -206,8 +241,16 @@ class Routes:
         self._views: list[tuple] = []
 
     def route(self, rule: str, method: str, summary: str, who: str, *, body=None,
-              response=None, status: int = 200, extra_status=None, tags=(), query=()):
-        """Declare a view: its path, who may call it, its body and its answers."""
+              response=None, status: int = 200, extra_status=None, tags=(), query=(),
+              roles=None):
+        """Declare a view: its path, who may call it, its body and its answers.
+
+        A route with a body checks its caller BEFORE the body, so a stranger gets 401 and a
+        wrong role 403, never the body's validation details: any valid token, and the
+        ``roles`` when the route declares them; a ``who`` that starts with "anyone" checks
+        nothing first. The view's own ``require(...)`` stays the authority."""
+        gate = _gate(who, roles)
+
         def wrap(fn):
             self.docs.append(RouteDoc(rule, method, summary, who, body, response, status,
                                       extra_status or {}, tags, query))
@@ -215,6 +258,8 @@ class Routes:
             @functools.wraps(fn)
             def view(**kw):
                 if body is not None:
+                    if gate is not None:
+                        require(*gate)
                     kw["body"] = parse(body)
                 result = fn(**kw)
                 if isinstance(result, tuple) or not isinstance(result, (dict, list)):

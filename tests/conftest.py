@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from flask.testing import FlaskClient
 
 from server import auth, config
 from server.app import create_app
@@ -112,9 +113,19 @@ def hall_dir(tmp_path) -> Path:
     return folder
 
 
+class PageClient(FlaskClient):
+    """The test client as the hall's own page: it names its origin like a browser does
+    (the CSRF check refuses a cookie's change that names none; docs/security.md)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_ORIGIN"] = "http://localhost"
+
+
 @pytest.fixture
 def app(hall_dir):
     app = create_app({"HALL": hall_dir, "TESTING": True})
+    app.test_client_class = PageClient
     yield app
     app.extensions["qrate"].close()
 

@@ -11,7 +11,7 @@ import pytest
 
 from server.app import create_app
 
-from conftest import TZ, Accounts, FakeClock
+from conftest import TZ, Accounts, FakeClock, PageClient
 
 pytestmark = pytest.mark.api
 
@@ -53,7 +53,9 @@ def gateway():
 
 
 def make_app(hall_dir, clock):
-    return create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
+    app.test_client_class = PageClient  # as the hall's own page: it names its origin
+    return app
 
 
 def configure(hall_dir, url, retries=5):

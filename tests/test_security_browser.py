@@ -119,3 +119,22 @@ def test_another_origin_cannot_act_with_the_clerks_cookie_but_the_console_can(se
     assert window_status(server, 1) == "open"
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
     ctx.close()
+
+    # an admin signs in at the managers' dashboard like a manager, and signs out again:
+    # the page's own sign-in and sign-out pass the Origin check
+    server.cli("user", "add", "9100", "--role", "admin", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    ctx = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    manage = ctx.new_page()
+    manage.goto(server.url + "/manage")
+    manage.locator("#login-form").wait_for()
+    manage.fill("input[name=user]", "9100")
+    manage.fill("input[name=password]", PASSWORD)
+    manage.click("#login-form button")
+    manage.locator("#tabs").wait_for()
+    manage.locator("#live-cards .card").first.wait_for()
+    assert manage.locator("#login").is_hidden()
+    assert manage.evaluate("async () => (await fetch('/api/me')).status") == 200
+    manage.click("#logout")
+    manage.locator("#login-form").wait_for()
+    assert manage.evaluate("async () => (await fetch('/api/me')).status") == 401  # signed out for real
+    ctx.close()
