@@ -96,6 +96,8 @@ ROUTES = {
     ("POST", "/help/<int:call_id>/ack"): "clerk",
     ("GET", "/alerts"): "manager",
     ("POST", "/status/<key>/cancel"): "anyone",
+    ("POST", "/devices/health"): "agent_device",
+    ("GET", "/devices/hid"): "manager",
     # planning (docs/planning.md)
     ("GET", "/plan"): "manager",
     # assessment, commitments, feedback, training (docs/assessment.md)
@@ -129,6 +131,7 @@ ALLOWED = {
     "user": {"clerk1", "clerk2"} | MANAGERS,
     "manager": MANAGERS,
     "citizen_device": {"kiosk", "pad"},
+    "agent_device": {"kiosk", "pad", "keypad"},  # qrate agent's token (docs/usb-hid.md)
     "key_or_kiosk": {"kiosk"},  # or anyone with the ticket's key in the body (none here)
     "code_holder": {"none", "integration"} | MANAGERS,  # a citizen holding the code, no token
     "integration": {"integration"} | MANAGERS,
@@ -167,6 +170,7 @@ BODIES = {
     "/training/records": {"staff": "1001", "item": "X", "day": "2026-12-01"},
     "/feedback": {"text": "很好的服务"},
     "/help": {},
+    "/devices/health": {"devices": []},
     "/windows/<int:window>/rating-request": {"case_no": "BJ1", "matter_code": "M1", "matter_name": "事项"},
 }
 
