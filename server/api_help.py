@@ -47,6 +47,22 @@ def ask_help(body: HelpIn):
     return ops().ask_help(p.name, p.role, p.window, body.place)
 
 
+class HelpListOut(BaseModel):
+    calls: list[HelpOut] = Field(description="Helper calls not yet acknowledged, oldest first")
+
+
+@route("/help", "GET", "Helper calls not yet acknowledged: a clerk gets the hall's (kiosks) and "
+       "their window's, a manager every one", "clerk, manager", response=HelpListOut, tags=("help",))
+def open_help_calls():
+    p = require("clerk", "manager")
+    rows = reader().run(alerts.help_calls_open)
+    if p.role == "clerk":  # a console opened later lists what is still unanswered near it
+        rows = [r for r in rows if r["window"] is None or r["window"] == p.window]
+    return {"calls": [{"id": r["id"], "device": r["device"], "kind": r["kind"], "window": r["window"],
+                       "place": r["place"], "asked_at": r["since"], "waited_s": r["waited_s"]}
+                      for r in rows]}
+
+
 @route("/help/<int:call_id>/ack", "POST", "Staff acknowledge a helper call", "clerk, manager",
        response=HelpOut, tags=("help",))
 def ack_help(call_id: int):

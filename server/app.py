@@ -48,6 +48,7 @@ from . import (
 )
 from . import api_plan
 from . import api_devices  # USB HID health from qrate agent (docs/usb-hid.md)
+from . import api_prefs  # a clerk's own console language
 from . import config as hall_config
 from . import config_live
 from .clock import from_environment
@@ -69,7 +70,7 @@ ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, a
 ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
 ROUTE_MODULES += (api_assessment,)
 ROUTE_MODULES += (api_caserating,)  # 一次一评 (issue 13)
-ROUTE_MODULES += (api_devices,)  # HID device health (issue 11)
+ROUTE_MODULES += (api_devices, api_prefs)  # HID device health, a clerk's language (issue 11)
 
 
 def _flush_seen(ops, sleep) -> None:

@@ -30,7 +30,9 @@ hall = Migrations("qrate-hall")  # operations: epoch, token expiry, devices' pri
 assessment = Migrations("qrate-assessment")   # issue 15: yearly commitments, feedback, training
 citizens = Migrations("qrate-citizens")
 caserating = Migrations("qrate-caserating")  # ratings tied to a case (一次一评), evaluation content
+citizens2 = Migrations("qrate-citizens2")  # a clerk's own console language
 MIGRATION_SETS = (core, followup, summary, hallconfig, hall, forward, appointments, assessment, citizens, caserating)
+MIGRATION_SETS += (citizens2,)
 
 
 @core()
@@ -642,3 +644,9 @@ def m001_case_ratings(db: sqlite_utils.Database) -> None:
             raise
     finally:
         conn.execute("PRAGMA foreign_keys=ON")
+
+
+@citizens2()
+def m001_user_language(db: sqlite_utils.Database) -> None:
+    """A clerk may choose the language of their own console (NULL: the hall's)."""
+    db.execute("ALTER TABLE users ADD COLUMN language TEXT")

@@ -98,6 +98,9 @@ ROUTES = {
     ("POST", "/status/<key>/cancel"): "anyone",
     ("POST", "/devices/health"): "agent_device",
     ("GET", "/devices/hid"): "manager",
+    ("PUT", "/me/language"): "user",
+    ("GET", "/me/language"): "user",
+    ("GET", "/help"): "clerk",
     # planning (docs/planning.md)
     ("GET", "/plan"): "manager",
     # assessment, commitments, feedback, training (docs/assessment.md)
@@ -171,6 +174,7 @@ BODIES = {
     "/feedback": {"text": "很好的服务"},
     "/help": {},
     "/devices/health": {"devices": []},
+    "/me/language": {"language": "en"},
     "/windows/<int:window>/rating-request": {"case_no": "BJ1", "matter_code": "M1", "matter_name": "事项"},
 }
 
