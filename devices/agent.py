@@ -176,14 +176,15 @@ def health_report(devices: list[dict], interval_s: float = REPORT_S) -> dict:
                         | {"connected": bool(d.get("connected"))} for d in devices]}
 
 
-def report_health(agent: Agent, devices: list[dict], stop: threading.Event,
-                  changed: threading.Event, interval_s: float = REPORT_S) -> None:
+def report_health(api: Callable[[str, str, Optional[dict]], tuple[int, object]], devices: list[dict],
+                  stop: threading.Event, changed: threading.Event, interval_s: float = REPORT_S) -> None:
     """Send the devices' health every ``interval_s`` and at once when one is plugged in or
-    out; a hall that cannot be reached is tried again at the next round."""
+    out; a hall that cannot be reached is tried again at the next round. ``api``: its own
+    HTTP session (the readers' threads share theirs)."""
     while not stop.is_set():
         changed.clear()
         try:
-            status, answer = agent.api("POST", "/api/devices/health", health_report(devices, interval_s))
+            status, answer = api("POST", "/api/devices/health", health_report(devices, interval_s))
             if status >= 400:
                 log.warning("the hall refused the health report (HTTP %s): %s", status, answer)
         except Exception as exc:  # noqa: BLE001 - the hall is away: the next round tries again
@@ -197,7 +198,7 @@ def run(server: str, token: str, config: Path) -> None:
     stop, changed = threading.Event(), threading.Event()
     threads = [threading.Thread(target=read_device, args=(d, agent, stop), daemon=True,
                                 kwargs={"changed": changed}, name=f"hid {d['path']}") for d in devices]
-    threads.append(threading.Thread(target=report_health, args=(agent, devices, stop, changed),
+    threads.append(threading.Thread(target=report_health, args=(Http(server, token), devices, stop, changed),
                                     daemon=True, name="hid health"))
     for t in threads:
         t.start()

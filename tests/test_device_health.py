@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from conftest import PASSWORD, bearer
-from devices.agent import Agent, Http, health_report, read_device
+from devices.agent import Agent, Http, health_report, read_device, report_health
 from devices.hid import EV_KEY, KEY, PRESS, RELEASE
 
 PATH = "/dev/input/by-path/pci-0000:00:14.0-usb-0:2:1.0-event-kbd"
@@ -69,6 +69,33 @@ def wait_for(check, timeout=10.0):
             return
         time.sleep(0.02)
     raise TimeoutError("the reading loop did not get there")
+
+
+@pytest.mark.unit
+def test_the_report_goes_every_interval_and_at_once_on_a_change_and_survives_a_hall_away():
+    sent, stop, changed = [], threading.Event(), threading.Event()
+    entry = {"path": PATH, "role": "keypad", "connected": False, "keymap": {"KEY_F1": "NEXT"}}
+
+    def api(method, path, body):
+        sent.append((method, path, body))
+        if len(sent) == 2:
+            raise OSError("connection refused")  # the hall is away: logged, tried again
+        return 200, {}
+    t = threading.Thread(target=report_health, args=(api, [entry], stop, changed, 60.0), daemon=True)
+    t.start()
+    wait_for(lambda: len(sent) == 1)  # the first report at once
+    assert sent[0][:2] == ("POST", "/api/devices/health")
+    assert sent[0][2] == {"interval_s": 60.0, "devices": [{"path": PATH, "role": "keypad", "connected": False}]}
+    entry["connected"] = True
+    changed.set()  # plugged in: reported without waiting the interval
+    wait_for(lambda: len(sent) == 2)
+    changed.set()
+    wait_for(lambda: len(sent) == 3)
+    assert sent[2][2]["devices"][0]["connected"] is True
+    stop.set()
+    changed.set()
+    t.join(5)
+    assert not t.is_alive()
 
 
 @pytest.mark.live
