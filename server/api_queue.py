@@ -194,7 +194,11 @@ class QueueOut(BaseModel):
 
 @route("/openapi.json", "GET", "This document", "anyone", tags=("meta",))
 def openapi():
-    return document(current_app.extensions["qrate_api_docs"], "qrate", current_app.config["VERSION"])
+    # the document is fixed for the life of the process: built once, not per request
+    ext = current_app.extensions
+    if "qrate_openapi" not in ext:
+        ext["qrate_openapi"] = document(ext["qrate_api_docs"], "qrate", current_app.config["VERSION"])
+    return ext["qrate_openapi"]
 
 
 @route("/services", "GET", "Services with their queues and estimates", "anyone",

@@ -71,7 +71,7 @@ class Postgres:
              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
              "-c", "max_connections=100", "-c", "shared_buffers=64MB"],
             user=self.as_user, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError((self.folder / "postgres.log").read_text())
@@ -123,7 +123,7 @@ class CityServer:
         self.log_path = log_dir / f"city-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20) -> "CityServer":
+    def start(self, timeout: float = 90) -> "CityServer":  # generous: a loaded machine is slow
         import requests
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(

@@ -225,7 +225,7 @@ class LiveServer:
             return None
         return self.clock_start + timedelta(seconds=time.monotonic() - self._clock_origin)
 
-    def start(self, timeout: float = 20) -> "LiveServer":
+    def start(self, timeout: float = 90) -> "LiveServer":  # a generous bound: a loaded machine starts slowly
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("QRATE_TEST_NOW", None)
         if self.clock_start is not None:

@@ -109,7 +109,7 @@ def city_seq(db_url: str, hall_id: str) -> tuple[int, int]:
     return stored, ack
 
 
-def wait_caught_up(db_url: str, halls, timeout: float = 40) -> None:
+def wait_caught_up(db_url: str, halls, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if all(city_seq(db_url, h.hall_id) == (h.last_seq(), h.last_seq()) for h in halls):

@@ -30,7 +30,7 @@ def test_pad_sim_over_socket_rates_from_the_terminal(tmp_path):
     lines: "queue.Queue[str]" = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in sim.stdout], daemon=True).start()
 
-    def expect(text: str, timeout: float = 10) -> str:
+    def expect(text: str, timeout: float = 60) -> str:  # generous: a loaded machine is slow
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
