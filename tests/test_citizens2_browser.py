@@ -64,7 +64,7 @@ def sign_in(page, url, user, window):
 
 
 @pytest.mark.browser
-def test_a_console_opened_later_lists_unanswered_help_and_keeps_the_clerks_language(hall, browser):
+def test_a_console_opened_later_lists_unanswered_help_and_keeps_the_clerks_language(hall, browser, shots):
     kiosk = bearer(hall.device_token("kiosk-hall", "kiosk"))
     asked = [requests.post(hall.url + "/api/help", json={"place": "自助取号机"}, headers=kiosk, timeout=5),
              requests.post(hall.url + "/api/help", json={}, headers=bearer(hall.device_token("pad-3", "pad", 3)), timeout=5),
@@ -80,6 +80,7 @@ def test_a_console_opened_later_lists_unanswered_help_and_keeps_the_clerks_langu
     assert page.get_attribute("#help-bar", "data-count") == "2"  # the kiosk's and window 3's pad's, not window 5's
     text = page.inner_text("#help-text")
     assert "kiosk-hall" in text and "自助取号机" in text and "分钟" in text, text
+    page.screenshot(path=str(shots / "citizens2-console-help.png"))
     page.click("#help-ack")
     page.wait_for_selector("#help-bar[data-count='1']")
     assert "pad-3" in page.inner_text("#help-text")
@@ -92,6 +93,7 @@ def test_a_console_opened_later_lists_unanswered_help_and_keeps_the_clerks_langu
     assert page.inner_text("#desk-window") == "Window 3"
     page.wait_for_selector("#help-bar[data-count='1']")  # still listed after the reload
     assert "asks for a helper" in page.inner_text("#help-text")
+    page.screenshot(path=str(shots / "citizens2-console-english.png"))
     page.click("#logout")
     page.wait_for_selector("#signin:not([hidden])")
     assert page.evaluate("document.documentElement.lang") == "zh-CN"  # signed out: the hall's language

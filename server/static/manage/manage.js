@@ -95,8 +95,18 @@
     await renderDevices().catch(() => {});  // a device list that cannot be read leaves the rest shown
   }
   // every alert in force (GET /api/alerts): listed until it clears, with how long it waited
+  // a long wait pushed as `alert` carries its full words ("… 请增开窗口"): they replace the
+  // list's short line for that service, and a pushed alert not yet listed is shown too
+  const pushedAlerts = {};
   async function renderAlerts() {
     const list = (await api("/api/alerts")).alerts;
+    for (const a of list) {
+      const p = a.type === "long_wait" ? pushedAlerts[a.service] : null;
+      if (p) { a.message = p.message; a.message_en = p.message_en; a.pushed = true; }
+    }
+    for (const code of Object.keys(pushedAlerts)) {
+      if (!list.some((a) => a.type === "long_wait" && a.service === code)) list.unshift(pushedAlerts[code]);
+    }
     const ul = $("#alerts");
     ul.innerHTML = list.length ? "" : '<li class="ok none">' + esc(T.no_alerts) + "</li>";
     for (const a of list) {
@@ -191,11 +201,8 @@
         if (v) v.hidden = !(st.voice && st.voice.available === false);
       })
       .on("alert", (a) => {
-        const none = $("#alerts .none"); if (none) none.remove();
-        const li = document.createElement("li");
-        li.className = a.active ? "" : "ok";
-        li.textContent = Qrate.time(a.at) + " " + (a.active ? (Qrate.en ? a.message_en : a.message) : a.service + " ✓");
-        $("#alerts").prepend(li);
+        if (a.active) pushedAlerts[a.service] = a; else delete pushedAlerts[a.service];
+        renderAlerts().catch(() => {});  // the list in force, with this one's words
       });
   }
 
