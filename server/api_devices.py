@@ -15,6 +15,8 @@ from typing import Optional
 from flask import current_app
 from pydantic import BaseModel, Field
 
+from .engine import N_
+from .i18n import translate
 from .web import Routes, Strict, ops, require
 
 routes = Routes()
@@ -105,3 +107,42 @@ def hid_view():
     require("manager")
     now = ops().now()
     return {"at": now.isoformat(), "agents": hid_health().view(now)}
+
+
+DEVICE_TEXT = {
+    "disconnected": N_("USB device %(path)s (%(device)s) is not connected"),
+    "unknown": N_("qrate agent %(device)s has not reported for %(minutes)s min: its USB devices are unknown"),
+    "serial": N_("Serial device %(url)s is disconnected"),
+    "late": N_("Serial device %(url)s has stopped sending its heartbeat"),
+}
+
+
+def device_alerts(now: datetime) -> list[dict]:
+    """Alerts in force for GET /api/alerts: a USB device unplugged, an agent gone silent, a
+    serial port closed or whose heartbeat stopped (a pad that never sent one is no alert)."""
+    out = []
+    for agent in hid_health().view(now):
+        if agent["state"] == "unknown":
+            params = {"device": agent["device"], "minutes": int(agent["age_s"] // 60)}
+            out.append({"type": "device", "device": agent["device"], "state": "unknown",
+                        "since": agent["reported_at"], "waited_s": agent["age_s"], **_words("unknown", params)})
+            continue
+        for d in agent["devices"]:
+            if d["state"] == "disconnected":
+                params = {"device": agent["device"], "path": d["path"]}
+                out.append({"type": "device", "device": agent["device"], "path": d["path"],
+                            "state": "disconnected", "since": None, "waited_s": None,
+                            **_words("disconnected", params)})
+    hub = current_app.extensions.get("qrate_devices")
+    for port in (hub.serial.health() if getattr(hub, "serial", None) else []):
+        state = "serial" if not port.get("connected") else ("late" if port.get("heartbeat") == "late" else None)
+        if state:
+            out.append({"type": "device", "url": port["url"], "state": state,
+                        "since": port.get("heartbeat_at"), "waited_s": None,
+                        **_words(state, {"url": port["url"]})})
+    return out
+
+
+def _words(key: str, params: dict) -> dict:
+    return {"message": translate(DEVICE_TEXT[key], "zh_CN", **params),
+            "message_en": translate(DEVICE_TEXT[key], "en", **params)}

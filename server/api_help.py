@@ -37,7 +37,7 @@ class HelpOut(BaseModel):
 class AlertsOut(BaseModel):
     at: str
     alerts: list[dict] = Field(description="Every alert in force, longest waiting first: "
-                               "help, bad_rating, no_window, long_wait")
+                               "help, bad_rating, no_window, long_wait, device (a USB or serial device gone)")
 
 
 @route("/help", "POST", "A citizen at a kiosk or pad asks for a helper", "a kiosk or pad",
@@ -87,7 +87,11 @@ def list_alerts():
     for code, on in (getattr(watcher, "active", {}) or {}).items():
         if on and code in h.cfg.services:
             out.append({"type": "long_wait", "service": code, "since": None, "waited_s": None})
+    for source in current_app.extensions.get("qrate_alert_sources", ()):
+        out += source(now)  # e.g. devices unplugged (server/api_devices.py), already worded
     for a in out:
+        if a["type"] not in _TEXT:
+            continue
         a["message"], a["message_en"] = (translate(text, lang, **a) for text, lang in
                                          ((_TEXT[a["type"]], "zh_CN"), (_TEXT[a["type"]], "en")))
     out.sort(key=lambda a: -(a["waited_s"] or 0))

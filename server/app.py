@@ -155,6 +155,7 @@ def create_app(config: dict | None = None) -> Flask:
     voice_state = {"available": not voice_tools, "missing": voice_tools}
     ops.snapshot_parts.append(lambda: {"epoch": hall_epoch, "voice": voice_state})
     app.extensions["qrate_devices"] = hub
+    app.extensions["qrate_alert_sources"] = [api_devices.device_alerts]  # devices unplugged: GET /api/alerts
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":
         manage.start_background(app, sio)

@@ -222,3 +222,38 @@ def test_the_dashboard_shows_every_device_with_heartbeat_and_hid(tmp_path, brows
         live.kill()
         pad.close()
         keypad.close()
+
+
+@pytest.mark.api
+def test_an_unplugged_usb_device_or_a_silent_agent_is_an_alert_until_it_is_back(hall_dir, clock):
+    from conftest import Accounts
+    from server.app import create_app
+    app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
+    try:
+        client = app.test_client()
+        acc = Accounts(app.extensions["qrate"], client)
+        agent, manager = acc.device("pad", 4, name="pad-usb-4"), acc.manager()
+
+        def device_alerts():
+            r = client.get("/api/alerts", headers=manager)
+            assert r.status_code == 200, r.get_json()
+            return [a for a in r.get_json()["alerts"] if a["type"] == "device"]
+
+        def report(connected):
+            body = {"interval_s": 10, "devices": [{"path": PATH, "role": "pad", "connected": connected}]}
+            assert client.post("/api/devices/health", json=body, headers=agent).status_code == 200
+
+        assert device_alerts() == []
+        report(False)
+        (a,) = device_alerts()
+        assert a["path"] == PATH and a["state"] == "disconnected" and "未连接" in a["message"]
+        assert PATH in a["message_en"]
+        report(True)
+        assert device_alerts() == []
+        clock.advance(seconds=31)  # three intervals without a report: the agent is silent
+        (a,) = device_alerts()
+        assert a["state"] == "unknown" and a["device"] == "pad-usb-4" and a["waited_s"] == 31
+        report(True)
+        assert device_alerts() == []
+    finally:
+        app.extensions["qrate"].close()
