@@ -11,6 +11,7 @@ import re
 import threading
 import time
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -19,6 +20,7 @@ from .hid import Action, HidDecoder
 log = logging.getLogger("qrate.agent")
 KEY_PATHS = {"RECALL": "recall", "NOSHOW": "no-show", "FINISH": "finish"}
 APPOINTMENT = re.compile(r"^[A-Za-z0-9-]{4,32}$")
+REPORT_S = 10.0  # seconds between health reports (POST /api/devices/health)
 
 
 class Http:
@@ -114,36 +116,90 @@ def load_devices(path: Path) -> list[dict]:
     return out
 
 
-def read_device(entry: dict, agent: Agent, stop: threading.Event, retry_s: float = 2.0) -> None:
-    """Read one evdev device, grabbed, until stopped; unplugged, it is opened again when back."""
-    import evdev  # Linux only: `pip install 'qrate[hid]'`
+def read_device(entry: dict, agent: Agent, stop: threading.Event, retry_s: float = 2.0,
+                changed: Optional[threading.Event] = None,
+                open_device: Optional[Callable[[str], object]] = None) -> None:
+    """Read one evdev device, grabbed, until stopped; unplugged, it is opened again when back.
+
+    Its health stays in ``entry`` (connected, name, last key and when, keys, error) for the
+    agent's health report; ``changed`` is set when it is plugged in or out, so the report
+    goes at once. ``open_device`` opens a path (evdev.InputDevice by default; tests pass
+    one that yields synthetic events)."""
+    if open_device is None:
+        import evdev  # Linux only: `pip install 'qrate[hid]'`
+        open_device = evdev.InputDevice
     decoder = HidDecoder(entry["role"], entry.get("keymap"))
+    entry.setdefault("connected", False)
+    entry.setdefault("keys", 0)
+    warned = False
     while not stop.is_set():
         try:
-            dev = evdev.InputDevice(entry["path"])
+            dev = open_device(entry["path"])
             dev.grab()  # its keys never reach the desktop or the kiosk's browser
             log.info("reading %s (%s) as %s", entry["path"], dev.name, entry["role"])
-            entry["connected"] = True
+            entry.update(connected=True, name=str(getattr(dev, "name", ""))[:120], error=None)
+            warned = False
+            if changed is not None:
+                changed.set()
             for ev in dev.read_loop():
                 action = decoder.feed(ev.type, ev.code, ev.value)
-                entry["last_key"] = decoder.last_key
+                if decoder.presses != entry["keys"]:
+                    entry.update(last_key=decoder.last_key, last_key_at=wall_now(),
+                                 keys=decoder.presses)
                 if action is not None:
                     agent.act(action)
                 if stop.is_set():
                     break
         except OSError as exc:  # not plugged in, or unplugged now: try again shortly
-            if entry.get("connected", True):
+            if not warned:
                 log.warning("%s: %s; waiting for it", entry["path"], exc)
-            entry["connected"] = False
+                warned = True
+            was = entry.get("connected")
+            entry.update(connected=False, error=str(exc)[:200])
+            if was and changed is not None:
+                changed.set()
             stop.wait(retry_s)
+
+
+def wall_now() -> str:
+    """This PC's time, ISO 8601 with its offset (the hall shows when the last key came)."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+HEALTH_KEYS = ("path", "role", "connected", "name", "last_key", "last_key_at", "keys", "error")
+
+
+def health_report(devices: list[dict], interval_s: float = REPORT_S) -> dict:
+    """The body of POST /api/devices/health: each device's health as the agent knows it."""
+    return {"interval_s": interval_s,
+            "devices": [{k: d[k] for k in HEALTH_KEYS if d.get(k) is not None}
+                        | {"connected": bool(d.get("connected"))} for d in devices]}
+
+
+def report_health(api: Callable[[str, str, Optional[dict]], tuple[int, object]], devices: list[dict],
+                  stop: threading.Event, changed: threading.Event, interval_s: float = REPORT_S) -> None:
+    """Send the devices' health every ``interval_s`` and at once when one is plugged in or
+    out; a hall that cannot be reached is tried again at the next round. ``api``: its own
+    HTTP session (the readers' threads share theirs)."""
+    while not stop.is_set():
+        changed.clear()
+        try:
+            status, answer = api("POST", "/api/devices/health", health_report(devices, interval_s))
+            if status >= 400:
+                log.warning("the hall refused the health report (HTTP %s): %s", status, answer)
+        except Exception as exc:  # noqa: BLE001 - the hall is away: the next round tries again
+            log.warning("could not send the health report: %s", exc)
+        changed.wait(interval_s)
 
 
 def run(server: str, token: str, config: Path) -> None:
     devices = load_devices(config)
     agent = Agent(Http(server, token))
-    stop = threading.Event()
+    stop, changed = threading.Event(), threading.Event()
     threads = [threading.Thread(target=read_device, args=(d, agent, stop), daemon=True,
-                                name=f"hid {d['path']}") for d in devices]
+                                kwargs={"changed": changed}, name=f"hid {d['path']}") for d in devices]
+    threads.append(threading.Thread(target=report_health, args=(Http(server, token), devices, stop, changed),
+                                    daemon=True, name="hid health"))
     for t in threads:
         t.start()
     try:

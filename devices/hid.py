@@ -71,6 +71,7 @@ class HidDecoder:
         self.last_key: Optional[str] = None
         self.last_key_at: Optional[float] = None
         self.ignored = 0
+        self.presses = 0  # every key pressed (the agent's health report counts them)
 
     def feed(self, type_: int, code: int, value: int) -> Optional[Action]:
         """One input event; an action when it completes one."""
@@ -83,6 +84,7 @@ class HidDecoder:
         if value != PRESS:  # releases and auto-repeat never act: one press, one action
             return None
         self.last_key, self.last_key_at = name or f"code {code}", self.clock()
+        self.presses += 1
         if self.role == "scanner":
             return self._scan(name)
         action = self.keymap.get(name) if name else None

@@ -37,7 +37,7 @@ class HelpOut(BaseModel):
 class AlertsOut(BaseModel):
     at: str
     alerts: list[dict] = Field(description="Every alert in force, longest waiting first: "
-                               "help, bad_rating, no_window, long_wait")
+                               "help, bad_rating, no_window, long_wait, device (a USB or serial device gone)")
 
 
 @route("/help", "POST", "A citizen at a kiosk or pad asks for a helper", "a kiosk or pad",
@@ -45,6 +45,22 @@ class AlertsOut(BaseModel):
 def ask_help(body: HelpIn):
     p = require("kiosk", "pad")
     return ops().ask_help(p.name, p.role, p.window, body.place)
+
+
+class HelpListOut(BaseModel):
+    calls: list[HelpOut] = Field(description="Helper calls not yet acknowledged, oldest first")
+
+
+@route("/help", "GET", "Helper calls not yet acknowledged: a clerk gets the hall's (kiosks) and "
+       "their window's, a manager every one", "clerk, manager", response=HelpListOut, tags=("help",))
+def open_help_calls():
+    p = require("clerk", "manager")
+    rows = reader().run(alerts.help_calls_open)
+    if p.role == "clerk":  # a console opened later lists what is still unanswered near it
+        rows = [r for r in rows if r["window"] is None or r["window"] == p.window]
+    return {"calls": [{"id": r["id"], "device": r["device"], "kind": r["kind"], "window": r["window"],
+                       "place": r["place"], "asked_at": r["since"], "waited_s": r["waited_s"]}
+                      for r in rows]}
 
 
 @route("/help/<int:call_id>/ack", "POST", "Staff acknowledge a helper call", "clerk, manager",
@@ -71,7 +87,11 @@ def list_alerts():
     for code, on in (getattr(watcher, "active", {}) or {}).items():
         if on and code in h.cfg.services:
             out.append({"type": "long_wait", "service": code, "since": None, "waited_s": None})
+    for source in current_app.extensions.get("qrate_alert_sources", ()):
+        out += source(now)  # e.g. devices unplugged (server/api_devices.py), already worded
     for a in out:
+        if a["type"] not in _TEXT:
+            continue
         a["message"], a["message_en"] = (translate(text, lang, **a) for text, lang in
                                          ((_TEXT[a["type"]], "zh_CN"), (_TEXT[a["type"]], "en")))
     out.sort(key=lambda a: -(a["waited_s"] or 0))

@@ -48,12 +48,14 @@ def voice_call(number: str, window: int):
 
 
 @route("/voice/guide/<name>.wav", "GET",
-       "The kiosk's spoken guidance (elder mode): `tap_service`, or `number` with ?number=A023",
+       "The kiosk's spoken guidance (elder mode): `tap_service`, or `number` with ?number=A023; "
+       "?lang=en for a citizen who chose English",
        "anyone", tags=("voice",))
 def voice_guide(name: str):
     number = request.args.get("number") if name == "number" else None
+    lang = {"en": "en", "zh": "zh", "zh-CN": "zh", "zh_CN": "zh"}.get(request.args.get("lang", "zh"), "?")
     try:
-        path = current_app.extensions["qrate_voice"].guide(name, number)
+        path = current_app.extensions["qrate_voice"].guide(name, number, lang)
     except BadCall:
         raise ApiError(404, "unknown_guide", N_("There is no such spoken guidance."))
     except (RuntimeError, subprocess.SubprocessError, OSError):

@@ -49,6 +49,8 @@ from . import (
     web_i18n,
 )
 from . import api_plan
+from . import api_devices  # USB HID health from qrate agent (docs/usb-hid.md)
+from . import api_prefs  # a clerk's own console language
 from . import config as hall_config
 from . import config_live
 from .clock import from_environment
@@ -71,6 +73,7 @@ ROUTE_MODULES = (api_queue, api_ratings, api_screens, api_stats, api_printing, a
 ROUTE_MODULES += (api_plan,)  # the staffing planner (docs/planning.md)
 ROUTE_MODULES += (api_assessment,)
 ROUTE_MODULES += (api_caserating,)  # 一次一评 (issue 13)
+ROUTE_MODULES += (api_devices, api_prefs)  # HID device health, a clerk's language (issue 11)
 
 
 def _flush_seen(ops, sleep) -> None:
@@ -163,6 +166,7 @@ def create_app(config: dict | None = None) -> Flask:
     voice_state = {"available": not voice_tools, "missing": voice_tools}
     ops.snapshot_parts.append(lambda: {"epoch": hall_epoch, "voice": voice_state})
     app.extensions["qrate_devices"] = hub
+    app.extensions["qrate_alert_sources"] = [api_devices.device_alerts]  # devices unplugged: GET /api/alerts
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":
         manage.start_background(app, sio)

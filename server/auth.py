@@ -160,6 +160,15 @@ def reset_password(db, employee_no: str, password: str) -> None:
     store.set_password(db, employee_no, generate_password_hash(password))
 
 
+def set_language(db, employee_no: str, language: Optional[str]) -> None:
+    """The language a user's own pages (the clerk's console) show; None: the hall's."""
+    store.set_user_language(db, employee_no, language)
+
+
+def language(db, employee_no: str) -> Optional[str]:
+    return store.user_language(db, employee_no)
+
+
 def revoke_device(db, name: str) -> None:
     store.revoke_device(db, name)
 

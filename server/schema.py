@@ -37,6 +37,8 @@ MIGRATION_SETS += (appointments2,)
 MIGRATION_SETS += (kiosk_devices,)
 configops = Migrations("qrate-configops")  # the CLI's requests to a running server (server/config_live.py)
 MIGRATION_SETS += (configops,)
+citizens2 = Migrations("qrate-citizens2")  # a clerk's own console language
+MIGRATION_SETS += (citizens2,)
 
 
 @core()
@@ -687,3 +689,9 @@ def m001_hall_requests(db: sqlite_utils.Database) -> None:
     );
     CREATE INDEX hall_requests_state ON hall_requests (state, id);
     """)
+
+
+@citizens2()
+def m001_user_language(db: sqlite_utils.Database) -> None:
+    """A clerk may choose the language of their own console (NULL: the hall's)."""
+    db.execute("ALTER TABLE users ADD COLUMN language TEXT")

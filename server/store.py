@@ -789,6 +789,17 @@ def set_user_active(db, employee_no: str, active: bool, at: str) -> None:
                        [employee_no])
 
 
+def set_user_language(db, employee_no: str, language: Optional[str]) -> None:
+    """A clerk's own console language (None: the hall's); docs/citizens.md."""
+    with db.atomic():
+        db.execute("UPDATE users SET language = ? WHERE employee_no = ?", [language, employee_no])
+
+
+def user_language(db, employee_no: str) -> Optional[str]:
+    row = db.execute("SELECT language FROM users WHERE employee_no = ?", [employee_no]).fetchone()
+    return row[0] if row else None
+
+
 def set_password(db, employee_no: str, password_hash: str) -> None:
     with db.atomic():
         db.execute("UPDATE users SET password_hash = ? WHERE employee_no = ?",

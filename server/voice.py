@@ -56,6 +56,9 @@ def clip_table() -> dict[str, tuple[str, str, str]]:
         "zh/guide_tap_service": (ZH_VOICE, "qing3 dian3 ji1 nin2 yao4 ban4 li3 de5 ye4 wu4",
                                  "请点击您要办理的业务"),
         "zh/guide_your_number": (ZH_VOICE, "nin2 de5 hao4 ma3 shi4", "您的号码是"),
+        # the same guidance for a citizen who chose English at the kiosk
+        "en/guide_tap_service": (EN_VOICE, "Please tap the service you need", "Please tap the service you need"),
+        "en/guide_your_number": (EN_VOICE, "Your number is", "Your number is"),
         "zh/hao": (ZH_VOICE, "hao4", "号"),
         "zh/hao_dao": (ZH_VOICE, "hao4 dao4", "号 到"),
         "zh/hao_chuangkou_banli": (ZH_VOICE, "hao4 chuang1 kou3 ban4 li3", "号窗口 办理"),
@@ -141,18 +144,21 @@ def call_clips(number: str, window: int, languages=("zh",)) -> list[str]:
 GUIDES = ("tap_service",)
 
 
-def guide_clips(name: str, number: Optional[str] = None) -> list[str]:
-    """The kiosk's spoken guidance: "请点击您要办理的业务", or "您的号码是 A 零二三 号"."""
+def guide_clips(name: str, number: Optional[str] = None, lang: str = "zh") -> list[str]:
+    """The kiosk's spoken guidance: "请点击您要办理的业务", or "您的号码是 A 零二三 号";
+    ``lang`` "en" for a citizen who chose English ("Your number is A zero two three")."""
+    if lang not in ("zh", "en"):
+        raise BadCall(f"'{lang}' is not a guidance language; known: zh, en")
     if number is not None:
         m = NUMBER_RE.match(number) if isinstance(number, str) else None
         if not m:
             raise BadCall(f"'{number}' is not a ticket number like A023")
         letters, digits = m.groups()
-        return ["chime", "zh/guide_your_number", *[f"zh/letter_{c}" for c in letters],
-                *[f"zh/digit_{d}" for d in digits], "zh/hao"]
+        return ["chime", f"{lang}/guide_your_number", *[f"{lang}/letter_{c}" for c in letters],
+                *[f"{lang}/digit_{d}" for d in digits], *(["zh/hao"] if lang == "zh" else [])]
     if name not in GUIDES:
         raise BadCall(f"'{name}' is not a guidance clip; known: {', '.join(GUIDES)}")
-    return [f"zh/guide_{name}"]
+    return [f"{lang}/guide_{name}"]
 
 
 def zh_text(number: str, window: int) -> str:
@@ -245,9 +251,9 @@ class Voice:
         return out
 
     # -- calls ---------------------------------------------------------------
-    def guide(self, name: str, number: Optional[str] = None) -> Path:
+    def guide(self, name: str, number: Optional[str] = None, lang: str = "zh") -> Path:
         """A spoken guidance (guide_clips) joined as one WAV file, cached like a call."""
-        return self._joined(guide_clips(name, number), f"guide-{number or name}")
+        return self._joined(guide_clips(name, number, lang), f"guide-{lang}-{number or name}")
 
     def _joined(self, names: list[str], tag: str) -> Path:
         with self._lock:

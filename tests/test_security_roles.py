@@ -99,6 +99,11 @@ ROUTES = {
     ("POST", "/help/<int:call_id>/ack"): "clerk",
     ("GET", "/alerts"): "manager",
     ("POST", "/status/<key>/cancel"): "anyone",
+    ("POST", "/devices/health"): "agent_device",
+    ("GET", "/devices/hid"): "manager",
+    ("PUT", "/me/language"): "user",
+    ("GET", "/me/language"): "user",
+    ("GET", "/help"): "clerk",
     # planning (docs/planning.md)
     ("GET", "/plan"): "manager",
     # assessment, commitments, feedback, training (docs/assessment.md)
@@ -138,6 +143,7 @@ ALLOWED = {
     "user": {"clerk1", "clerk2"} | MANAGERS,
     "manager": MANAGERS,
     "citizen_device": {"kiosk", "pad"},
+    "agent_device": {"kiosk", "pad", "keypad"},  # qrate agent's token (docs/usb-hid.md)
     "key_or_kiosk": {"kiosk"},  # or anyone with the ticket's key in the body (none here)
     "code_holder": {"none", "integration"} | MANAGERS,  # a citizen holding the code, no token
     "integration": {"integration"} | MANAGERS,
@@ -177,6 +183,8 @@ BODIES = {
     "/training/records": {"staff": "1001", "item": "X", "day": "2026-12-01"},
     "/feedback": {"text": "很好的服务"},
     "/help": {},
+    "/devices/health": {"devices": []},
+    "/me/language": {"language": "en"},
     "/windows/<int:window>/rating-request": {"case_no": "BJ1", "matter_code": "M1", "matter_name": "事项"},
     "/devices/<name>/printer": {"printer": None},
 }

@@ -87,14 +87,17 @@
   // A big hall's services do not fit one column: they are shown a page at a time, a
   // category (or a part of one) per page, turning every Q.rotateS seconds; every
   // service comes round once per turn of the pages. The calls are never covered.
-  var ROW_MIN = 104, svcPage = 0, svcPages = [], svcTimer = null;
+  // A row is three lines (name and count, the estimate, the promise: ROW_FULL px) when
+  // every service fits so; two lines (no promise) when only that fits one column; else pages.
+  var ROW_MIN = 104, ROW_FULL = 140, svcPage = 0, svcPages = [], svcTimer = null;
   function pagesOf(st) {
     var ul = $("services");
     ul.classList.remove("paged");
     var room = ul.clientHeight || 640;
     var all = st.services;
-    if (all.length * ROW_MIN <= room) return [{ title: "", items: all }];
+    if (all.length * ROW_FULL <= room) return [{ title: "", items: all }];
     ul.classList.add("paged");
+    if (all.length * ROW_MIN <= room) return [{ title: "", items: all }];
     var per = Math.max(1, Math.floor((room - 64) / ROW_MIN));  // the group's title takes a row
     var groups = [], by = {};
     all.forEach(function (s) {

@@ -53,16 +53,30 @@
     return out;
   }
 
-  // how many large cards the box holds, and the grid for n of them
-  function capacity(box) {
+  // how many cards of one size the box holds. Size 0 is the large card; a list longer
+  // than that (a big category, a hall without categories) takes smaller cards, down to
+  // the smallest size (still at least 96 px high in elder mode, about 24 mm), so every
+  // service is in view and two taps reach it: paging is the last resort only.
+  var SIZES = {normal: [[MIN_W, MIN_H], [330, 170], [270, 130], [230, 100]],
+               elderPortrait: [[460, 260], [380, 200], [320, 150], [270, 112]],
+               elderLandscape: [[420, 220], [340, 170], [280, 130], [240, 112]]};
+  var GAPS = [GAP, 18, 14, 14];  // the grid's gap at each size (kiosk.css, .services[data-size])
+  function capacity(box, size) {
     var w = box.clientWidth, h = box.clientHeight;
     var big = document.body.classList.contains("elder");
     // elder mode: larger cards; on a landscape kiosk the 8 categories still fit one screen
     var land = window.matchMedia && matchMedia("(min-aspect-ratio: 4/3)").matches;
-    var minW = big ? (land ? 420 : 460) : MIN_W, minH = big ? (land ? 220 : 260) : MIN_H;
-    var cols = Math.max(1, Math.floor((w + GAP) / (minW + GAP)));
-    var rows = Math.max(1, Math.floor((h + GAP) / (minH + GAP)));
-    return {cols: cols, rows: rows, n: cols * rows};
+    var steps = big ? (land ? SIZES.elderLandscape : SIZES.elderPortrait) : SIZES.normal;
+    var dims = steps[Math.min(size || 0, steps.length - 1)], gap = GAPS[Math.min(size || 0, GAPS.length - 1)];
+    var cols = Math.max(1, Math.floor((w + gap) / (dims[0] + gap)));
+    var rows = Math.max(1, Math.floor((h + gap) / (dims[1] + gap)));
+    return {cols: cols, rows: rows, n: cols * rows, size: size || 0, last: (size || 0) >= steps.length - 1};
+  }
+  // the largest size at which all n cards fit (the smallest one if none does)
+  function capacityFor(box, n) {
+    var cap = capacity(box, 0);
+    while (cap.n < n && !cap.last) cap = capacity(box, cap.size + 1);
+    return cap;
   }
   function layout(box, n, cap) {
     var cols = cap.cols;
@@ -147,8 +161,10 @@
       // the category's name and a way back take the prompt's place
       $("nav-title").textContent = Q.lang === "en" ? group.name_en : group.name;
       $("prompt").classList.add("hidden");
-      cap = capacity(box);
     }
+    // a long list (a big category, the 8 categories in elder mode): smaller cards, all on one screen
+    cap = capacityFor(box, items.length);
+    box.dataset.size = cap.size;
     var pages = Math.max(1, Math.ceil(items.length / cap.n));
     view.page = Math.min(view.page, pages - 1);
     var shown = items.slice(view.page * cap.n, (view.page + 1) * cap.n);
@@ -157,12 +173,31 @@
       $("page-no").textContent = fmt(T.page, {p: view.page + 1, n: pages});
       $("page-prev").disabled = view.page === 0;
       $("page-next").disabled = view.page >= pages - 1;
-      cap = capacity(box);
+      cap = capacity(box, cap.size);
     }
     layout(box, shown.length, cap);
     shown.forEach(function (b) { box.appendChild(b); });
     shown.forEach(fitText);
   }
+  // the hall's name whole: one line if it fits, else two (scaled down only if it must be)
+  function fitHall() {
+    var top = document.querySelector("header.top"), el = document.querySelector(".hall-main");
+    if (!top || !el) return;
+    top.classList.remove("long-name");
+    el.style.fontSize = "";
+    if (el.scrollWidth <= el.clientWidth + 1) return;
+    top.classList.add("long-name");
+    var size = parseFloat(getComputedStyle(el).fontSize);
+    var lines = function () { return el.clientHeight / parseFloat(getComputedStyle(el).lineHeight); };
+    while (size > 24 && (el.scrollWidth > el.clientWidth + 1 || lines() > 2.05)) {
+      size -= 2;
+      el.style.fontSize = size + "px";
+    }
+  }
+  fitHall();
+  addEventListener("resize", fitHall);
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(fitHall);
+
   $("nav-back").addEventListener("click", function () { view = {group: null, page: 0}; renderServices(); });
   $("page-prev").addEventListener("click", function () { view.page -= 1; renderServices(); });
   $("page-next").addEventListener("click", function () { view.page += 1; renderServices(); });
@@ -212,7 +247,7 @@
     var was = elder();
     document.body.classList.toggle("elder", on);
     $("elder-btn").setAttribute("aria-pressed", on ? "true" : "false");
-    if (on && !was) speak("/api/voice/guide/tap_service.wav");
+    if (on && !was) speak("/api/voice/guide/tap_service.wav" + (Q.lang === "en" ? "?lang=en" : ""));
     renderServices();
   }
   $("elder-btn").addEventListener("click", function () { setElder(!elder()); });
@@ -289,7 +324,8 @@
     $("d-print").textContent = canPrint ? T.printing : T.noPaper;
     $("d-print").classList.toggle("bad", !canPrint);
     show("done");
-    if (elder()) speak("/api/voice/guide/number.wav?number=" + encodeURIComponent(t.number));
+    // the guidance in the citizen's language: English clips when they chose English
+    if (elder()) speak("/api/voice/guide/number.wav?number=" + encodeURIComponent(t.number) + (Q.lang === "en" ? "&lang=en" : ""));
     countdown("d-count", home);
   }
 

@@ -38,10 +38,21 @@
     api("POST", "/logout").finally(function () { location.reload(); });
   });
 
+  // the clerk's own language: kept with the account, so it follows them to any window
+  $("lang-toggle").addEventListener("click", function () {
+    api("PUT", "/me/language", { language: $("lang-toggle").dataset.lang })
+      .then(function () { location.replace(location.pathname); })
+      .catch(function (err) { say(err.message, true); });
+  });
+
   function start() {
     api("GET", "/me").then(function (body) {
       me = body;
       if (me.role !== "clerk" || me.window === null) { showSignIn(); return; }
+      // signed in on a page drawn in the hall's language: the clerk's own, if they chose one
+      api("GET", "/me/language").then(function (pref) {
+        if (pref && pref.language && pref.language !== Q.lang) location.replace(location.pathname);
+      }).catch(function () {});
       N = me.window;
       $("signin").hidden = true;
       $("desk").hidden = false;
@@ -50,7 +61,7 @@
       document.body.dataset.window = N;
       if (!live) live = QrateLive.shared({
         onStatus: function (online) { $("conn-text").textContent = online ? T.online : T.offline; render(); },
-        onSnapshot: function () { currentDetail = null; render(); loadToday(); },
+        onSnapshot: function () { currentDetail = null; render(); loadToday(); loadHelp(); },
         onEvent: function (ev) {
           if (ev.ticket && currentDetail && ev.ticket.id === currentDetail.id) currentDetail = ev.ticket;
           if (ev.ticket && ev.ticket.status === "called" && ev.ticket.window === N) currentDetail = ev.ticket;
@@ -71,17 +82,38 @@
     $("login-error").textContent = T.signedOut;
   }
 
-  /* --- a citizen's call for a helper (POST /api/help), pushed to every console */
+  /* --- a citizen's call for a helper (POST /api/help): pushed to every console; a console
+   * opened later (or back after a cut) lists those still unanswered (GET /api/help): the
+   * hall's (a kiosk's) and this window's pad's */
   var helpOpen = {};
+  function helpNear(h) { return h.window === null || h.window === undefined || h.window === N; }
   function helpCall(ev) {
     var h = ev.help;
-    if (ev.type === "help.asked") helpOpen[h.id] = h; else delete helpOpen[h.id];
-    var ids = Object.keys(helpOpen);
+    if (ev.type === "help.asked" && helpNear(h)) helpOpen[h.id] = h; else if (ev.type === "help.acked") delete helpOpen[h.id];
+    drawHelp();
+  }
+  function loadHelp() {
+    api("GET", "/help").then(function (body) {
+      helpOpen = {};
+      (body.calls || []).forEach(function (h) { helpOpen[h.id] = h; });
+      drawHelp();
+    }).catch(function () {});
+  }
+  function drawHelp() {
+    var ids = Object.keys(helpOpen).sort(function (a, b) { return a - b; });  // the oldest first
     $("help-bar").hidden = !ids.length;
+    $("help-bar").dataset.count = ids.length;
     if (!ids.length) return;
     var first = helpOpen[ids[0]];
-    $("help-text").textContent = fmt(T.helpAsked, { device: first.device || "" });
-    $("help-ack").onclick = function () { api("POST", "/help/" + first.id + "/ack").catch(function () {}); };
+    var text = fmt(T.helpAsked, { device: first.device || "" });
+    if (first.place) text += " (" + first.place + ")";
+    if (first.asked_at) text += " · " + fmt(T.waited, { m: minutesSince(first.asked_at) });
+    if (ids.length > 1) text += " · " + fmt(T.helpMore, { n: ids.length - 1 });
+    $("help-text").textContent = text;
+    $("help-ack").onclick = function () {
+      api("POST", "/help/" + first.id + "/ack").then(function () { delete helpOpen[first.id]; drawHelp(); })
+        .catch(function () {});
+    };
   }
 
   /* --- the state this window cares about -------------------------------- */

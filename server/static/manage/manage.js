@@ -92,10 +92,21 @@
       now.latest_ratings.map((r) => [esc(Qrate.time(r.at)), r.window, esc(r.clerk || ""), esc(r.service),
         '<span class="' + (r.score <= 2 ? "bad" : "") + '">' + r.score + "</span> " + esc(r.reasons.map((x) => T.reasons[x] || x).join("，"))]));
     await renderAlerts();
+    await renderDevices().catch(() => {});  // a device list that cannot be read leaves the rest shown
   }
   // every alert in force (GET /api/alerts): listed until it clears, with how long it waited
+  // a long wait pushed as `alert` carries its full words ("… 请增开窗口"): they replace the
+  // list's short line for that service, and a pushed alert not yet listed is shown too
+  const pushedAlerts = {};
   async function renderAlerts() {
     const list = (await api("/api/alerts")).alerts;
+    for (const a of list) {
+      const p = a.type === "long_wait" ? pushedAlerts[a.service] : null;
+      if (p) { a.message = p.message; a.message_en = p.message_en; a.pushed = true; }
+    }
+    for (const code of Object.keys(pushedAlerts)) {
+      if (!list.some((a) => a.type === "long_wait" && a.service === code)) list.unshift(pushedAlerts[code]);
+    }
     const ul = $("#alerts");
     ul.innerHTML = list.length ? "" : '<li class="ok none">' + esc(T.no_alerts) + "</li>";
     for (const a of list) {
@@ -116,6 +127,67 @@
       ul.appendChild(li);
     }
   }
+  // --- every device: printers (the snapshot's devices.printers, else devices.printer), serial
+  // pads and keypads with their heartbeat (GET /api/devices/serial), USB HID devices as their
+  // agents report them (GET /api/devices/hid). Looked at again every 15 s: a heartbeat that
+  // stops or an agent that falls silent changes nothing in the queue, so no event says so.
+  const DT = JSON.parse($("#devices").dataset.t);
+  const dt = (key, params) => Qrate.fmt(DT[key], params || {});
+  const stateCell = (cls, text) => '<span class="' + cls + '">' + esc(text) + "</span>";
+  const CLS = {connected: "good", disconnected: "bad", unknown: "muted"};
+  let devicesTimer = null;
+  function printersOf(devices) {
+    devices = devices || {};
+    if (Array.isArray(devices.printers) && devices.printers.length) return devices.printers;
+    return devices.printer ? [devices.printer] : [];
+  }
+  async function renderDevices() {
+    const none = {ports: [], agents: []};
+    const [snap, serial, hid] = await Promise.all([api("/api/queue"), api("/api/devices/serial").catch(() => none),
+      api("/api/devices/hid").catch(() => none)]);
+    const rows = [];
+    for (const p of printersOf(snap.devices)) {
+      const cls = p.state === "online" ? "good" : (p.can_print ? "muted" : "bad");
+      rows.push({kind: "printer", id: p.name || "printer", cells: [esc(p.name ? DT.printer + " " + p.name : DT.printer),
+        esc(p.kiosk ? dt("kiosk", {name: p.kiosk}) : DT.hall), stateCell(cls, Qrate.en ? p.message_en : p.message),
+        DASH, DASH, esc(p.since ? dt("checked", {time: Qrate.time(p.since)}) : "")]});
+    }
+    for (const port of serial.ports || []) {
+      const kinds = [];
+      if (port.pad_window !== null && port.pad_window !== undefined) kinds.push([DT.serial_pad, port.pad_window]);
+      if (port.keypad_window !== null && port.keypad_window !== undefined) kinds.push([DT.serial_keypad, port.keypad_window]);
+      const hb = port.heartbeat === "ok" ? stateCell("good", dt("hb_ok", {time: Qrate.time(port.heartbeat_at)}))
+        : port.heartbeat === "late" ? stateCell("bad", dt("hb_late", {time: Qrate.time(port.heartbeat_at)}))
+          : stateCell("muted", DT.hb_unknown);
+      rows.push({kind: "serial", id: port.url, heartbeat: port.heartbeat, cells: [
+        esc(kinds.map((k) => k[0]).join(" + ")) + '<br><span class="muted path">' + esc(port.url) + "</span>",
+        esc(Array.from(new Set(kinds.map((k) => dt("window_n", {n: k[1]})))).join(", ")),
+        stateCell(port.connected ? "good" : "bad", port.connected ? DT.connected : DT.disconnected), hb, DASH,
+        esc(port.last_error || "")]});
+    }
+    for (const agent of hid.agents || []) {
+      const where = agent.window ? dt("window_n", {n: agent.window}) : dt("kiosk", {name: agent.device});
+      for (const d of agent.devices) {
+        const detail = agent.state === "unknown" ? dt("agent_silent", {name: agent.device, time: Qrate.time(agent.reported_at)})
+          : [d.name, d.error, dt("via_agent", {name: agent.device})].filter(Boolean).join(" · ");
+        rows.push({kind: "hid", id: d.path, state: d.state, cells: [
+          esc(DT["hid_" + d.role] || d.role) + '<br><span class="muted path">' + esc(d.path) + "</span>", esc(where),
+          stateCell(CLS[d.state] || "muted", DT[d.state] || d.state), DASH,
+          d.last_key ? esc(d.last_key + " · " + Qrate.time(d.last_key_at)) + ' <span class="muted">(' + esc(dt("keys", {n: d.keys || 0})) + ")</span>" : DASH,
+          '<span class="l">' + esc(detail) + "</span>"]});
+      }
+    }
+    const head = [DT.device, DT.where, DT.state, DT.heartbeat, DT.last_key, DT.detail];
+    $("#devices").innerHTML = "<thead><tr>" + head.map((h) => '<th class="l">' + esc(h) + "</th>").join("") + "</tr></thead><tbody>" +
+      (rows.length ? rows.map((r) => '<tr data-kind="' + r.kind + '" data-id="' + esc(r.id) + '"' +
+        (r.heartbeat ? ' data-heartbeat="' + esc(r.heartbeat) + '"' : "") + (r.state ? ' data-state="' + esc(r.state) + '"' : "") + ">" +
+        r.cells.map((c) => '<td class="l">' + c + "</td>").join("") + "</tr>").join("")
+        : '<tr><td colspan="6" class="muted">' + esc(DT.none) + "</td></tr>") + "</tbody>";
+    $("#devices-at").textContent = Qrate.time(snap.at);
+    if (!devicesTimer) {
+      devicesTimer = setInterval(() => { if (!$("#live").hidden) renderDevices().catch(() => {}); }, 15000);
+    }
+  }
   function liveSoon() { if (!liveTimer) liveTimer = setTimeout(() => { liveTimer = null; live(); }, 1500); }
 
   // The page's one Socket.IO connection (common/live.js), shared with the follow-up tabs
@@ -129,11 +201,8 @@
         if (v) v.hidden = !(st.voice && st.voice.available === false);
       })
       .on("alert", (a) => {
-        const none = $("#alerts .none"); if (none) none.remove();
-        const li = document.createElement("li");
-        li.className = a.active ? "" : "ok";
-        li.textContent = Qrate.time(a.at) + " " + (a.active ? (Qrate.en ? a.message_en : a.message) : a.service + " ✓");
-        $("#alerts").prepend(li);
+        if (a.active) pushedAlerts[a.service] = a; else delete pushedAlerts[a.service];
+        renderAlerts().catch(() => {});  // the list in force, with this one's words
       });
   }
 
