@@ -521,6 +521,61 @@ class OpenApiOut(Open):
     components: dict[str, Any]
 
 
+
+# --- session 4: printers per kiosk, the door, the notice log, one opinion -----------
+
+class KioskPrinterOut(Open):
+    """The device.changed body of a kiosk's printer bound or removed."""
+    device: str = Field(description="kiosk:NAME")
+    kind: str
+    kiosk: str
+    name: str
+    printer: Optional[str] = Field(None, description="The URL; null: the default printer")
+    by: str
+
+
+class DoorOut(Open):
+    day: str
+    code: str = Field(description="The door's 6-digit code of that day")
+    url: str = Field(description="What the door's QR holds")
+
+
+class NoticeRow(Open):
+    id: int
+    kind: str
+    status: str
+    attempts: int
+    last_error: Optional[str] = None
+    created_at: Optional[str] = None
+    tried_at: Optional[str] = None
+    sent_at: Optional[str] = None
+    next_ts: Optional[float] = None
+    ticket: int
+    number: Optional[str] = None
+    service: Optional[str] = None
+
+
+class NoticeLogOut(Open):
+    day: str
+    counts: dict[str, int]
+    notices: list[NoticeRow]
+
+
+class FeedbackOneOut(Open):
+    id: int
+    kind: str
+    text: Optional[str] = None
+    source: Optional[str] = None
+    created_at: str
+    reply_due: str
+    reply: Optional[str] = None
+    replied_at: Optional[str] = None
+    phone: str = Field(description="Masked")
+    phone_full: Optional[str] = Field(None, description="The whole number, to call back")
+    on_time: Optional[bool] = None
+    overdue: bool
+
+
 Answer = Union[type[BaseModel], str, tuple]
 
 RESPONSES: dict[tuple[str, str], Answer] = {
@@ -567,4 +622,9 @@ RESPONSES: dict[tuple[str, str], Answer] = {
     ("GET", "/training/records"): TrainingRecordsOut,
     ("GET", "/training/before-after"): BeforeAfterOut,
     ("GET", "/evaluation/content"): EvaluationContentOut,
+    ("PUT", "/devices/<name>/printer"): KioskPrinterOut,
+    ("POST", "/door/check-in"): ("TicketOut", CheckInExtra),
+    ("GET", "/door"): DoorOut,
+    ("GET", "/appointments/notices"): NoticeLogOut,
+    ("GET", "/feedback/<int:id>"): FeedbackOneOut,
 }

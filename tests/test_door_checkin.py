@@ -9,7 +9,7 @@ import pytest
 
 from server.app import create_app
 
-from conftest import TZ, Accounts, FakeClock
+from conftest import TZ, Accounts, FakeClock, PageClient
 
 pytestmark = pytest.mark.api
 
@@ -20,7 +20,7 @@ MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
 def hall(hall_dir):
     clock = FakeClock(MONDAY)
     app = create_app({"HALL": hall_dir, "TESTING": True, "CLOCK": clock})
-    client = app.test_client()
+    client = PageClient(app, app.response_class, use_cookies=True)  # as the hall's own pages: they name their origin
     acc = Accounts(app.extensions["qrate"], client)
     manager = acc.manager()
     client.delete_cookie("session")

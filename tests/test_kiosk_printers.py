@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from conftest import PASSWORD
+from conftest import PASSWORD, PageClient
 from server import auth, config
 from server.app import create_app
 
@@ -34,7 +34,7 @@ def rig(hall):
     folder, tmp = hall
     app = create_app({"HALL": folder, "TESTING": True})
     ops = app.extensions["qrate"]
-    client = app.test_client()
+    client = PageClient(app, app.response_class, use_cookies=True)  # as the hall's own pages: they name their origin
     with ops.store() as s:
         _, east = auth.add_device(s.db, "kiosk-east", "kiosk", None, printer=f"file://{tmp / 'east'}")
         _, west = auth.add_device(s.db, "kiosk-west", "kiosk", None)
@@ -222,7 +222,7 @@ def test_an_appointment_checked_in_at_a_kiosk_prints_there(hall):
     folder, tmp = hall
     clock = FakeClock(datetime(2026, 11, 30, 8, 50, tzinfo=TZ))  # a Monday, before a 09:00 slot
     app = create_app({"HALL": folder, "TESTING": True, "CLOCK": clock})
-    ops, client = app.extensions["qrate"], app.test_client()
+    ops, client = app.extensions["qrate"], PageClient(app, app.response_class, use_cookies=True)  # as the hall's own pages: they name their origin
     try:
         with ops.store() as s:
             _, east = auth.add_device(s.db, "kiosk-east", "kiosk", None, printer=f"file://{tmp / 'east'}")
