@@ -211,6 +211,8 @@ JS = {
     "saved_window": N_("Window %(n)s saved; the lobby shows it now."),
     "removed_window": N_("Window %(n)s removed."),
     "rota_removed": N_("Its rota entries (window %(windows)s) were removed with it."),
+    "changed_elsewhere": N_("Someone else changed the settings meanwhile; what you typed is kept, "
+                            "and saving applies it to the newest settings."),
     "saved_staff": N_("Staff %(no)s saved."), "new_service": N_("New service"),
     "new_person": N_("New colleague"), "window_n": N_("Window %(n)s"), "photo": N_("Photo"),
     "admin_only": N_("Only the hall's admin may change the printer."),

@@ -75,6 +75,17 @@ def test_a_manager_adds_a_service_and_renames_a_window_and_every_screen_follows(
     r = requests.get(server.url + "/api/windows", timeout=5).json()["windows"]
     assert [w for w in r if w["number"] == 2][0]["services"] == ["A", "F"]
 
+    # another manager saves while this one is typing: the typing is kept, and the page says why
+    row3 = admin.locator("#window-table tbody tr").nth(2)
+    row3.locator("input[name=name]").fill("综合受理窗口")
+    other = bearer(requests.post(server.url + "/api/login", json={"user": "9001", "password": PASSWORD},
+                                 timeout=5).json()["token"])
+    conf = requests.get(server.url + "/api/config", headers=other, timeout=5).json()
+    [w for w in conf["windows"] if w["number"] == 4][0]["name"] = "4号综合窗口"
+    assert requests.put(server.url + "/api/config", json=conf, headers=other, timeout=10).status_code == 200
+    expect(admin.locator("#status")).to_contain_text("其他人刚刚修改了设置", timeout=SHOWN)
+    assert row3.locator("input[name=name]").input_value() == "综合受理窗口"
+
     # the change log lists both changes
     admin.click('#tabs a[data-tab="audit"]')
     log = admin.locator("#audit-table")

@@ -334,7 +334,9 @@
       (rows.join("") || '<tr><td class="muted" colspan="6">' + esc(T.no_changes) + "</td></tr>") + "</tbody>";
   }
 
+  let typing = false;
   function render() {
+    typing = false;
     renderServices(); renderWindows(); renderStaff(); renderSections();
     if ((location.hash || "#services") === "#audit") renderAudit();
   }
@@ -383,9 +385,18 @@
     render();
     tab();
     // another manager's change (or hall.toml at a restart) redraws this page too
+    // (our own save's echo changes nothing: the page already shows that configuration; and
+    // a form someone is typing into is never redrawn under their hands)
     QrateLive.shared({onEvent: async (ev) => {
-      if (ev.type === "config.changed") { await load(); render(); }
+      if (ev.type !== "config.changed") return;
+      const before = JSON.stringify(cfg);
+      await load();
+      if (JSON.stringify(cfg) === before) return;
+      if (typing) { say(T.changed_elsewhere); return; }
+      render();
     }});
+    // typed into a form since it was drawn: set on input, cleared by each redraw
+    document.addEventListener("input", (ev) => { if (ev.target.matches("input, textarea, select")) typing = true; });
     document.body.dataset.ready = "1";
   })();
 })();
