@@ -123,4 +123,6 @@ JS = {
     "t_given": N_("Given"), "t_compared": N_("Compared"), "t_note": N_("Note"),
     "t_mean_before": N_("Mean score before"), "t_mean_after": N_("Mean score after"),
     "t_services": N_("Services compared"),
+    "m_mentee": N_("Mentee"), "m_mentor": N_("Mentor"), "m_since": N_("Pair formed on"),
+    "m_none": N_("Choose the mentee and the day the pair was formed."),
 }

@@ -145,6 +145,21 @@ def test_a_manager_sets_and_revises_a_commitment_and_records_training(hall, mana
     expect(page.locator("#t-items tbody tr", has_text="业务流程精讲")).to_contain_text("1")
     expect(page.locator("#t-catalogue tbody tr")).to_have_count(2)
     expect(page.locator("#t-catalogue")).to_contain_text("实岗锻炼")
+    # a mentoring pair (结对帮扶): the mentee's figures before and after the day it began,
+    # the same comparison as the API's before/after
+    mform = page.locator("#m-form")
+    mform.locator("select[name=mentee]").select_option(staff)
+    mform.locator("input[name=day]").fill("2026-06-14")
+    mform.locator("input[name=days]").fill("3")
+    mform.locator("button[type=submit]").click()
+    pair_row = page.locator("#m-result tbody tr", has_text="2026-06-14")
+    pair_row.wait_for(timeout=SHOWN)
+    ba = requests.get(hall.url + f"/api/training/before-after?staff={staff}&day=2026-06-14&days=3",
+                      headers=bearer(token), timeout=10).json()
+    assert ba["days"] == 3
+    shown = lambda x: "—" if x is None else f"{x:.1f}"  # noqa: E731
+    expect(pair_row.locator("td").nth(5)).to_have_text(f'{shown(ba["before"]["score"])} → {shown(ba["after"]["score"])}')
+    expect(pair_row.locator("td").nth(0)).to_contain_text(staff)
     page.screenshot(path=str(SHOTS / "assess2-training.png"), full_page=True)
     page.goto(hall.url + "/manage/training?lang=en")
     page.locator("#t-suggestions button[data-item]").first.wait_for(timeout=SHOWN)

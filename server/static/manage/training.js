@@ -92,6 +92,35 @@
     } catch (e) { say(e.message || T.failed, true); }
   });
   range.addEventListener("submit", (ev) => { ev.preventDefault(); records().catch((e) => say(e.message, true)); });
+
+  // --- a mentoring pair (结对帮扶): the mentee's figures before and after the day it began --
+  const mform = $("#m-form");
+  const people = Q.clerks.map((c) => '<option value="' + esc(c.staff) + '">' + esc(c.staff + " " + c.name) + "</option>").join("");
+  mform.mentee.innerHTML = people;
+  mform.mentor.innerHTML = '<option value="">' + DASH + "</option>" + people;
+  mform.day.max = Q.today;
+  mform.day.value = Qrate.shiftDay(Q.today, -30);
+  table($("#m-result"), [T.m_mentee], [], T.m_none);
+  mform.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const q = "?staff=" + encodeURIComponent(mform.mentee.value) + "&day=" + mform.day.value +
+        "&days=" + (mform.days.value || 30);
+      const e = await Qrate.api("/api/training/before-after" + q);
+      const who = [esc(mform.mentee.selectedOptions[0].textContent),
+        mform.mentor.value ? esc(mform.mentor.selectedOptions[0].textContent) : DASH, esc(e.day)];
+      const head = [T.m_mentee, T.m_mentor, T.m_since, T.t_days, T.t_services, T.t_score, T.t_service, T.t_good, T.t_satisfied, T.t_served];
+      if (!e.days) {
+        table($("#m-result"), head, [who.concat(['<span class="muted">' + esc(T.t_not_yet) + "</span>", "", "", "", "", "", ""])], T.m_none);
+        return;
+      }
+      const b = e.before, a = e.after;
+      table($("#m-result"), head, [who.concat([esc(String(e.days)), esc(e.services.join(", ")) || DASH,
+        pair(b.score, a.score, score, true), pair(b["service_s.mean"], a["service_s.mean"], mins, false),
+        pair(b.good_rate, a.good_rate, Qrate.pct, true), pair(b.satisfied_rate, a.satisfied_rate, Qrate.pct, true),
+        pair(b.served, a.served, (x) => (x === null || x === undefined ? DASH : String(x)), true)])], T.m_none);
+    } catch (err) { say(err.message || T.failed, true); }
+  });
   suggestions().catch((e) => say(e.message || T.failed, true));
   records().catch((e) => say(e.message || T.failed, true));
 })();
