@@ -54,5 +54,15 @@ def test_every_page_has_no_serious_or_critical_violation(live, browser):
     bad = page.evaluate(RUN)
     if bad:
         found["/manage (signed in)"] = bad
+    # and every page a signed-in manager opens from it
+    for url in ("/manage/config", "/manage/system", "/manage/plan", "/manage/commitments",
+                "/manage/training", "/manage/notices", "/manage/door", "/manage/report"):
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.goto(live.url + url)
+        page.wait_for_load_state("networkidle")
+        page.add_script_tag(content=script)
+        bad = page.evaluate(RUN)
+        if bad:
+            found[url + " (signed in)"] = bad
     ctx.close()
     assert found == {}
