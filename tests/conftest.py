@@ -423,7 +423,10 @@ def keep_out_of_the_repository(page, shots_dir: Path) -> None:
 @pytest.fixture(scope="session")
 def browser(shots):
     """Headless Chromium from Debian's package, driven by Playwright."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+    # "it shows up" within 15 s: a generous bound for a loaded 2-core machine, not a speed
+    # target (bench/ measures speed); Playwright's own default is 5 s
+    expect.set_options(timeout=15_000)
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                args=CHROMIUM_ARGS)

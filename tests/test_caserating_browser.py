@@ -33,7 +33,7 @@ def test_a_case_request_lights_the_pad_and_the_rating_keeps_case_and_dimensions(
     # a second case, skipped sub-scores: the level alone is recorded
     api(desk, "POST", "/windows/3/rating-request", "integration",
         json={"case_no": "BJ2026112700124", "matter_code": "M-001", "matter_name": "个体工商户设立登记"})
-    pad.wait_for_selector("body[data-state=ask]", timeout=8000)
+    pad.wait_for_selector("body[data-state=ask]", timeout=15000)
     assert pad.locator("#case-no").inner_text() == "BJ2026112700124"
     pad.locator("button.level[data-score='5']").click()
     pad.locator("#skip-dims").click()

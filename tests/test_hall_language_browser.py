@@ -68,7 +68,7 @@ def test_a_citizens_english_lasts_for_that_citizen_only(hall, english_browser):
     pad.click("button.level[data-score='5']")
     pad.wait_for_selector("body[data-state=thanks]")
     # the citizen is done: the pad is back in the hall's language for the next one
-    pad.wait_for_selector("html[lang=zh-CN]", timeout=10000)
+    pad.wait_for_selector("html[lang=zh-CN]", timeout=15000)
     pad.wait_for_selector("body[data-state=idle]")
     assert "满意" in pad.content()
 

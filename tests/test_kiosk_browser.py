@@ -85,7 +85,7 @@ def test_no_paper_is_said_plainly_and_the_number_stays(hall_dir, tmp_path, kiosk
         token = live.device_token("kiosk-np", "kiosk")
         page = kiosk_page(1080, 1920)
         page.goto(f"{live.url}/kiosk?token={token}")
-        page.wait_for_selector("#printer-banner:not(.hidden)", timeout=10000)
+        page.wait_for_selector("#printer-banner:not(.hidden)", timeout=15000)
         assert "缺纸" in page.inner_text("#printer-banner")
         page.click(".service[data-code='C']")
         page.wait_for_selector("#done:not(.hidden)")
@@ -93,7 +93,7 @@ def test_no_paper_is_said_plainly_and_the_number_stays(hall_dir, tmp_path, kiosk
         assert "拍" in page.inner_text("#d-print")  # take a photo of this screen
         page.screenshot(path=str(SHOTS / "kiosk-no-paper-portrait.png"))
         sim.say("paper ok")
-        page.wait_for_selector("#printer-banner.hidden", state="attached", timeout=10000)
+        page.wait_for_selector("#printer-banner.hidden", state="attached", timeout=15000)
         wait_for(lambda: any("C001" in t for t in sim.printed()), 10, what="C001 printed")
     finally:
         live.kill()
@@ -106,7 +106,7 @@ def test_kiosk_lives_through_a_server_restart(live, kiosk_page):
     page.goto(f"{live.url}/kiosk?token={token}")
     page.wait_for_function("document.querySelectorAll('.service').length === 5")
     live.kill()
-    page.wait_for_selector("#offline-banner:not(.hidden)", timeout=10000)
+    page.wait_for_selector("#offline-banner:not(.hidden)", timeout=15000)
     assert "—" in page.inner_text(".service[data-code='A'] .s-info")  # no stale count
     again = LiveServer(live.hall_dir, live.port).start()
     try:
@@ -116,7 +116,7 @@ def test_kiosk_lives_through_a_server_restart(live, kiosk_page):
         assert r.status_code == 201
         page.wait_for_function(
             "document.querySelector(\".service[data-code='A'] .s-info\").textContent.startsWith('等候 1 人')",
-            timeout=10000)
+            timeout=15000)
         page.click(".service[data-code='A']")
         page.wait_for_selector("#done:not(.hidden)")
         assert page.inner_text("#d-number") == "A002"
@@ -152,7 +152,7 @@ def test_closed_and_capped_services_say_why_and_the_page_returns_by_itself(hall_
         page.click(".service[data-code='E']")
         page.wait_for_selector("#done:not(.hidden)")
         assert page.inner_text("#d-number") == "E001"
-        page.wait_for_selector("#start:not(.hidden)", timeout=6000)  # back to the start by itself
+        page.wait_for_selector("#start:not(.hidden)", timeout=15000)  # back to the start by itself
         page.wait_for_selector(".service[data-code='E'].closed")
         assert "今日号已取完" in page.inner_text(".service[data-code='E']")
         assert "未到办理时间" in page.inner_text(".service[data-code='D']")

@@ -70,7 +70,7 @@ def test_pad_asks_after_finish_and_a_tap_on_satisfied_records_4(desk, pad):
     satisfied.click()
     pad.wait_for_selector("body[data-state=thanks]")
     assert [(r["ticket"], r["score"], r["source"]) for r in ratings(desk)] == [(t["id"], 4, "touch")]
-    pad.wait_for_selector("body[data-state=idle]", timeout=8000)
+    pad.wait_for_selector("body[data-state=idle]", timeout=15000)
     pad.wait_for_function("document.getElementById('sat-rate').textContent === '100.0%'")
     pad.screenshot(path=str(SHOTS / "pad-idle.png"))
 
@@ -97,7 +97,7 @@ def test_no_answer_times_out_without_inventing_a_rating(desk, pad):
     finish_one(desk)
     pad.wait_for_selector("body[data-state=ask]")
     started = time.monotonic()
-    pad.wait_for_selector("body[data-state=idle]", timeout=12000)
+    pad.wait_for_selector("body[data-state=idle]", timeout=20000)
     assert time.monotonic() - started > 4  # prompt_seconds = 6
     assert ratings(desk) == []
 

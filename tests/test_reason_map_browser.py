@@ -30,12 +30,12 @@ def test_a_manager_maps_a_new_reason_tag_in_the_settings_page(hall_dir, browser,
             "attitude=attitude, efficiency=efficiency, knowledge=level, long_wait=efficiency, other=other")
         reasons.fill(reasons.input_value() + ", queue_jump")
         form.locator("button[type=submit]").click()
-        expect(page.locator("#status.err")).to_contain_text("reason_map", timeout=5000)
+        expect(page.locator("#status.err")).to_contain_text("reason_map", timeout=15000)
         form.locator("input[name=reason_map]").fill(
             "attitude=attitude, efficiency=efficiency, knowledge=level, long_wait=efficiency, other=other, queue_jump=process")
         form.locator("input[name=ticket_dimensions]").check()
         form.locator("button[type=submit]").click()
-        expect(page.locator("#status")).not_to_have_class("err", timeout=5000)
+        expect(page.locator("#status")).not_to_have_class("err", timeout=15000)
         page.screenshot(path=shots / "config-reason-map.png")
         token = requests.post(live.url + "/api/login", json={"user": "9001", "password": PASSWORD},
                               timeout=5).json()["token"]

@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD, LiveServer, bearer
 
 pytestmark = pytest.mark.browser
 
-BLINK = 5_000  # ms: a bound for "it shows up", not a speed target (bench/bench_display.py measures speed)
+BLINK = 15_000  # ms: a generous bound for "it shows up" on a loaded machine, not a speed target (bench/bench_display.py measures speed)
 
 
 @pytest.fixture
@@ -81,6 +81,8 @@ def test_a_call_from_the_console_appears_on_the_lobby_and_the_window_screen(serv
     expect(console.locator('[data-act="noshow"]')).to_be_enabled()
     console.keyboard.press("x")
     expect(screen.locator("#current")).to_have_text("—", timeout=BLINK)
+    # each page hears the hall on its own connection: the clerk acts on what the console shows
+    expect(console.locator("#current-number")).to_have_text("—", timeout=BLINK)
 
     # call out of order with a reason: B001 before A002
     console.keyboard.press("ArrowDown")
@@ -91,15 +93,19 @@ def test_a_call_from_the_console_appears_on_the_lobby_and_the_window_screen(serv
     console.keyboard.press("Enter")
     expect(screen.locator("#current")).to_have_text("B001", timeout=BLINK)
     expect(lobby.locator("#newest-number")).to_have_text("B001", timeout=BLINK)
+    expect(console.locator("#current-number")).to_have_text("B001", timeout=BLINK)
 
     # park it, call the next, finish, call the parked one back
     console.keyboard.press("h")
     console.keyboard.press("Enter")
     expect(console.locator("#parked li")).to_have_text("B001", timeout=BLINK)
+    expect(console.locator("#current-number")).to_have_text("—", timeout=BLINK)
     console.keyboard.press("n")
     expect(screen.locator("#current")).to_have_text("A002", timeout=BLINK)
+    expect(console.locator("#current-number")).to_have_text("A002", timeout=BLINK)
     console.keyboard.press("f")
     expect(screen.locator("#current")).to_have_text("—", timeout=BLINK)
+    expect(console.locator("#current-number")).to_have_text("—", timeout=BLINK)
     console.keyboard.press("b")
     console.keyboard.press("Enter")
     expect(screen.locator("#current")).to_have_text("B001", timeout=BLINK)
@@ -112,13 +118,14 @@ def test_a_call_from_the_console_appears_on_the_lobby_and_the_window_screen(serv
     console.fill("#transfer-note", "需要医保窗口复核")
     console.keyboard.press("Enter")
     expect(screen.locator("#current")).to_have_text("—", timeout=BLINK)
+    expect(console.locator("#current-number")).to_have_text("—", timeout=BLINK)
     t = requests.get(f"{server.url}/api/tickets/{b1['id']}", headers=kiosk, timeout=5).json()
     assert (t["status"], t["target_window"]) == ("waiting", 4)
 
     # pause and resume: the window screen says so
     console.keyboard.press("p")
     expect(screen.locator("#status")).to_contain_text("暂停服务，请稍候", timeout=BLINK)
-    expect(console.locator("#window-status")).to_have_text("暂停")
+    expect(console.locator("#window-status")).to_have_text("暂停", timeout=BLINK)
     console.keyboard.press("p")
     expect(screen.locator("#status")).to_contain_text("请等候叫号", timeout=BLINK)
 
@@ -142,7 +149,7 @@ def test_a_server_restart_leaves_every_page_showing_the_true_state(hall_dir, bro
 
         live.kill()  # SIGKILL: no goodbye to the sockets
         for p in (lobby, screen, console):
-            expect(p.locator("html")).to_have_class(re.compile(r"\boffline\b"), timeout=8_000)
+            expect(p.locator("html")).to_have_class(re.compile(r"\boffline\b"), timeout=15_000)
             expect(p.locator("#offline")).to_be_visible()
         # the truth moves on while the screens cannot see it
         h = Operations(config.load(hall_dir))

@@ -110,7 +110,7 @@ def test_another_origin_cannot_act_with_the_clerks_cookie_but_the_console_can(se
     # the same action from the console itself (its cookie, its origin) works
     console.bring_to_front()
     console.click("#pause-btn")
-    expect(console.locator("#window-status")).not_to_have_text("开放", timeout=5000)
+    expect(console.locator("#window-status")).not_to_have_text("开放", timeout=15000)
     assert window_status(server, 1) == "paused"
     # and a cookie-only fetch from the page's own origin is accepted too
     status = console.evaluate("""async () => (await fetch('/api/windows/1/resume',

@@ -15,13 +15,13 @@ def test_ticket_sub_scores_are_off_by_default_and_asked_once_the_hall_turns_them
     pad.locator("button.level[data-score='5']").click()
     pad.wait_for_selector("body[data-state=thanks]")  # one tap, as before
     assert next(r for r in ratings(desk) if r["ticket"] == t["id"])["dimensions"] is None
-    pad.wait_for_selector("body[data-state=idle]", timeout=8000)
+    pad.wait_for_selector("body[data-state=idle]", timeout=15000)
     raw = api(desk, "GET", "/config", "manager").json()
     assert raw["ratings"]["ticket_dimensions"] is False
     raw["ratings"]["ticket_dimensions"] = True
     r = api(desk, "PUT", "/config", "manager", json=raw)
     assert r.status_code == 200, r.text
-    pad.wait_for_function("window.__ticketDims === true", timeout=8000)  # the pad learnt it live
+    pad.wait_for_function("window.__ticketDims === true", timeout=15000)  # the pad learnt it live
     t = finish_one(desk)
     pad.wait_for_selector("body[data-state=ask]")
     pad.locator("button.level[data-score='4']").click()
