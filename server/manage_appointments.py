@@ -4,17 +4,13 @@ to the hall's webhook (/manage/notices). Both render server-side from the servic
 and the read side; zh-CN first (?lang=en for English)."""
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, current_app, redirect, request, url_for
-from markupsafe import Markup
 
 from .engine import QueueError
-from .pages import render_page
+from .pages import qr_svg, render_page
 from .readside.appointments import notice_log
 from .web import ops, principal, reader
 
@@ -37,14 +33,6 @@ def _day_arg(default: date) -> date:
         return default
 
 
-def qr_svg(data: str) -> Markup:
-    """``data`` as an inline SVG QR code (printed at any size)."""
-    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    buf = io.BytesIO()
-    img.save(buf)
-    svg = buf.getvalue().decode("utf-8")
-    return Markup(svg[svg.index("<svg"):])
-
 
 @bp.get("/door")
 def door_poster():
@@ -58,7 +46,7 @@ def door_poster():
     except QueueError:
         day, door = today, current_app.extensions["qrate_appointments"].door(today)
     days = [today + timedelta(days=n) for n in range(8)]
-    return render_page("manage/door.html", door=door, qr=qr_svg(door["url"]), day=day, days=days,
+    return render_page("manage/door.html", door=door, qr=qr_svg(door["url"], box_size=10), day=day, days=days,
                        today=today)
 
 

@@ -53,3 +53,19 @@ def device_locale(token: Optional[str] = None, use_address: bool = True) -> str:
         if principal is not None and principal.name in per_device:
             return normalise(per_device[principal.name])
     return normalise(cfg.raw["hall"].get("language", "zh-CN"))
+
+
+def qr_svg(data: str, box_size: int = 8) -> "Markup":
+    """``data`` as an inline SVG QR code (printed or shown at any size): the device links on
+    /manage/system and the door's poster."""
+    import io
+
+    import qrcode
+    import qrcode.image.svg
+    from markupsafe import Markup
+    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=box_size, border=2)
+    buf = io.BytesIO()
+    img.save(buf)
+    text = buf.getvalue().decode("utf-8")
+    return Markup(text[text.index("<svg"):])
+

@@ -6,15 +6,11 @@ Managers read it; only an `admin` changes accounts and devices. Forms post back 
 (the session cookie carries the sign-in; SameSite=Lax keeps other sites' forms out)."""
 from __future__ import annotations
 
-import io
 import secrets
 from datetime import datetime
 from typing import Optional
 
-import qrcode
-import qrcode.image.svg
 from flask import Blueprint, current_app, redirect, request, url_for
-from markupsafe import Markup
 
 from devices.printer import PrinterUrlError, parse_printer_url
 
@@ -22,7 +18,7 @@ from . import auth, backup, store
 from .engine import N_
 from .i18n import translate
 from .operations import NoClerk
-from .pages import render_page
+from .pages import qr_svg, render_page
 from .web import ApiError, ops, principal
 from .web_i18n import request_locale
 
@@ -47,13 +43,6 @@ def device_url(device: dict, token: str) -> str:
         path = f"/display/window/{device['window']}"
     return f"{base}{path}?token={token}" if path else token
 
-
-def qr_svg(data: str) -> Markup:
-    img = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    buf = io.BytesIO()
-    img.save(buf)
-    text = buf.getvalue().decode("utf-8")
-    return Markup(text[text.index("<svg"):])
 
 
 @bp.get("")
