@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from playwright.sync_api import expect
+
 from conftest import PASSWORD, bearer
 
 pytestmark = pytest.mark.browser
@@ -46,8 +48,22 @@ def test_the_admin_revokes_a_tablet_and_makes_a_new_link(live, browser, shots):
         r = requests.post(live.url + "/api/windows/3/call-next", headers=bearer(clerk), timeout=5)
         assert r.status_code == 401
         desk.wait_for_selector("#signin:not([hidden])")
-        assert "签退" in desk.inner_text("#login-error")
+        # the console says who ended it, so the clerk knows what to do next
+        expect(desk.locator("#login-error")).to_contain_text("管理人员已将您从本窗口签退")
         desk.screenshot(path=str(shots / "console-signed-out.png"))
+        # back at the window, then another clerk takes it over: the console says that instead
+        desk.request.post(live.url + "/api/login", data={"user": "1003", "password": PASSWORD, "window": 3})
+        desk.goto(live.url + "/console")
+        desk.wait_for_selector("#desk:not([hidden])")
+        live.cli("user", "add", "1004", "--role", "clerk", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+        r = requests.post(live.url + "/api/login", json={"user": "1004", "password": PASSWORD, "window": 3},
+                          timeout=5)
+        assert r.status_code == 409, r.text  # occupied: the second clerk must say take_over
+        r = requests.post(live.url + "/api/login", json={"user": "1004", "password": PASSWORD, "window": 3,
+                                                         "take_over": True}, timeout=5)
+        assert r.status_code == 200, r.text
+        desk.wait_for_selector("#signin:not([hidden])")
+        expect(desk.locator("#login-error")).to_contain_text("其他工作人员已接管本窗口")
         desk.context.close()
     finally:
         ctx.close()

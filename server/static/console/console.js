@@ -68,7 +68,7 @@
           render();
           if (ev.window === N && /finished|no_show|rating/.test(ev.type)) loadToday();
           if (ev.type === "help.asked" || ev.type === "help.acked") helpCall(ev);
-          if (ev.type === "window.changed" && ev.window === N && SIGNED_OUT.indexOf(ev.reason) >= 0) signedOut();
+          if (ev.type === "window.changed" && ev.window === N && SIGNED_OUT.indexOf(ev.reason) >= 0) signedOut(ev.reason);
         },
       });
     }).catch(showSignIn);
@@ -77,9 +77,11 @@
   // this clerk's sign-in here ended from elsewhere (a manager, a take-over, the account
   // disabled, a sign-in at another window): the token no longer acts here, so say so
   var SIGNED_OUT = ["signed_out", "taken_over", "disabled", "password_reset", "moved"];
-  function signedOut() {
+  function signedOut(reason) {
     showSignIn();
-    $("login-error").textContent = T.signedOut;
+    // say why: the clerk knows whether to sign in again, use the new password or ask
+    $("login-error").textContent = (T.signedOutWhy && T.signedOutWhy[reason]) || T.signedOut;
+    $("login-error").dataset.reason = reason || "";
   }
 
   /* --- a citizen's call for a helper (POST /api/help): pushed to every console; a console
