@@ -190,6 +190,15 @@ def device_add(name: str, kind: str, window, printer, hall_dir: Path):
                                    expires_in_s=cfg.raw["auth"]["device_token_days"] * 86400)
     except auth.DeviceExists:
         raise click.ClickException(_t("A device named %(name)s already exists.", name=name))
+    if printer and cli_ops.served(cfg):
+        # the running server opens the kiosk's spool now and every screen hears of it
+        # (device.changed); else its device hub finds the row within a while by itself
+        try:
+            cli_ops.ask_server(cfg, "device.printer", {"name": name, "printer": printer}, 15,
+                               by="qrate device add")
+        except click.ClickException:
+            click.echo(_t("The running server did not answer; it uses this printer within a minute."),
+                       err=True)
     click.echo(_t("Device %(name)s (%(kind)s) added. Open its page once with ?token=... ; the token:",
                   name=name, kind=kind))
     click.echo(token)
