@@ -194,7 +194,7 @@ def device_add(name: str, kind: str, window, printer, hall_dir: Path):
         # the running server opens the kiosk's spool now and every screen hears of it
         # (device.changed); else its device hub finds the row within a while by itself
         try:
-            cli_ops.ask_server(cfg, "device.printer", {"name": name, "printer": printer}, 15,
+            cli_ops.ask_server(cfg, "kiosk.printer", {"name": name, "printer": printer}, 15,
                                by="qrate device add")
         except click.ClickException:
             click.echo(_t("The running server did not answer; it uses this printer within a minute."),

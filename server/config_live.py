@@ -196,7 +196,7 @@ def handle_request(ops: Operations, request: dict) -> dict:
     if request["kind"] == "user.disabled":
         reason = body.get("reason") if body.get("reason") in ("disabled", "password_reset") else "disabled"
         return {"ok": True, "windows": ops.sign_out_everywhere(body["employee_no"], reason)}
-    if request["kind"] == "device.printer":  # `qrate device add --printer` while served: pushed
+    if request["kind"] == "kiosk.printer":  # `qrate device add --printer` while served: pushed
         ops.set_kiosk_printer(body["name"], body.get("printer"), request["by"])
         return {"ok": True}
     return {"ok": False, "code": "unknown_request", "lines": [f"unknown request {request['kind']}"]}
