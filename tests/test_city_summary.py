@@ -22,7 +22,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=TZ)
 FIRST, LAST = date(2026, 10, 27), date(2026, 12, 3)
 EDGES = [0, 1, 4999, 5000, 5001, 3_599_999, 3_600_000, 3_600_001, 14_399_999, 14_400_000,
-         14_400_001, 20_000_000]
+         14_400_001, 20_000_000,
+         60_000, 300_000, 300_001, 600_000, 900_500, 900_501, 1_200_000]  # the targets' edges
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +42,43 @@ class Hall:
         self.seq, self.ticket, self.rating, self.case = seq, ids, ids, ids
         self.events: list[dict] = []
         self.ratings: dict[int, dict] = {}
+        # promises kept: the configuration in force from each seq (the forwarder attaches the
+        # one in force to a batch's first event, and each config.changed carries its own)
+        self.configs: list[tuple[int, dict]] = [(0, self._promises())]
+
+    def _promises(self) -> dict:
+        """Targets per service; C has no wait target (its waits are not judged), E is absent."""
+        r = self.rng
+        return {"services": {"A": {"target_wait_s": r.choice([300, 600, 900.5]),
+                                   "target_service_s": r.choice([120, 300])},
+                             "B": {"target_wait_s": r.choice([60, 1200]), "target_service_s": 600},
+                             "C": {"target_wait_s": None, "target_service_s": 900}},
+                "reason_map": {"long_wait": "efficiency", "attitude": "attitude"}}
+
+    def config_at(self, seq: int) -> dict:
+        at = [c for c in self.configs if c[0] <= seq][-1]
+        return {"seq": at[0], "promises": at[1]}
+
+    def change_config(self, day: date, sec: int) -> None:
+        promises = self._promises()
+        e = self.add("config.changed", day, sec, data={"keys": ["services"]})
+        self.configs.append((e["seq"], promises))
+        e["config"] = {"seq": e["seq"], "promises": promises}
+
+    def windows(self, day: date, sec: int, closing: bool) -> None:
+        """Windows opened in the morning by a clerk, some handed over at noon, some left open
+        overnight (their open time runs on through the days without events)."""
+        for w in range(1, 5):
+            if self.rng.random() < 0.3:
+                continue
+            self.add("window.changed", day, sec + w, window=w,
+                     data={"status": "open", "clerk": f"10{w:02d}"})
+            if self.rng.random() < 0.3:
+                self.add("window.changed", day, sec + 4 * 3600 + w, window=w,
+                         data={"status": self.rng.choice(["open", "paused"]), "clerk": "1099"})
+            if closing and self.rng.random() < 0.7:
+                self.add("window.changed", day, sec + 9 * 3600 + w, window=w,
+                         data={"status": "closed", "clerk": None})
 
     def _ms_time(self) -> float:
         r = self.rng.random()
@@ -65,7 +103,10 @@ class Hall:
         self.rating += 1
         score = self.rng.choice([1, 2, 3, 4, 4, 5, 5, 5])
         at = datetime.combine(day, datetime.min.time(), TZ) + timedelta(seconds=sec)
-        r = {"id": self.rating, "ticket": ticket, "score": score, "reasons": [], "comment": "",
+        reasons = self.rng.sample(["long_wait", "attitude", "knowledge", "other"], self.rng.randint(0, 2))
+        national = sorted({{"long_wait": "efficiency", "knowledge": "level"}.get(t, t) for t in reasons})
+        r = {"id": self.rating, "ticket": ticket, "score": score, "reasons": reasons, "comment": "",
+             "national_reasons": national,
              "window": window, "clerk": clerk, "service": service, "day": day.isoformat(),
              "source": "touch", "created_at": at.isoformat(), "ts": at.timestamp(), "excluded": 0}
         self.ratings[r["id"]] = r
@@ -83,6 +124,9 @@ class Hall:
     def day(self, day: date, tickets: int) -> None:
         rng = self.rng
         sec = 8 * 3600
+        self.windows(day, sec - 600, closing=rng.random() < 0.8)
+        if rng.random() < 0.1:
+            self.change_config(day, sec + 3600)
         for _ in range(tickets):
             sec += rng.randint(5, 200)
             self.ticket += 1
@@ -140,6 +184,7 @@ def send_in_batches(conn, hall: Hall, rng: random.Random, start: int = 0) -> Non
     while i < len(events):
         n = rng.randint(1, 60)
         part = events[i:i + n]
+        part = [dict(part[0], config=part[0].get("config") or hall.config_at(part[0]["seq"]))] + part[1:]
         out = send(conn, hall, after, part)
         assert out["ack"] == part[-1]["seq"] and not out["gap"]
         if rng.random() < 0.2:  # the same batch again: changes nothing
@@ -173,6 +218,14 @@ def assert_summary_equals_raw(conn, halls: list[str]) -> int:
                 raw = stats.rows_raw(conn, dim=dim, hall=h, **a)
                 assert fast == raw, (h, dim, start, end, _diff(fast, raw))
                 checked += len(fast)
+        assert stats.promises(conn, dim="hall", **a) == stats.promises_raw(conn, dim="hall", **a), \
+            (start, end, _diff(stats.promises(conn, dim="hall", **a), stats.promises_raw(conn, dim="hall", **a)))
+        for h in halls:
+            for dim in ("window", "staff", "service"):
+                fast = stats.promises(conn, dim=dim, hall=h, **a)
+                raw = stats.promises_raw(conn, dim=dim, hall=h, **a)
+                assert fast == raw, (h, dim, start, end, _diff(fast, raw))
+                checked += len(fast)
         d = dict(start=start.isoformat(), end=end.isoformat())
         assert stats.days(conn, **d) == stats.days_raw(conn, **d)
         assert stats.days(conn, hall=halls[0], **d) == stats.days_raw(conn, hall=halls[0], **d)
@@ -199,7 +252,7 @@ def test_the_summary_equals_the_raw_events_to_the_last_digit(postgres):
             halls.append(Hall(hall_id, random.Random(rng.random())))
         for hall in halls:
             d = FIRST
-            while d <= LAST:
+            while d <= (NOW.date() if hall is halls[0] else LAST):  # the first works today too
                 if d.isoweekday() != 7 or hall is halls[0]:
                     hall.day(d, rng.randint(3, 18))
                 if rng.random() < 0.15 and hall.ratings:
@@ -229,13 +282,29 @@ def test_the_summary_equals_the_raw_events_to_the_last_digit(postgres):
             assert cur.execute("SELECT max(wait_ms) FROM events").fetchone()[0] >= 14_400_000
         top = stats.rows(conn, dim="hall", start="2025-01-01", end="2027-12-31", now=NOW)
         assert all(r["wait_s"]["p90"] is not None and r["ratings"] > 0 for r in top)
+        # the promises had something to judge: waits over a target, waits without one, open
+        # and idle time, 差评 reasons of both kinds
+        kept = stats.promises(conn, dim="hall", start="2025-01-01", end="2027-12-31", now=NOW)
+        assert len(kept) == 3 and all(0 < r["wait_over_target_rate"] < 1 and r["judged_waits"] < r["waits"]
+                                      and r["idle_share"] and r["low_reasons"] and r["low_reasons_national"]
+                                      for r in kept), kept
+        today = stats.promises(conn, dim="window", hall=halls[0].hall_id, start=NOW.date().isoformat(),
+                               end=NOW.date().isoformat(), now=NOW)
+        assert any(r["open_s"] for r in today) and all(r["open_s"] <= 12 * 3600 for r in today)  # midnight to now at most
         # the summary made again from the stored rows is the same as the one kept at intake
-        before = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall()
-                  for t in ("city_cells", "city_periods", "city_bins")}
+        tables = ("city_cells", "city_periods", "city_bins", "city_promise_cells", "city_window_days")
+
+        def kept_rows(t):  # a cell whose only rating was later excluded stays, all zeros
+            return [r for r in conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall()
+                    if any(v not in (0, [], None) for v in r[5:])]
+
+        before = {t: kept_rows(t) for t in tables}
+        reasons = "SELECT * FROM city_reasons WHERE n <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7"
+        before["city_reasons"] = conn.execute(reasons).fetchall()
         with conn.transaction():
             summary.rebuild(conn)
-        after = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5").fetchall()
-                 for t in ("city_cells", "city_periods", "city_bins")}
+        after = {t: kept_rows(t) for t in tables}
+        after["city_reasons"] = conn.execute(reasons).fetchall()
         assert before == after
     finally:
         conn.close()
@@ -299,7 +368,8 @@ def test_an_older_city_database_is_partitioned_and_summarised_by_the_migration(p
         raw_before = stats.rows_raw(conn, dim="hall", start="2026-10-01", end="2026-11-30", now=NOW)
         monkeypatch.undo()
         assert city_db.migrate(conn) == ["m004_partitions", "m005_summary", "m005_summary_fill",
-                                         "m_promises_hall_configs"]
+                                         "m_promises_hall_configs", "m006_promises",
+                                         "m006_promises_fill"]
         assert city_db.migrate(conn) == []
         assert {"events_202610", "events_202611"} <= set(city_db.partitions(conn))
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(hall.events)
@@ -309,6 +379,11 @@ def test_an_older_city_database_is_partitioned_and_summarised_by_the_migration(p
         for dim in ("window", "staff", "service"):
             a = dict(dim=dim, hall=hall_id, start="2026-10-31", end="2026-11-01", now=NOW)
             assert stats.rows(conn, **a) == stats.rows_raw(conn, **a)
+            assert stats.promises(conn, **a) == stats.promises_raw(conn, **a)
+        a = dict(dim="hall", start="2026-10-01", end="2026-11-30", now=NOW)
+        kept = stats.promises(conn, **a)
+        assert kept == stats.promises_raw(conn, **a) and kept[0]["waits"] > 0
+        assert kept[0]["low_reasons"] and kept[0]["open_s"] > 0
 
 
 @pytest.mark.unit

@@ -194,6 +194,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         PRIMARY KEY (hall_id, epoch, seq)
     );
     """),
+    ("m006_promises", summary.PROMISE_SCHEMA),
+    ("m006_promises_fill", lambda conn: summary.rebuild_promises(conn)),
 ]
 
 MONTHS_AHEAD = 2  # partitions exist for this month and the next two before any event needs them
@@ -389,15 +391,20 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
                 "window": [e.get("window") for e in fresh], "clerk": [e.get("clerk") for e in fresh],
                 "service": [e.get("service") for e in fresh],
                 "data": [Jsonb(e.get("data") or {}) for e in fresh]}).fetchall()
+            # promises kept: each wait and service time judged by the targets in force at
+            # its seq (the configurations this batch carries are stored first)
+            for e in fresh:
+                if isinstance(e.get("config"), dict):
+                    _put_config(conn, hall_id, epoch, e["config"])
+            judge = summary.Judge.load(conn, hall_id, epoch) if new_rows else None
             for row in new_rows:
-                delta.event(*row)
+                delta.event(*row[:8])
+                delta.promise(*row[:8], judge.limits(hall_id, epoch, row[8], row[5]))
             stored = len(new_rows)
             # ratings go in by runs, in bulk; a case flushes the run before it, so the feed's
             # order (feed_seq: each rating's latest change) follows the log's order
             newest: dict[int, tuple] = {}
             for e in fresh:
-                if isinstance(e.get("config"), dict):  # promises kept: the configuration in force
-                    _put_config(conn, hall_id, epoch, e["config"])
                 if e.get("rating"):
                     newest[int(e["rating"]["id"])] = (int(e["seq"]), e["rating"])
                 if e.get("case"):
@@ -418,7 +425,7 @@ SELECT %(hall)s, %(epoch)s, * FROM unnest(%(seq)s::bigint[], %(type)s::text[], %
     %(ts)s::float8[], %(day)s::date[], %(ticket)s::bigint[], %(window)s::int[], %(clerk)s::text[],
     %(service)s::text[], %(data)s::jsonb[])
 ON CONFLICT DO NOTHING
-RETURNING hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms
+RETURNING hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms, seq
 """
 
 RATING_EXTRA = ("case_no", "matter_code", "matter_name", "dimensions", "content_version",
@@ -444,7 +451,8 @@ WITH src AS (
     ON CONFLICT (hall_id, epoch, rating_id) DO UPDATE SET excluded = EXCLUDED.excluded,
         exclude_reason = EXCLUDED.exclude_reason, seq = EXCLUDED.seq,
         feed_seq = nextval('ratings_feed_seq') WHERE ratings.seq < EXCLUDED.seq
-    RETURNING rating_id, excluded, day, "window", clerk, service, score, ticket IS NOT NULL
+    RETURNING rating_id, excluded, day, "window", clerk, service, score, ticket IS NOT NULL,
+        reasons, extra->'national_reasons'
 )
 SELECT up.*, old.excluded FROM up LEFT JOIN old USING (rating_id)
 """
@@ -479,11 +487,13 @@ def _put_ratings(conn, hall_id, epoch, items: list[tuple[int, dict]], delta) -> 
         cols["exclude_reason"].append(r.get("exclude_reason"))
         cols["extra"].append(Jsonb({k: r[k] for k in RATING_EXTRA if r.get(k) is not None}))
         cols["seq"].append(seq)
-    for (_, excluded, day, window, clerk, service, score, tied, was_excluded) in conn.execute(
-            RATINGS_UPSERT, {"hall": hall_id, "epoch": epoch, **cols}).fetchall():
+    for (_, excluded, day, window, clerk, service, score, tied, reasons, national,
+         was_excluded) in conn.execute(RATINGS_UPSERT, {"hall": hall_id, "epoch": epoch,
+                                                        **cols}).fetchall():
         sign = (0 if excluded else 1) - (0 if was_excluded is None or was_excluded else 1)
         if sign:
-            delta.rating(hall_id, day, window, clerk, service, score, tied, sign)
+            delta.rating(hall_id, day, window, clerk, service, score, tied, sign,
+                         reasons=reasons, national=national)
 
 
 def _put_config(conn, hall_id, epoch, config: dict) -> None:
