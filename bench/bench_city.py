@@ -240,7 +240,7 @@ PERIOD_COLS = ("grain, period, hall_id, legs, issued, called, served, no_show, t
 PROMISE_COLS = ('hall_id, day, "window", clerk, service, ' + ", ".join(summary.PROMISE_COUNTS))
 REASON_COLS = 'hall_id, day, "window", clerk, service, kind, reason, n'
 WINDOW_DAY_COLS = ('hall_id, "window", day, tz, ts, status, clerks, end_epoch, end_seq, end_status, '
-                   "end_clerk, first_ms, seg_clerks, seg_ms")
+                   "end_clerk, first_ms, seg_clerks, seg_ms, seg_total, has_segs")
 TARGET_WAIT_MS = {"A": 600_000, "B": 900_000, "C": 1_200_000, "D": 600_000, "E": 300_000}
 TARGET_SERVICE_MS = {"A": 300_000, "B": 300_000, "C": 600_000, "D": 300_000, "E": 120_000}
 TAGS = ("long_wait", "attitude", "knowledge", "other")
@@ -261,7 +261,7 @@ def _window_day(hall: str, w: int, d: date, clerk: str, rng, seq: int) -> str:
     first = row[11]
     return "\t".join([hall, str(w), d.isoformat(), row[3], _arr(row[4]), _tarr(row[5]),
                       _tarr(row[6]), str(row[7]), str(row[8]), row[9] or "\\N", row[10],
-                      "\\N" if first is None else str(first), _tarr(row[12]), _arr(row[13])]) + "\n"
+                      "\\N" if first is None else str(first), _tarr(row[12]), _arr(row[13]), str(row[14]), "t" if row[15] else "f"]) + "\n"
 
 
 def _tarr(values) -> str:
@@ -286,7 +286,7 @@ def load_scale(db_url: str, halls: int, windows: int, first: date, last: date,
             if (k + 1) % 10 == 0 or k + 1 == halls:
                 print(f"  scale: {k + 1}/{halls} halls loaded", flush=True)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE")  # as autovacuum leaves a table that is read, not written
     return counts
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from city_kit import Postgres
+from city_kit import Postgres, qrate
 from server.city import db as city_db
 from server.city import stats, summary
 
@@ -364,16 +364,23 @@ def test_an_older_city_database_is_partitioned_and_summarised_by_the_migration(p
             for e in hall.events:
                 if e.get("rating"):
                     newest[e["rating"]["id"]] = (e["seq"], e["rating"])
+            # (its ratings table was keyed without the day: m007 partitions it by month)
+            monkeypatch.setattr(city_db, "RATINGS_UPSERT", city_db.RATINGS_UPSERT.replace(
+                "ON CONFLICT (hall_id, epoch, rating_id, day)", "ON CONFLICT (hall_id, epoch, rating_id)"))
             city_db._put_ratings(conn, hall_id, 1, list(newest.values()), summary.Delta())
         raw_before = stats.rows_raw(conn, dim="hall", start="2026-10-01", end="2026-11-30", now=NOW)
         monkeypatch.undo()
         assert city_db.migrate(conn) == ["m004_partitions", "m005_summary", "m005_summary_fill",
                                          "m_promises_hall_configs", "m006_promises",
-                                         "m006_promises_fill"]
+                                         "m006_promises_fill", "m007_ratings_partitions"]
         assert city_db.migrate(conn) == []
         assert {"events_202610", "events_202611"} <= set(city_db.partitions(conn))
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == len(hall.events)
         assert conn.execute("SELECT to_regclass('events_unpartitioned')").fetchone()[0] is None
+        # the ratings moved into their months' partitions, all of them
+        assert {"ratings_202610", "ratings_202611"} <= set(city_db.partitions(conn, "ratings"))
+        assert conn.execute("SELECT count(*) FROM ratings").fetchone()[0] == len(newest) > 0
+        assert conn.execute("SELECT to_regclass('ratings_unpartitioned')").fetchone()[0] is None
         after = stats.rows(conn, dim="hall", start="2026-10-01", end="2026-11-30", now=NOW)
         assert after == raw_before and after[0]["served"] > 0
         for dim in ("window", "staff", "service"):
@@ -395,3 +402,47 @@ def test_the_bucket_keeps_order_and_the_array_version_agrees():
     months, days = summary.split_range(date(2026, 10, 30), date(2027, 1, 2))
     assert months == [date(2026, 11, 1), date(2026, 12, 1)]
     assert days == [date(2026, 10, 30), date(2026, 10, 31), date(2027, 1, 1), date(2027, 1, 2)]
+
+
+@pytest.mark.api
+def test_old_months_are_detached_not_dropped_and_the_figures_stay(postgres):
+    url = postgres.new_database("retention")
+    conn = city_db.connect(url)
+    try:
+        hall_id, _ = city_db.add_hall(conn, "归档大厅")
+        hall = Hall(hall_id, random.Random(21))
+        for d in (date(2024, 2, 27), date(2024, 2, 28), date(2024, 3, 1), date(2024, 3, 4)):
+            hall.day(d, 12)
+        send_in_batches(conn, hall, random.Random(22))
+        assert {"ratings_202402", "ratings_202403"} <= set(city_db.partitions(conn, "ratings"))
+        a = dict(start="2024-02-01", end="2024-03-31", now=NOW)
+        figures = stats.rows(conn, dim="hall", **a)
+        kept = stats.promises(conn, dim="hall", **a)
+        assert figures == stats.rows_raw(conn, dim="hall", **a) and figures[0]["ratings"] > 0
+        assert kept == stats.promises_raw(conn, dim="hall", **a) and kept[0]["waits"] > 0
+        n_feb = conn.execute("SELECT count(*) FROM events WHERE day < '2024-03-01'").fetchone()[0]
+        listed = qrate("city", "partitions", "--db", url).stdout
+        assert any(line.split()[:3] == ["events", "2024-02", "attached"] for line in listed.splitlines()), listed
+        # a month within the last three, or not a month: refused, nothing detached
+        too_new = qrate("city", "partitions", "--db", url, "--detach-before",
+                        date.today().strftime("%Y-%m"), check=False)
+        assert too_new.returncode == 1 and "2024" not in too_new.stdout
+        assert qrate("city", "partitions", "--db", url, "--detach-before", "2024-3", check=False).returncode == 1
+        assert "events_202402" in city_db.partitions(conn)
+        out = qrate("city", "partitions", "--db", url, "--detach-before", "2024-03").stdout
+        assert "events_202402_detached" in out and "ratings_202402_detached" in out
+        assert any(line.split()[:3] == ["events", "2024-02", "detached"] for line in out.splitlines()), out
+        # detached, not dropped: the rows are still there, outside the events table; the
+        # summary keeps the month's figures
+        assert "events_202402" not in city_db.partitions(conn)
+        assert conn.execute("SELECT count(*) FROM events WHERE day < '2024-03-01'").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM events_202402_detached").fetchone()[0] == n_feb > 0
+        assert stats.rows(conn, dim="hall", **a) == figures
+        assert stats.promises(conn, dim="hall", **a)[0]["waits"] == kept[0]["waits"]
+        # a late event of the detached month still finds a partition (a new, empty one)
+        late = hall.add("ticket.issued", date(2024, 2, 29), 9 * 3600, ticket=99_999, service="A",
+                        data={"service": "A"})
+        assert send(conn, hall, late["seq"] - 1, [late])["stored"] == 1
+        assert "events_202402" in city_db.partitions(conn)
+    finally:
+        conn.close()

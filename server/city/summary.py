@@ -573,9 +573,15 @@ CREATE TABLE city_window_days (
     ts FLOAT8[] NOT NULL, status TEXT[] NOT NULL, clerks TEXT[] NOT NULL,
     end_epoch INTEGER NOT NULL, end_seq BIGINT NOT NULL, end_status TEXT, end_clerk TEXT NOT NULL,
     first_ms BIGINT, seg_clerks TEXT[] NOT NULL, seg_ms BIGINT[] NOT NULL,
+    seg_total BIGINT NOT NULL,  -- the sum of seg_ms (a hall's idle time needs only the window's)
+    has_segs BOOLEAN NOT NULL,  -- seg_clerks is not empty (a segment of 0 ms still counts as one)
     PRIMARY KEY (hall_id, "window", day)
 );
-CREATE INDEX city_window_days_day ON city_window_days (day);
+-- what a hall's open time reads, from the index alone (an index-only scan over the range)
+CREATE INDEX city_window_days_day ON city_window_days (day)
+    INCLUDE (hall_id, "window", tz, first_ms, seg_total, has_segs, end_status);
+-- a window's state before a range: its event with the greatest (epoch, seq) before it
+CREATE INDEX city_window_days_last ON city_window_days (hall_id, "window", end_epoch, end_seq);
 """
 
 _P_ADD = ", ".join(f"{k} = t.{k} + EXCLUDED.{k}" for k in PROMISE_COUNTS)
@@ -591,12 +597,13 @@ ON CONFLICT (hall_id, day, "window", clerk, service, kind, reason) DO UPDATE SET
 """
 WINDOW_DAY_UPSERT = """
 INSERT INTO city_window_days (hall_id, "window", day, tz, ts, status, clerks, end_epoch, end_seq,
-    end_status, end_clerk, first_ms, seg_clerks, seg_ms)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    end_status, end_clerk, first_ms, seg_clerks, seg_ms, seg_total, has_segs)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (hall_id, "window", day) DO UPDATE SET tz = EXCLUDED.tz, ts = EXCLUDED.ts,
     status = EXCLUDED.status, clerks = EXCLUDED.clerks, end_epoch = EXCLUDED.end_epoch,
     end_seq = EXCLUDED.end_seq, end_status = EXCLUDED.end_status, end_clerk = EXCLUDED.end_clerk,
-    first_ms = EXCLUDED.first_ms, seg_clerks = EXCLUDED.seg_clerks, seg_ms = EXCLUDED.seg_ms
+    first_ms = EXCLUDED.first_ms, seg_clerks = EXCLUDED.seg_clerks, seg_ms = EXCLUDED.seg_ms,
+    seg_total = EXCLUDED.seg_total, has_segs = EXCLUDED.has_segs
 """
 
 
@@ -687,7 +694,7 @@ def window_day_row(hall: str, window: int, day: date, tz_name: str, events: list
     last = events[-1]
     return (hall, window, day, tz_name, [e[0] for e in evs], [e[1] for e in evs],
             [e[2] for e in evs], last[0], last[1], last[3], last[4] or "", first,
-            list(segs), [segs[c] for c in segs])
+            list(segs), [segs[c] for c in segs], sum(segs.values()), bool(segs))
 
 
 def write_window_days(conn, keys: list[tuple]) -> None:
@@ -777,13 +784,12 @@ def open_time(conn, start: date, end: date, now: datetime, hall: Optional[str] =
     """{(hall, window, clerk): open ms} over the days start..end, equal to stats.open_time
     (the raw path); with ``totals`` the clerk is left out ('') where only the window's sum
     is needed (the hall's idle time)."""
+    if totals:
+        return _open_totals(conn, start, end, now, hall)
     h = "AND hall_id = %(hall)s" if hall else ""
     args = {"start": start, "end": end, "hall": hall}
     tzs = dict(conn.execute("SELECT hall_id, tz FROM halls").fetchall())
-    before = {(r[0], r[1]): (r[2], r[3]) for r in conn.execute(f"""
-        SELECT DISTINCT ON (hall_id, "window") hall_id, "window", end_status, end_clerk
-        FROM city_window_days WHERE day < %(start)s {h}
-        ORDER BY hall_id, "window", end_epoch DESC, end_seq DESC""", args).fetchall()}
+    before = _before(conn, start, hall)
     rows = conn.execute(f"""
         SELECT hall_id, "window", day, tz, first_ms, seg_clerks, seg_ms, end_status, end_clerk
         FROM city_window_days WHERE day BETWEEN %(start)s AND %(end)s {h}
@@ -840,3 +846,97 @@ def _whole_days(clerk: str, first: date, last: date, today: date, tz, now_ts: fl
         stop = min(_midnight(today + timedelta(days=1), tz), now_ts)
         if stop > lo:
             add(clerk, int(round((stop - lo) * 1000)))
+
+
+def _before(conn, start: date, hall: Optional[str]) -> dict:
+    """{(hall, window): (status, clerk)} of each window's last event (greatest epoch, seq)
+    before ``start``: the windows by a skip scan of the key, then one index probe each."""
+    h = "WHERE hall_id = %(hall)s" if hall else ""
+    h2 = "AND t.hall_id = %(hall)s" if hall else ""
+    return {(r[0], r[1]): (r[2], r[3]) for r in conn.execute(f"""
+        WITH RECURSIVE w AS (
+            (SELECT hall_id, "window" FROM city_window_days {h} ORDER BY hall_id, "window" LIMIT 1)
+            UNION ALL
+            SELECT x.hall_id, x."window" FROM w, LATERAL (
+                SELECT t.hall_id, t."window" FROM city_window_days t
+                WHERE (t.hall_id, t."window") > (w.hall_id, w."window") {h2}
+                ORDER BY t.hall_id, t."window" LIMIT 1) x)
+        SELECT w.hall_id, w."window", b.end_status, b.end_clerk FROM w, LATERAL (
+            SELECT end_status, end_clerk FROM city_window_days t
+            WHERE t.hall_id = w.hall_id AND t."window" = w."window" AND t.day < %(start)s
+            ORDER BY t.end_epoch DESC, t.end_seq DESC LIMIT 1) b""",
+        {"start": start, "hall": hall}).fetchall()}
+
+
+def _open_totals(conn, start: date, end: date, now: datetime, hall: Optional[str]) -> dict:
+    """``open_time`` summed per window ({(hall, window, ''): ms}), in numpy: a window's
+    days over are (open at midnight ? first segment : 0) + its other segments, the days
+    without events between them whole days of the state carried in; a day not over yet (or
+    of a changed time zone) is walked from its events as in ``open_time``."""
+    import numpy as np
+    h = "AND hall_id = %(hall)s" if hall else ""
+    tzs = dict(conn.execute("SELECT hall_id, tz FROM halls").fetchall())
+    before = _before(conn, start, hall)
+    rows = conn.execute(f"""
+        SELECT hall_id, "window", day - %(start)s::date, tz, coalesce(first_ms, -1),
+               seg_total, has_segs, coalesce(end_status = 'open', false)
+        FROM city_window_days WHERE day BETWEEN %(start)s AND %(end)s {h}
+        ORDER BY day""", {"start": start, "end": end, "hall": hall}).fetchall()  # the index's order
+    out: dict = {}
+    now_ts = now.timestamp()
+    n_days = (end - start).days + 1
+    groups: dict = defaultdict(list)
+    for r in rows:
+        groups[(r[0], r[1])].append(r)
+    for key in set(before) - set(groups):
+        groups[key] = []
+    by_tz: dict = defaultdict(list)
+    for (hall_id, window) in groups:
+        by_tz[tzs.get(hall_id) or "Asia/Shanghai"].append((hall_id, window))
+    for tz_name, keys in by_tz.items():
+        tz = ZoneInfo(tz_name)
+        today = (now.astimezone(tz).date() - start).days   # as an offset from start
+        mid = np.array([_midnight(start + timedelta(days=i), tz) for i in range(n_days + 1)])
+        for key in keys:
+            rs = groups[key]
+            b = before.get(key)
+            state = b is not None and b[0] == "open"
+            total, present, d = 0, False, 0
+            for r in rs + [None]:
+                hall_id, window, off, row_tz, first, seg, has, end_open = r or (None,) * 8
+                last = (off - 1) if r is not None else n_days - 1
+                if state and d <= last:   # whole days d..last of the state carried in
+                    past_end = min(last, today - 1)
+                    if d <= past_end:
+                        total += int(round((mid[past_end + 1] - mid[d]) * 1000))
+                        present = True
+                    if d <= today <= last and today < n_days:
+                        lo = mid[today]
+                        stop = min(_midnight(start + timedelta(days=today + 1), tz), now_ts)
+                        if stop > lo:
+                            total += int(round((stop - lo) * 1000))
+                            present = True
+                if r is None:
+                    break
+                if off < today and row_tz == tz_name:
+                    if state and first >= 0:
+                        total += first
+                        present = True
+                    total += seg
+                    present = present or has
+                else:
+                    acc = []
+                    ts, status, clerks = conn.execute(
+                        'SELECT ts, status, clerks FROM city_window_days WHERE hall_id = %s AND '
+                        '"window" = %s AND day = %s', [hall_id, window, start + timedelta(days=off)]).fetchone()
+                    day = start + timedelta(days=off)
+                    walk_day(("open", "") if state else None, list(zip(ts, status, clerks)),
+                             _midnight(day, tz), min(_midnight(day + timedelta(days=1), tz), now_ts),
+                             lambda c, ms: acc.append(ms))
+                    total += sum(acc)
+                    present = present or bool(acc)
+                state = end_open
+                d = off + 1
+            if present:
+                out[(key[0], key[1], "")] = total
+    return out
