@@ -13,14 +13,21 @@ folder, a free port, stopped at the end) and a real `qrate city serve`. Three pa
    per million events (events partitions, ratings, cases, the summary, with indexes), and
    checks that the summary's figures equal the raw computation for these halls.
 2. The scale (--halls x --windows x --days): summary-ready data made fast with numpy and
-   loaded with COPY straight into the summary tables (city_cells, city_periods, city_bins)
-   and the cases table, in exactly the layout the intake keeps (server/city/summary.py),
-   with times at millisecond resolution as a live hall's clock gives them. The events
+   loaded with COPY straight into the summary tables (city_cells, city_periods, city_bins,
+   and the promises' city_promise_cells, city_reasons, city_window_days: every wait judged
+   against its service's target, the 差评 reasons, each window's day opened at 8:30, paused
+   for lunch, closed at 17:30 or now and then left open overnight) and the cases table, in
+   exactly the layout the intake keeps (server/city/summary.py), with times at millisecond
+   resolution as a live hall's clock gives them. The events
    behind it are not generated (a year of 50 halls is ~120 million events); the
    dashboard reads only the summary and the cases.
 3. The dashboard over HTTP, each the median of --repeat calls: all halls over the last
    30 days and over the whole range, one hall's windows over the whole range, the trend
-   by day; target: < 2 s for a year across all halls. Then the forward lag of a live
+   by day, the promises kept (all halls; one hall by window and by clerk), and the /city
+   page's own requests sent at once as the page sends them (the board: halls, trend,
+   promises; a hall's drill-down: windows, clerks and their promises); target: < 2 s for a
+   year across all halls. The sample of part 1 also checks that the promises from the
+   summary equal the raw events' (hall, window and clerk rows). Then the forward lag of a live
    hall (--live-seconds, 0 to skip): commit at the hall to the city's acknowledgement.
 
 The figures are printed; docs/city.md keeps the last run's.
