@@ -13,14 +13,21 @@ folder, a free port, stopped at the end) and a real `qrate city serve`. Three pa
    per million events (events partitions, ratings, cases, the summary, with indexes), and
    checks that the summary's figures equal the raw computation for these halls.
 2. The scale (--halls x --windows x --days): summary-ready data made fast with numpy and
-   loaded with COPY straight into the summary tables (city_cells, city_periods, city_bins)
-   and the cases table, in exactly the layout the intake keeps (server/city/summary.py),
-   with times at millisecond resolution as a live hall's clock gives them. The events
+   loaded with COPY straight into the summary tables (city_cells, city_periods, city_bins,
+   and the promises' city_promise_cells, city_reasons, city_window_days: every wait judged
+   against its service's target, the 差评 reasons, each window's day opened at 8:30, paused
+   for lunch, closed at 17:30 or now and then left open overnight) and the cases table, in
+   exactly the layout the intake keeps (server/city/summary.py), with times at millisecond
+   resolution as a live hall's clock gives them. The events
    behind it are not generated (a year of 50 halls is ~120 million events); the
    dashboard reads only the summary and the cases.
 3. The dashboard over HTTP, each the median of --repeat calls: all halls over the last
    30 days and over the whole range, one hall's windows over the whole range, the trend
-   by day; target: < 2 s for a year across all halls. Then the forward lag of a live
+   by day, the promises kept (all halls; one hall by window and by clerk), and the /city
+   page's own requests sent at once as the page sends them (the board: halls, trend,
+   promises; a hall's drill-down: windows, clerks and their promises); target: < 2 s for a
+   year across all halls. The sample of part 1 also checks that the promises from the
+   summary equal the raw events' (hall, window and clerk rows). Then the forward lag of a live
    hall (--live-seconds, 0 to skip): commit at the hall to the city's acknowledgement.
 
 The figures are printed; docs/city.md keeps the last run's.
@@ -38,6 +45,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Optional
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +57,7 @@ import psycopg  # noqa: E402
 import requests  # noqa: E402
 
 from city_kit import CityServer, Postgres, synthetic_days  # noqa: E402
-from server import auth, config, seed, store  # noqa: E402
+from server import auth, config, forward, seed, store  # noqa: E402
 from server.city import db as city_db  # noqa: E402
 from server.city import stats as city_stats  # noqa: E402
 from server.city import summary  # noqa: E402
@@ -65,7 +73,8 @@ def pct(values, p):
     return values[max(0, (p * len(values) + 99) // 100 - 1)] if values else None
 
 
-def ingest(city_url: str, db_url: str, halls: int, cfg, first: date, last: date, batch: int):
+def ingest(city_url: str, db_url: str, halls: int, cfg, first: date, last: date, batch: int,
+           promises: Optional[dict] = None):
     with psycopg.connect(db_url, autocommit=True) as conn:
         tokens = [city_db.add_hall(conn, f"大厅{i + 1:03d}") for i in range(halls)]
     gen_s = [0.0]
@@ -83,6 +92,8 @@ def ingest(city_url: str, db_url: str, halls: int, cfg, first: date, last: date,
         for _, events in days:
             for k in range(0, len(events), batch):
                 part = events[k:k + batch]
+                if promises is not None:  # as the forwarder does: the configuration in force
+                    part = [dict(part[0], config={"seq": 0, "promises": promises})] + part[1:]
                 t = time.perf_counter()
                 r = s.post(city_url + "/api/city/ingest", timeout=120,
                            json={"hall_id": hall_id, "epoch": 1, "after": after, "events": part})
@@ -170,6 +181,19 @@ def timed_get(url: str, headers: dict, repeat: int = 3) -> float:
     return statistics.median(times)
 
 
+def timed_page(base: str, paths: list[str], headers: dict, repeat: int = 3) -> float:
+    """The median wall time of sending ``paths`` at once (as the dashboard's Promise.all) until
+    the last answer."""
+    times = []
+    with ThreadPoolExecutor(len(paths)) as pool:
+        for _ in range(repeat):
+            t = time.perf_counter()
+            for r in pool.map(lambda p: requests.get(base + p, headers=headers, timeout=600), paths):
+                r.raise_for_status()
+            times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 # --- summary-ready data, fast ------------------------------------------------------------
 
 SERVICES = "ABCDE"
@@ -220,6 +244,37 @@ CELL_COLS = ('hall_id, day, "window", clerk, service, legs, issued, called, serv
 PERIOD_COLS = ("grain, period, hall_id, legs, issued, called, served, no_show, transferred, "
                "wait_sum, wait_max, service_sum, service_max, wait_hist, service_hist, "
                "r1, r2, r3, r4, r5, untied")
+PROMISE_COLS = ('hall_id, day, "window", clerk, service, ' + ", ".join(summary.PROMISE_COUNTS))
+REASON_COLS = 'hall_id, day, "window", clerk, service, kind, reason, n'
+WINDOW_DAY_COLS = ('hall_id, "window", day, tz, ts, status, clerks, end_epoch, end_seq, end_status, '
+                   "end_clerk, first_ms, seg_clerks, seg_ms, seg_total, has_segs")
+TARGET_WAIT_MS = {"A": 600_000, "B": 900_000, "C": 1_200_000, "D": 600_000, "E": 300_000}
+TARGET_SERVICE_MS = {"A": 300_000, "B": 300_000, "C": 600_000, "D": 300_000, "E": 120_000}
+TAGS = ("long_wait", "attitude", "knowledge", "other")
+NATIONAL = {"long_wait": "efficiency", "attitude": "attitude", "knowledge": "level", "other": "other"}
+
+
+def _window_day(hall: str, w: int, d: date, clerk: str, rng, seq: int) -> str:
+    """One window's day as the intake keeps it: opened at 8:30, paused for lunch, open again
+    at 13:30 (the clerk handed over now and then), closed at 17:30, or left open overnight."""
+    base = datetime.combine(d, datetime.min.time(), TZ).timestamp()
+    evs = [(1, seq, base + 8.5 * 3600 + rng.integers(0, 600), "open", clerk),
+           (1, seq + 1, base + 12 * 3600 + rng.integers(0, 300), "paused", clerk),
+           (1, seq + 2, base + 13.5 * 3600 + rng.integers(0, 300), "open",
+            clerk if rng.random() > 0.1 else str(1900 + w))]
+    if rng.random() > 0.03:
+        evs.append((1, seq + 3, base + 17.5 * 3600 + rng.integers(0, 900), "closed", None))
+    row = summary.window_day_row(hall, w, d, "Asia/Shanghai", [(e, q, float(t), st, c) for e, q, t, st, c in evs])
+    first = row[11]
+    return "\t".join([hall, str(w), d.isoformat(), row[3], _arr(row[4]), _tarr(row[5]),
+                      _tarr(row[6]), str(row[7]), str(row[8]), row[9] or "\\N", row[10],
+                      "\\N" if first is None else str(first), _tarr(row[12]), _arr(row[13]), str(row[14]), "t" if row[15] else "f"]) + "\n"
+
+
+def _tarr(values) -> str:
+    return "{" + ",".join(f'"{v}"' for v in values) + "}"
+
+
 CASE_COLS = ('hall_id, epoch, case_id, rating_id, "window", clerk, service, opened_at, '
              "callback_due, callback_done_at, rectify_due, rectified_at, replied_at, seq")
 
@@ -238,20 +293,22 @@ def load_scale(db_url: str, halls: int, windows: int, first: date, last: date,
             if (k + 1) % 10 == 0 or k + 1 == halls:
                 print(f"  scale: {k + 1}/{halls} halls loaded", flush=True)
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("ANALYZE")
+        conn.execute("VACUUM ANALYZE")  # as autovacuum leaves a table that is read, not written
     return counts
 
 
 def _load_hall(db_url: str, i: int, windows: int, first: date, last: date) -> dict:
     rng = np.random.default_rng(20261201 + i)
     counts = {"cells": 0, "periods": 0, "bins": 0, "cases": 0, "waits": 0, "services": 0,
-              "events_behind": 0}
+              "events_behind": 0, "promise_cells": 0, "reasons": 0, "window_days": 0}
     with psycopg.connect(db_url, autocommit=True) as conn:
         if True:
             hall = f"B{i + 1:03d}"
             conn.execute("INSERT INTO halls (hall_id, name, token_hash) VALUES (%s, %s, %s)",
                          [hall, f"规模大厅{i + 1:03d}", f"bench-{hall}"])
             cells, periods, bins, cases = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
+            kept, reasons, wdays = io.StringIO(), io.StringIO(), io.StringIO()
+            seq = 0
             month_acc: dict[str, _PeriodAcc] = {}
             case_id = 0
             d = first
@@ -280,6 +337,26 @@ def _load_hall(db_url: str, i: int, windows: int, first: date, last: date) -> di
                                                     int(services.sum()), _arr(waits.tolist()),
                                                     _arr(services.tolist()), *levels.tolist(), 0])) + "\n")
                     counts["cells"] += 1
+                    # promises kept: over-target counts (every service has a target here), the
+                    # 差评 reasons, the window's day of open time
+                    w_over = int(np.count_nonzero(waits > TARGET_WAIT_MS[code]))
+                    s_over = int(np.count_nonzero(services > TARGET_SERVICE_MS[code]))
+                    kept.write("\t".join(map(str, [hall, d, w, clerk, code, called, w_over, called, served,
+                                                   s_over, served, int(services.sum())])) + "\n")
+                    counts["promise_cells"] += 1
+                    low = int(levels[0] + levels[1])
+                    if low:
+                        tags: dict = {}
+                        for _ in range(low):
+                            for tag in rng.choice(TAGS, size=int(rng.integers(1, 3)), replace=False):
+                                tags[str(tag)] = tags.get(str(tag), 0) + 1
+                        for tag, n_tag in sorted(tags.items()):
+                            for kind, reason in (("h", tag), ("n", NATIONAL[tag])):
+                                reasons.write(f"{hall}\t{d}\t{w}\t{clerk}\t{code}\t{kind}\t{reason}\t{n_tag}\n")
+                                counts["reasons"] += 1
+                    wdays.write(_window_day(hall, w, d, clerk, rng, seq))
+                    seq += 4
+                    counts["window_days"] += 1
                     counts["waits"] += called
                     counts["services"] += served
                     n = np.array([legs, issued, called, served, no_show, transferred, *levels, 0])
@@ -312,7 +389,10 @@ def _load_hall(db_url: str, i: int, windows: int, first: date, last: date) -> di
                 for table, cols, buf in (("city_cells", CELL_COLS, cells),
                                          ("city_periods", PERIOD_COLS, periods),
                                          ("city_bins", "hall_id, kind, bin, grain, period, vals, cnts", bins),
-                                         ("cases", CASE_COLS, cases)):
+                                         ("cases", CASE_COLS, cases),
+                                         ("city_promise_cells", PROMISE_COLS, kept),
+                                         ("city_reasons", REASON_COLS, reasons),
+                                         ("city_window_days", WINDOW_DAY_COLS, wdays)):
                     with conn.cursor().copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
                         cp.write(buf.getvalue())
     return counts
@@ -328,7 +408,8 @@ def sizes(conn) -> tuple[int, int]:
     """(bytes of events, ratings and cases; bytes of the summary), indexes and TOAST included."""
     raw = conn.execute(SIZE_SQL, [["ratings", "cases"]]).fetchone()[0]
     summ = conn.execute(SIZE_SQL.replace("c.relname LIKE 'events_%%' OR ", ""),
-                        [["city_cells", "city_periods", "city_bins"]]).fetchone()[0]
+                        [["city_cells", "city_periods", "city_bins", "city_promise_cells",
+                          "city_reasons", "city_window_days"]]).fetchone()[0]
     return int(raw), int(summ)
 
 
@@ -372,8 +453,10 @@ def main() -> None:
         # 1. the intake, for real
         print(f"intake: {args.sample_halls} halls x {len(cfg.windows)} windows x {args.sample_days} days "
               f"({s_first}..{last}), HTTP, batches of {args.batch}", flush=True)
+        import tomllib
+        promises = forward.promises(tomllib.loads((hall / "hall.toml").read_text(encoding="utf-8")))
         events, wall, gen_s, post_s = ingest(city.url, db_url, args.sample_halls, cfg, s_first, last,
-                                             args.batch)
+                                             args.batch, promises)
         print(f"ingest: {events} events in {wall:.1f} s wall ({gen_s:.1f} s of it generating, "
               f"spread over 4 senders): {events / max(wall - gen_s / 4, 1e-9):.0f} events/s stored "
               f"with the summary (HTTP time {post_s:.1f} s: {events / post_s:.0f} events/s per "
@@ -388,6 +471,20 @@ def main() -> None:
                 city_stats.rows(conn, dim="window", hall=h, **a) ==
                 city_stats.rows_raw(conn, dim="window", hall=h, **a)
                 for h in [f"H{i + 1:03d}" for i in range(args.sample_halls)])
+            same_kept = city_stats.promises(conn, dim="hall", **a) == \
+                city_stats.promises_raw(conn, dim="hall", **a)
+            same_kept = same_kept and all(
+                city_stats.promises(conn, dim=by, hall=h, **a) ==
+                city_stats.promises_raw(conn, dim=by, hall=h, **a)
+                for h in [f"H{i + 1:03d}" for i in range(args.sample_halls)] for by in ("window", "staff"))
+            t = time.perf_counter()
+            sample_kept = city_stats.promises(conn, dim="hall", **a)
+            kept_fast = time.perf_counter() - t
+            same_kept = same_kept and len(sample_kept) == args.sample_halls and all(
+                r["judged_waits"] == r["waits"] > 0 and r["open_s"] > 0 for r in sample_kept)
+            t = time.perf_counter()
+            city_stats.promises_raw(conn, dim="hall", **a)
+            kept_raw = time.perf_counter() - t
             parts = city_db.partitions(conn)
         print(f"size: {(raw_b + sum_b) / 1e6:.0f} MB for {stored} events: "
               f"{(raw_b + sum_b) / stored * 1e6 / 1e9:.3f} GB per million events "
@@ -395,7 +492,10 @@ def main() -> None:
               f"{sum_b / stored * 1e6 / 1e9:.3f}); partitions {parts[0]}..{parts[-1]} ({len(parts)})",
               flush=True)
         print(f"exact: the summary's hall and window rows equal the raw events' -> {same}", flush=True)
-        assert same
+        print(f"exact: the promises (hall, window and staff rows) from the summary equal the raw "
+              f"events' -> {same_kept}; by hall over the sample: summary {kept_fast:.3f} s, raw events "
+              f"{kept_raw:.3f} s", flush=True)
+        assert same and same_kept
         # 2. the scale
         print(f"scale: {args.halls} halls x {args.windows} windows x {args.days} days ({first}..{last}), "
               "summary-ready rows by COPY", flush=True)
@@ -404,7 +504,8 @@ def main() -> None:
         with psycopg.connect(db_url, autocommit=True) as conn:
             _, sum_b2 = sizes(conn)
         print(f"scale: loaded in {time.perf_counter() - t:.0f} s: {n['cells']} cells, {n['periods']} "
-              f"period rows, {n['bins']} bin rows, {n['cases']} cases; {n['waits']} waits and "
+              f"period rows, {n['bins']} bin rows, {n['cases']} cases, {n['promise_cells']} promise "
+              f"cells, {n['reasons']} reason rows, {n['window_days']} window days; {n['waits']} waits and "
               f"{n['services']} service times behind them (~{n['events_behind'] / 1e6:.0f} million "
               f"events); summary {sum_b2 / 1e9:.2f} GB", flush=True)
         # 3. the dashboard
@@ -419,6 +520,28 @@ def main() -> None:
         q_days = timed_get(f"{city.url}/api/city/stats/days?from={first}&to={last}", mgr, args.repeat)
         rows = requests.get(f"{city.url}/api/city/stats/halls?from={first}&to={last}", headers=mgr,
                             timeout=600).json()["rows"]
+        p_month = timed_get(f"{city.url}/api/city/stats/promises?from={month_from}&to={last}", mgr, args.repeat)
+        p_all = timed_get(f"{city.url}/api/city/stats/promises?from={first}&to={last}", mgr, args.repeat)
+        p_win = timed_get(f"{city.url}/api/city/stats/promises?from={first}&to={last}&hall=B001&by=window",
+                          mgr, args.repeat)
+        p_staff = timed_get(f"{city.url}/api/city/stats/promises?from={first}&to={last}&hall=B001&by=staff",
+                            mgr, args.repeat)
+        q = f"from={first}&to={last}"
+        board = ["/api/city/stats/halls?", "/api/city/stats/days?", "/api/city/stats/promises?"]
+        drill = ["/api/city/stats/halls/B001/windows?", "/api/city/stats/halls/B001/staff?",
+                 "/api/city/stats/promises?hall=B001&by=window&", "/api/city/stats/promises?hall=B001&by=staff&"]
+        b_month = timed_page(city.url, [u + f"from={month_from}&to={last}" for u in board], mgr, args.repeat)
+        b_all = timed_page(city.url, [u + q for u in board], mgr, args.repeat)
+        d_all = timed_page(city.url, [u + q for u in drill], mgr, args.repeat)
+        kept_rows = requests.get(f"{city.url}/api/city/stats/promises?{q}", headers=mgr, timeout=600).json()["rows"]
+        print(f"promises ({len(kept_rows)} halls, median of {args.repeat}): all halls, last 30 days "
+              f"{p_month:.2f} s; all halls, {args.days} days {p_all:.2f} s; one hall by window, {args.days} "
+              f"days {p_win:.2f} s; by clerk {p_staff:.2f} s; target < 2 s for {args.days} days: "
+              f"{'met' if p_all < 2 else 'NOT met'}", flush=True)
+        print(f"/city page (its requests at once, as the page sends them; median of {args.repeat}): "
+              f"halls + trend + promises, last 30 days {b_month:.2f} s; {args.days} days {b_all:.2f} s; "
+              f"drill-down to one hall (windows, clerks, their promises), {args.days} days {d_all:.2f} s",
+              flush=True)
         print(f"dashboard ({len(rows)} halls, median of {args.repeat}): all halls, last 30 days "
               f"{q_month:.2f} s; all halls, {args.days} days {q_all:.2f} s; one hall's windows, "
               f"{args.days} days {q_hall:.2f} s; trend by day, {args.days} days {q_days:.2f} s; "

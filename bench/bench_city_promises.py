@@ -5,8 +5,9 @@
 Starts its own PostgreSQL (tests/city_kit.py), ingests HALLS halls' generated past
 (server/seed.py, as `qrate seed-history`) of DAYS days straight into the city's database,
 each hall's first event carrying the configuration in force as the forwarder sends it, and
-prints the best of three timings of the hall rows, the promises by hall, the open time and
-the over-target query alone, and one hall's promises by window.
+prints the best of three timings of the hall rows, the promises by hall (from the summary
+the intake kept, and from the raw events), the raw path's open time and over-target query
+alone, and one hall's promises by window.
 """
 import json
 import sys
@@ -57,6 +58,7 @@ try:
         now = datetime(2026, 11, 27, 9, tzinfo=TZ)
         for label, fn in (("rows(hall)", lambda: stats.rows(conn, dim="hall", start=first.isoformat(), end=last.isoformat(), now=now)),
                           ("promises(hall)", lambda: stats.promises(conn, dim="hall", start=first.isoformat(), end=last.isoformat(), now=now)),
+                          ("promises_raw(hall): from the raw events", lambda: stats.promises_raw(conn, dim="hall", start=first.isoformat(), end=last.isoformat(), now=now)),
                           ("open_time(all halls)", lambda: stats.open_time(conn, start=first.isoformat(), end=last.isoformat(), now=now)),
                           ("over-target query(hall)", lambda: conn.execute(stats._over_sql("hall", False), {"start": first.isoformat(), "end": last.isoformat(), "hall": None}).fetchall()),
                           ("promises(window, one hall)", lambda: stats.promises(conn, dim="window", hall="H001", start=first.isoformat(), end=last.isoformat(), now=now))):

@@ -12,6 +12,7 @@ import requests
 from city_kit import qrate
 from conftest import Accounts, FakeClock
 from server.app import create_app
+from server.city import stats
 from server.readside import tables
 from test_city import (TZ, InProcessCity, add_hall_and_manager, city_url, forward_all,  # noqa: F401
                        manager_headers, operate_a_day, postgres)
@@ -136,6 +137,11 @@ def test_a_target_changed_mid_day_judges_only_the_waits_after_it(city_url, hall_
             kept = conn.execute("SELECT seq, promises->'services'->'A'->>'target_wait_s' FROM hall_configs "
                                 "WHERE hall_id = %s ORDER BY seq", [hall_id]).fetchall()
         assert kept == [(0, str(old_target * 60)), (change, "120")]
+        # the route read the summary, judged at intake; the raw events say the same
+        with psycopg.connect(city_url) as conn:
+            for by in ("window", "staff", "service"):
+                a = dict(dim=by, hall=hall_id, start="2026-11-27", end="2026-11-27", now=clock())
+                assert stats.promises(conn, **a) == stats.promises_raw(conn, **a)
         app.extensions["qrate"].close()
     finally:
         city.stop()

@@ -121,3 +121,26 @@ def feed_export(url: str, fmt: str, out, everything: bool):
         click.echo(_t("%(n)s ratings written to %(path)s.", n=n, path=out), err=True)
     else:
         click.echo(text, nl=False)
+
+
+@city.command("partitions")
+@DB_OPTION
+@click.option("--detach-before", "before", default=None, metavar="YYYY-MM",
+              help="Detach (never drop) the months before this one.")
+def partitions_cmd(url: str, before):
+    """The monthly partitions of events and ratings; --detach-before YYYY-MM detaches older
+    months (kept in the database as …_detached; the summary keeps their figures).
+    / 按月分区：列出；--detach-before 分离旧月份（不删除）。"""
+    with _connect(url) as conn:
+        if before:
+            try:
+                done = db.detach_before(conn, before)
+            except db.CityError as exc:
+                raise click.ClickException(_t(exc.message, **exc.params))
+            for name in done:
+                click.echo(_t("detached: %(name)s", name=name))
+            click.echo(_t("%(n)s partitions detached; nothing was dropped.", n=len(done)))
+        for p in db.partition_list(conn):
+            state = _t("attached") if p["attached"] else _t("detached")
+            click.echo(f"{p['table']:<8} {p['month']}  {state:<10} {p['rows']:>12} "
+                       f"{p['bytes'] / 1e6:>10.1f} MB  {p['name']}")

@@ -194,7 +194,51 @@ MIGRATIONS: list[tuple[str, str]] = [
         PRIMARY KEY (hall_id, epoch, seq)
     );
     """),
+    ("m006_promises", summary.PROMISE_SCHEMA),
+    ("m006_promises_fill", lambda conn: summary.rebuild_promises(conn)),
+    ("m007_ratings_partitions", """
+    -- ratings partitioned by month of the hall day like the events (docs/city.md "Monthly
+    -- partitions"): the rows of an older database moved across; a rating's day never changes,
+    -- so (hall, epoch, rating_id) stays unique with the day in the key
+    ALTER TABLE ratings RENAME TO ratings_unpartitioned;
+    ALTER INDEX ratings_day RENAME TO ratings_unpartitioned_day;
+    ALTER INDEX ratings_feed RENAME TO ratings_unpartitioned_feed;
+    ALTER TABLE ratings_unpartitioned RENAME CONSTRAINT ratings_pkey TO ratings_unpartitioned_pkey;
+    CREATE TABLE ratings (
+        hall_id TEXT NOT NULL, epoch INTEGER NOT NULL, rating_id BIGINT NOT NULL,
+        ticket BIGINT, score INTEGER NOT NULL, reasons JSONB NOT NULL, comment TEXT NOT NULL,
+        "window" INTEGER, clerk TEXT, service TEXT, day DATE NOT NULL, source TEXT,
+        created_at TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
+        excluded BOOLEAN NOT NULL DEFAULT false, exclude_reason TEXT,
+        extra JSONB NOT NULL DEFAULT '{}',
+        seq BIGINT NOT NULL,
+        feed_seq BIGINT NOT NULL DEFAULT nextval('ratings_feed_seq'),
+        PRIMARY KEY (hall_id, epoch, rating_id, day)
+    ) PARTITION BY RANGE (day);
+    CREATE INDEX ratings_day ON ratings (day, hall_id);
+    CREATE INDEX ratings_feed ON ratings (feed_seq);
+    -- a month's partition of a partitioned table (events or ratings), made once
+    CREATE FUNCTION city_ensure_partition(parent TEXT, d DATE) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+    DECLARE
+        first DATE := date_trunc('month', d)::date;
+        name TEXT := parent || '_' || to_char(first, 'YYYYMM');
+    BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext('city_ensure_month'));
+        IF to_regclass(name) IS NOT NULL THEN
+            RETURN false;
+        END IF;
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+                       name, parent, first, (first + interval '1 month')::date);
+        RETURN true;
+    END $$;
+    SELECT city_ensure_partition('ratings', m) FROM (SELECT DISTINCT date_trunc('month', day)::date AS m
+                                                     FROM ratings_unpartitioned) AS x;
+    INSERT INTO ratings SELECT * FROM ratings_unpartitioned;
+    DROP TABLE ratings_unpartitioned;
+    """),
 ]
+
+PARTITIONED = ("events", "ratings")  # by month of the hall day
 
 MONTHS_AHEAD = 2  # partitions exist for this month and the next two before any event needs them
 
@@ -257,15 +301,73 @@ def ensure_months(conn, days: Iterable, ahead: int = MONTHS_AHEAD) -> None:
         if (where, m) in _months_made:
             continue
         with conn.transaction():
-            conn.execute("SELECT city_ensure_month(%s)", [m])
+            conn.execute("SELECT city_ensure_partition(t, %s) FROM unnest(%s::text[]) AS t",
+                         [m, list(PARTITIONED)])
         _months_made.add((where, m))
 
 
-def partitions(conn) -> list[str]:
-    """The events table's partitions, oldest first."""
+def partitions(conn, table: str = "events") -> list[str]:
+    """A partitioned table's (attached) partitions, oldest first."""
     return [r[0] for r in conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'events'::regclass ORDER BY c.relname").fetchall()]
+        "WHERE i.inhparent = %s::regclass ORDER BY c.relname", [table]).fetchall()]
+
+
+def partition_list(conn) -> list[dict]:
+    """Every month's partition of events and ratings, attached or detached (by
+    ``detach_before``: renamed ``…_detached``), with its rows (the planner's estimate) and size."""
+    rows = conn.execute(r"""
+        SELECT c.relname, p.relname IS NOT NULL, c.reltuples::bigint, pg_total_relation_size(c.oid)
+        FROM pg_class c LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+        LEFT JOIN pg_class p ON p.oid = i.inhparent
+        WHERE c.relkind = 'r' AND c.relname ~ '^(events|ratings)_[0-9]{6}(_detached[0-9]*)?$'
+        ORDER BY c.relname""").fetchall()
+    out = []
+    for name, attached, tuples, size in rows:
+        table, month = name.split("_")[:2]
+        out.append({"table": table, "month": f"{month[:4]}-{month[4:]}", "name": name,
+                    "attached": bool(attached), "rows": max(0, int(tuples)), "bytes": int(size)})
+    return out
+
+
+KEEP_MONTHS = 3  # the newest months never detached: appeals and follow-ups still change them
+
+
+def detach_before(conn, month: str, today: Optional[date] = None) -> list[str]:
+    """Detach (never drop) the events and ratings partitions of the months before ``month``
+    (YYYY-MM); each is renamed ``…_detached`` and stays in the database until an operator
+    drops or archives it. The per-day summary keeps their figures. Refuses months within the
+    last KEEP_MONTHS."""
+    try:
+        if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+            raise ValueError(month)
+        first = datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        raise CityError(422, "bad_month", N_("A month is written YYYY-MM, e.g. 2025-01."))
+    limit = (today or date.today()).replace(day=1)
+    for _ in range(KEEP_MONTHS):
+        limit = (limit - timedelta(days=1)).replace(day=1)
+    if first > limit:
+        raise CityError(422, "too_recent", N_("Only months before %(month)s can be detached "
+                                              "(the last %(n)s months stay)."),
+                        month=limit.strftime("%Y-%m"), n=KEEP_MONTHS)
+    done = []
+    for table in PARTITIONED:
+        for name in partitions(conn, table):
+            if name[len(table) + 1:] >= first.strftime("%Y%m"):
+                continue
+            new = name + "_detached"
+            k = 1
+            while conn.execute("SELECT to_regclass(%s)", [new]).fetchone()[0] is not None:
+                k += 1
+                new = f"{name}_detached{k}"
+            with conn.transaction():
+                conn.execute(f'ALTER TABLE "{table}" DETACH PARTITION "{name}"')
+                conn.execute(f'ALTER TABLE "{name}" RENAME TO "{new}"')
+            done.append(new)
+    # a late event of a detached month gets a new, empty partition when it arrives
+    _months_made.clear()
+    return done
 
 
 def open_pool(url: str, max_size: int = 8) -> ConnectionPool:
@@ -354,12 +456,28 @@ def _ts(text) -> Optional[datetime]:
 
 def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
            tz: Optional[str] = None) -> dict:
+    """Store a batch (``_ingest``); when a month's partition was detached meanwhile (by
+    `qrate city partitions --detach-before` in another process), make it again and retry."""
+    try:
+        return _ingest(conn, hall_id, epoch, after, events, tz)
+    except psycopg.errors.CheckViolation:  # "no partition of relation … found for row"
+        # (any other check violation fails again below, and is raised)
+        where = (conn.info.host, conn.info.port, conn.info.dbname)
+        for key in [k for k in _months_made if k[0] == where]:
+            _months_made.discard(key)
+        return _ingest(conn, hall_id, epoch, after, events, tz)
+
+
+def _ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
+            tz: Optional[str] = None) -> dict:
     """Store a batch of one hall's events (seq order, following ``after``) in one transaction.
 
     Idempotent: a (hall, epoch, seq) already stored is left as it is. A batch that does not
     follow what the city holds (after > acked) changes nothing and says where to resume:
     {"ack": n, "gap": true}. Otherwise {"ack": the new acknowledged seq, "stored": new rows}."""
-    ensure_months(conn, {e["day"] for e in events})
+    ensure_months(conn, {e["day"] for e in events}
+                  | {e["rating"]["day"] for e in events if isinstance(e.get("rating"), dict)
+                     and e["rating"].get("day")})
     with conn.transaction():
         conn.execute("INSERT INTO hall_progress (hall_id, epoch) VALUES (%s, %s) "
                      "ON CONFLICT DO NOTHING", [hall_id, epoch])
@@ -389,15 +507,20 @@ def ingest(conn, hall_id: str, epoch: int, after: int, events: list[dict],
                 "window": [e.get("window") for e in fresh], "clerk": [e.get("clerk") for e in fresh],
                 "service": [e.get("service") for e in fresh],
                 "data": [Jsonb(e.get("data") or {}) for e in fresh]}).fetchall()
+            # promises kept: each wait and service time judged by the targets in force at
+            # its seq (the configurations this batch carries are stored first)
+            for e in fresh:
+                if isinstance(e.get("config"), dict):
+                    _put_config(conn, hall_id, epoch, e["config"])
+            judge = summary.Judge.load(conn, hall_id, epoch) if new_rows else None
             for row in new_rows:
-                delta.event(*row)
+                delta.event(*row[:8])
+                delta.promise(*row[:8], judge.limits(hall_id, epoch, row[8], row[5]))
             stored = len(new_rows)
             # ratings go in by runs, in bulk; a case flushes the run before it, so the feed's
             # order (feed_seq: each rating's latest change) follows the log's order
             newest: dict[int, tuple] = {}
             for e in fresh:
-                if isinstance(e.get("config"), dict):  # promises kept: the configuration in force
-                    _put_config(conn, hall_id, epoch, e["config"])
                 if e.get("rating"):
                     newest[int(e["rating"]["id"])] = (int(e["seq"]), e["rating"])
                 if e.get("case"):
@@ -418,7 +541,7 @@ SELECT %(hall)s, %(epoch)s, * FROM unnest(%(seq)s::bigint[], %(type)s::text[], %
     %(ts)s::float8[], %(day)s::date[], %(ticket)s::bigint[], %(window)s::int[], %(clerk)s::text[],
     %(service)s::text[], %(data)s::jsonb[])
 ON CONFLICT DO NOTHING
-RETURNING hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms
+RETURNING hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms, seq
 """
 
 RATING_EXTRA = ("case_no", "matter_code", "matter_name", "dimensions", "content_version",
@@ -441,10 +564,11 @@ WITH src AS (
                          clerk, service, day, source, created_at, ts, excluded, exclude_reason,
                          extra, seq)
     SELECT %(hall)s, %(epoch)s, * FROM src
-    ON CONFLICT (hall_id, epoch, rating_id) DO UPDATE SET excluded = EXCLUDED.excluded,
+    ON CONFLICT (hall_id, epoch, rating_id, day) DO UPDATE SET excluded = EXCLUDED.excluded,
         exclude_reason = EXCLUDED.exclude_reason, seq = EXCLUDED.seq,
         feed_seq = nextval('ratings_feed_seq') WHERE ratings.seq < EXCLUDED.seq
-    RETURNING rating_id, excluded, day, "window", clerk, service, score, ticket IS NOT NULL
+    RETURNING rating_id, excluded, day, "window", clerk, service, score, ticket IS NOT NULL,
+        reasons, extra->'national_reasons'
 )
 SELECT up.*, old.excluded FROM up LEFT JOIN old USING (rating_id)
 """
@@ -479,11 +603,13 @@ def _put_ratings(conn, hall_id, epoch, items: list[tuple[int, dict]], delta) -> 
         cols["exclude_reason"].append(r.get("exclude_reason"))
         cols["extra"].append(Jsonb({k: r[k] for k in RATING_EXTRA if r.get(k) is not None}))
         cols["seq"].append(seq)
-    for (_, excluded, day, window, clerk, service, score, tied, was_excluded) in conn.execute(
-            RATINGS_UPSERT, {"hall": hall_id, "epoch": epoch, **cols}).fetchall():
+    for (_, excluded, day, window, clerk, service, score, tied, reasons, national,
+         was_excluded) in conn.execute(RATINGS_UPSERT, {"hall": hall_id, "epoch": epoch,
+                                                        **cols}).fetchall():
         sign = (0 if excluded else 1) - (0 if was_excluded is None or was_excluded else 1)
         if sign:
-            delta.rating(hall_id, day, window, clerk, service, score, tied, sign)
+            delta.rating(hall_id, day, window, clerk, service, score, tied, sign,
+                         reasons=reasons, national=national)
 
 
 def _put_config(conn, hall_id, epoch, config: dict) -> None:

@@ -394,13 +394,59 @@ def promises(conn, *, dim: str, start: str, end: str, now: datetime,
     - ``open_s``, ``serving_s``, ``idle_s`` (windows and clerks as at the hall; a hall's are
       the sums of its windows') and ``idle_share`` = idle / open;
     - ``low_reasons``: the top five reason tags of 差评 [{reason, count}], as at the hall, and
-      ``low_reasons_national``: the same ratings' national reasons (好差评)."""
+      ``low_reasons_national``: the same ratings' national reasons (好差评).
+
+    Read from the summary the intake keeps (summary.py, m006); ``promises_raw`` computes the
+    same from the stored events, ratings and hall_configs (the tests' oracle)."""
+    _check_promises(dim, hall)
+    first, last = _date.fromisoformat(start), _date.fromisoformat(end)
+    over = summary.promise_rows(conn, dim, first, last, hall)
+    win_serving = None
+    if dim == "hall":  # rows per (hall, window): the hall's sums, and each window's serving
+        win_serving, by_hall = {}, {}
+        for h, w, *counts in over:
+            win_serving[(h, w)] = win_serving.get((h, w), 0) + counts[5]
+            acc = by_hall.setdefault(h, [0] * 6)
+            for i, n in enumerate(counts):
+                acc[i] += n
+        over = [(h, *acc) for h, acc in by_hall.items()]
+    reasons, national = [], []
+    for k, kind, reason, n in summary.reason_rows(conn, dim, first, last, hall):
+        (reasons if kind == "h" else national).append((k, reason, n))
+    opened = None
+    if dim != "service":
+        opened = summary.open_time(conn, first, last, now, hall, totals=dim == "hall")
+    return _promise_rows(dim, over, reasons, national, opened, win_serving)
+
+
+def promises_raw(conn, *, dim: str, start: str, end: str, now: datetime,
+                 hall: Optional[str] = None) -> list[dict]:
+    """``promises`` computed from the stored events, ratings and hall_configs."""
+    _check_promises(dim, hall)
+    args = {"start": start, "end": end, "hall": hall}
+    scoped = hall is not None
+    over = conn.execute(_over_sql(dim, scoped), args).fetchall()
+    reasons = conn.execute(_reasons_sql(dim, scoped), args).fetchall()
+    national = conn.execute(_national_sql(dim, scoped), args).fetchall()
+    opened = win_serving = None
+    if dim != "service":
+        opened = open_time(conn, start=start, end=end, now=now, hall=hall)
+        if dim == "hall":
+            win_serving = _serving_by(conn, "window", args, scoped)
+    return _promise_rows(dim, over, reasons, national, opened, win_serving)
+
+
+def _check_promises(dim: str, hall: Optional[str]) -> None:
     if dim not in PROMISE_DIMS:
         raise ValueError(dim)
     if dim != "hall" and hall is None:
         raise ValueError("a hall is needed below the hall level")
-    args = {"start": start, "end": end, "hall": hall}
-    scoped = hall is not None
+
+
+def _promise_rows(dim: str, over, reasons, national, opened: Optional[dict],
+                  win_serving: Optional[dict]) -> list[dict]:
+    """The rows from what both paths give: over-target counts per key, the 差评 reasons per
+    key, open ms per (hall, window, clerk), and (by hall) service ms per (hall, window)."""
     rows: dict = {}
 
     def row(key):
@@ -411,26 +457,23 @@ def promises(conn, *, dim: str, start: str, end: str, now: datetime,
         return rows[key]
 
     by_person = dim in ("window", "staff")
-    for k, waits, w_over, judged, services, s_over, serving in conn.execute(
-            _over_sql(dim, scoped), args).fetchall():
+    for k, waits, w_over, judged, services, s_over, serving in over:
         if by_person and not k:
             continue
         r = row(k)
         r.update(waits=waits, wait_over=w_over, judged_waits=judged, services=services,
                  service_over=s_over, serving_ms=int(serving))
-    for sql, field in ((_reasons_sql, "reasons"), (_national_sql, "national")):
-        for k, reason, n in conn.execute(sql(dim, scoped), args).fetchall():
+    for found, field in ((reasons, "reasons"), (national, "national")):
+        for k, reason, n in found:
             if by_person and not k:
                 continue
             row(k)[field][reason] = n
-    if dim != "service":
-        opened = open_time(conn, start=start, end=end, now=now, hall=hall)
+    if opened is not None:
         if dim == "hall":  # a hall's idle time: the sum of its windows' (each max(0, open - serving))
             per_window = {}
             for (h, w, _c), ms in opened.items():
                 if w:
                     per_window[(h, w)] = per_window.get((h, w), 0) + ms
-            win_serving = _serving_by(conn, "window", args, scoped)
             for (h, w), ms in per_window.items():
                 r = row(h)
                 r["open_ms"] += ms
