@@ -50,6 +50,7 @@ def test_the_admin_revokes_a_tablet_and_makes_a_new_link(live, browser, shots):
         desk.wait_for_selector("#signin:not([hidden])")
         # the console says who ended it, so the clerk knows what to do next
         expect(desk.locator("#login-error")).to_contain_text("管理人员已将您从本窗口签退")
+        expect(desk.locator("#login-window")).to_have_value("3")  # the form offers the same window
         desk.screenshot(path=str(shots / "console-signed-out.png"))
         # back at the window, then another clerk takes it over: the console says that instead
         desk.request.post(live.url + "/api/login", data={"user": "1003", "password": PASSWORD, "window": 3})

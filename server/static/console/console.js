@@ -79,6 +79,7 @@
   var SIGNED_OUT = ["signed_out", "taken_over", "disabled", "password_reset", "moved"];
   function signedOut(reason) {
     showSignIn();
+    if (N !== null) $("login-window").value = String(N);  // back at this window, one step less
     // say why: the clerk knows whether to sign in again, use the new password or ask
     $("login-error").textContent = (T.signedOutWhy && T.signedOutWhy[reason]) || T.signedOut;
     $("login-error").dataset.reason = reason || "";
