@@ -161,7 +161,7 @@
       const hb = port.heartbeat === "ok" ? stateCell("good", dt("hb_ok", {time: Qrate.time(port.heartbeat_at)}))
         : port.heartbeat === "late" ? stateCell("bad", dt("hb_late", {time: Qrate.time(port.heartbeat_at)}))
           : stateCell("muted", DT.hb_unknown);
-      rows.push({kind: "serial", id: port.url, heartbeat: port.heartbeat, cells: [
+      rows.push({kind: "serial", id: port.url, heartbeat: port.heartbeat, state: port.connected ? "connected" : "disconnected", cells: [
         esc(kinds.map((k) => k[0]).join(" + ")) + '<br><span class="muted path">' + esc(port.url) + "</span>",
         esc(Array.from(new Set(kinds.map((k) => dt("window_n", {n: k[1]})))).join(", ")),
         stateCell(port.connected ? "good" : "bad", port.connected ? DT.connected : DT.disconnected), hb, DASH,
