@@ -238,3 +238,36 @@ def test_the_dashboards_device_rows_change_as_they_happen_without_a_reload(rig, 
         expect(page.locator("#alerts li[data-type=device]", has_text=PATH8)).to_have_count(0)
     finally:
         ctx.close()
+
+
+@pytest.mark.unit
+def test_only_a_change_in_an_agents_report_is_pushed_and_silence_once():
+    from datetime import datetime, timedelta, timezone
+
+    from server.api_devices import HealthIn, HidHealth
+    pushed, now = [], [datetime(2026, 12, 1, 10, 0, tzinfo=timezone(timedelta(hours=8)))]
+    hid = HidHealth(push=pushed.append, now=lambda: now[0])
+
+    def report(*devices, interval_s=10):
+        body = HealthIn(interval_s=interval_s, devices=[{"path": p, "role": "pad", "connected": c}
+                                                        for p, c in devices])
+        hid.put("pad-usb-2", "pad", 2, now[0], body)
+        got = [(b["kind"], b.get("path"), b["state"]) for b in pushed]
+        pushed.clear()
+        return got
+
+    assert report((PATH, True), (PATH8, False)) == [
+        ("agent", None, "reporting"), ("hid", PATH, "connected"), ("hid", PATH8, "disconnected")]
+    now[0] += timedelta(seconds=10)
+    assert report((PATH, True), (PATH8, False)) == []  # the same again: nothing
+    assert report((PATH, False), (PATH8, False)) == [("hid", PATH, "disconnected")]
+    assert report((PATH, False)) == [("hid", PATH8, "removed")]  # taken out of the agent's file
+    now[0] += timedelta(seconds=30)
+    assert hid.check() is True and pushed == []  # 30 s is three intervals, not more
+    now[0] += timedelta(seconds=1)
+    assert hid.check() is False  # silent: told once, then nothing is left to watch
+    assert [(b["kind"], b["state"], b["age_s"]) for b in pushed] == [("agent", "unknown", 31.0)]
+    pushed.clear()
+    assert hid.check() is False and pushed == []
+    # back after the silence: the agent and every device are news again
+    assert report((PATH, False)) == [("agent", None, "reporting"), ("hid", PATH, "disconnected")]
