@@ -224,7 +224,7 @@ class SerialPort:
                     heartbeat=self.heartbeat())
 
     def heartbeat(self) -> str:
-        """"unknown" (never sent one), "ok" (within HEARTBEAT_LATE_S) or "late"."""
+        """"unknown" (never sent one), "ok" (within [serial] heartbeat_late_s) or "late"."""
         if self._heartbeat_mono is None:
             return "unknown"
         return "ok" if time.monotonic() - self._heartbeat_mono <= self.devices.heartbeat_late_s else "late"
