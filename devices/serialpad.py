@@ -58,7 +58,7 @@ class FrameProtocol(serial.threaded.Protocol):
         self.port.lost(exc)
 
 
-HEARTBEAT_LATE_S = 35.0  # a device sends $HB every 10 s; three missed in a row is late
+HEARTBEAT_LATE_S = 35.0  # a device sends $HB every 10 s; three missed in a row is late ([serial] heartbeat_late_s)
 
 
 class SerialPort:
@@ -79,6 +79,8 @@ class SerialPort:
                       "last_frame_at": None, "heartbeats": 0, "heartbeat_at": None, "baudrate": None}
         self._heartbeat_mono: Optional[float] = None
         self._base = (0, 0, 0)
+        self._told: Optional[tuple[bool, str]] = None  # (connected, heartbeat) last pushed
+        self._told_lock = threading.Lock()
 
     # -- threads -------------------------------------------------------------
     def start(self) -> None:
@@ -137,6 +139,7 @@ class SerialPort:
                 self._write(encode("IDLE", f"{self.pad:02d}"))
             if data:
                 self._write(data)
+            self.tell()  # a heartbeat that went late says so itself: nothing else happens then
 
     def _write(self, data: bytes) -> None:
         reader = self.reader
@@ -159,6 +162,7 @@ class SerialPort:
         self.stats["opened"] += 1
         self.stats["last_error"] = None
         self._base = (self.stats["frames"], self.stats["dropped"], self.stats["noise_bytes"])
+        self.tell()
         if self.pad is not None:
             self.devices.resume_pad(self)
 
@@ -166,6 +170,28 @@ class SerialPort:
         self.stats["connected"] = False
         if exc is not None:
             self.stats["last_error"] = str(exc)[:200]
+        self.tell()
+
+    def tell(self) -> None:
+        """Push the port's health to the managers when it changed: opened or closed, the
+        heartbeat ok, late or back. Only a change goes out, never each heartbeat."""
+        now = (bool(self.stats["connected"]), self.heartbeat())
+        with self._told_lock:
+            before, self._told = self._told, now
+        if before is None and not now[0]:
+            return  # not open from the start: nothing changed (the dashboard reads it as is)
+        if before == now or self._stop.is_set():
+            return
+        push = getattr(self.devices.device_port, "health_changed", None)  # a bare port in tests has none
+        if push is None:
+            return
+        try:
+            push(
+                {"kind": "serial", "url": self.url, "pad_window": self.pad, "keypad_window": self.keypad,
+                 "connected": now[0], "heartbeat": now[1], "was": None if before is None else
+                 {"connected": before[0], "heartbeat": before[1]}, "at": self.devices.device_port.now().isoformat()})
+        except Exception:  # a push that fails must never stop the reader
+            log.exception("could not push the health of %s", self.url)
 
     def count(self, decoder: Decoder, nbytes: int) -> None:
         f, d, n = self._base
@@ -183,6 +209,7 @@ class SerialPort:
             self.stats["heartbeats"] += 1
             self.stats["heartbeat_at"] = self.stats["last_frame_at"]
             self._heartbeat_mono = time.monotonic()
+            self.tell()  # the first one, or back after going late; else nothing changed
             if self.keypad is not None and frame.fields[0] == f"{self.keypad:02d}":
                 # the clerk's keypad is there: its window is not silent ([signin] silent_minutes)
                 self.devices.device_port.keypad_alive(self.keypad)
@@ -197,10 +224,10 @@ class SerialPort:
                     heartbeat=self.heartbeat())
 
     def heartbeat(self) -> str:
-        """"unknown" (never sent one), "ok" (within HEARTBEAT_LATE_S) or "late"."""
+        """"unknown" (never sent one), "ok" (within [serial] heartbeat_late_s) or "late"."""
         if self._heartbeat_mono is None:
             return "unknown"
-        return "ok" if time.monotonic() - self._heartbeat_mono <= HEARTBEAT_LATE_S else "late"
+        return "ok" if time.monotonic() - self._heartbeat_mono <= self.devices.heartbeat_late_s else "late"
 
 
 def asked_as(item: dict) -> str:
@@ -217,6 +244,7 @@ class SerialDevices:
     def __init__(self, device_port, cfg):
         self.device_port, self.cfg = device_port, cfg  # the hall's device port (not a serial port)
         self.baudrate = self._baudrate()
+        self.heartbeat_late_s = self._heartbeat_late_s()
         self.ports = [SerialPort(self, url, roles["pad"], roles["keypad"])
                       for url, roles in self._wanted().items()]
         self.pads = {p.pad: p for p in self.ports if p.pad is not None}
@@ -224,6 +252,9 @@ class SerialDevices:
 
     def _baudrate(self) -> int:
         return int(self.cfg.raw.get("serial", {}).get("baudrate", 9600))
+
+    def _heartbeat_late_s(self) -> float:
+        return float(self.cfg.raw.get("serial", {}).get("heartbeat_late_s", HEARTBEAT_LATE_S))
 
     def _wanted(self) -> dict[str, dict]:
         """Port URL -> the window whose pad and whose keypad are on it, from the hall's windows."""
@@ -240,6 +271,7 @@ class SerialDevices:
         ports no window names any more (or whose pad/keypad moved), open the new ones; a new
         [serial] baudrate reopens every port. Returns what changed, for the log."""
         wanted, baudrate = self._wanted(), self._baudrate()
+        self.heartbeat_late_s = self._heartbeat_late_s()
         again = baudrate != self.baudrate
         self.baudrate = baudrate
         keep, gone = [], []

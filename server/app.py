@@ -166,6 +166,7 @@ def create_app(config: dict | None = None) -> Flask:
     voice_state = {"available": not voice_tools, "missing": voice_tools}
     ops.snapshot_parts.append(lambda: {"epoch": hall_epoch, "voice": voice_state})
     app.extensions["qrate_devices"] = hub
+    hub.port.on_health_changed(api_devices.pusher(sio))  # serial ports and heartbeats: `device` to managers
     app.extensions["qrate_alert_sources"] = [api_devices.device_alerts]  # devices unplugged: GET /api/alerts
     app.extensions["qrate_voice"] = voice.for_hall(cfg)
     if async_mode == "gevent":

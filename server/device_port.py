@@ -15,6 +15,7 @@ class DevicePort:
     def __init__(self, ops: Operations, presence=None):
         self._ops = ops
         self._presence = presence  # a keypad's frame is a sign of life at its window
+        self._health_listeners: list[Callable[[dict], None]] = []
 
     # events and time
     def subscribe(self, listener: Callable[[dict], None]) -> None:
@@ -51,6 +52,16 @@ class DevicePort:
 
     def printer_changed(self, body: dict) -> None:
         self._ops.device_changed(body)
+
+    # serial ports and their heartbeats: health, not the hall's record, so nothing is
+    # logged; the server pushes it to the managers (Socket.IO `device`, docs/api.md)
+    def on_health_changed(self, listener: Callable[[dict], None]) -> None:
+        self._health_listeners.append(listener)
+
+    def health_changed(self, body: dict) -> None:
+        """A serial port opened or closed, its heartbeat went late or came back."""
+        for listener in list(self._health_listeners):
+            listener(body)
 
     # rating pads
     def rating_due(self, window: int) -> Optional[dict]:

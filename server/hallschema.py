@@ -393,6 +393,8 @@ class Serial(Section):
     """Every serial pad and keypad port of the hall (docs/serial-protocol.md)."""
 
     baudrate: Literal[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] = 9600
+    # a device beats every 10 s: no $HB for this long is "late" (pushed to the managers)
+    heartbeat_late_s: Annotated[float, Field(ge=2, le=600)] = 35.0
 
 
 class HallFile(Section):

@@ -129,8 +129,10 @@
   }
   // --- every device: printers (the snapshot's devices.printers, else devices.printer), serial
   // pads and keypads with their heartbeat (GET /api/devices/serial), USB HID devices as their
-  // agents report them (GET /api/devices/hid). Looked at again every 15 s: a heartbeat that
-  // stops or an agent that falls silent changes nothing in the queue, so no event says so.
+  // agents report them (GET /api/devices/hid). Read again at once when the server pushes
+  // `device` (managers only: a USB device plugged in or out, an agent silent or back, a
+  // serial port opened or closed, its heartbeat late or back), or a printer's
+  // `device.changed`; the slow re-read every 60 s is only a safety net.
   const DT = JSON.parse($("#devices").dataset.t);
   const dt = (key, params) => Qrate.fmt(DT[key], params || {});
   const stateCell = (cls, text) => '<span class="' + cls + '">' + esc(text) + "</span>";
@@ -159,7 +161,7 @@
       const hb = port.heartbeat === "ok" ? stateCell("good", dt("hb_ok", {time: Qrate.time(port.heartbeat_at)}))
         : port.heartbeat === "late" ? stateCell("bad", dt("hb_late", {time: Qrate.time(port.heartbeat_at)}))
           : stateCell("muted", DT.hb_unknown);
-      rows.push({kind: "serial", id: port.url, heartbeat: port.heartbeat, cells: [
+      rows.push({kind: "serial", id: port.url, heartbeat: port.heartbeat, state: port.connected ? "connected" : "disconnected", cells: [
         esc(kinds.map((k) => k[0]).join(" + ")) + '<br><span class="muted path">' + esc(port.url) + "</span>",
         esc(Array.from(new Set(kinds.map((k) => dt("window_n", {n: k[1]})))).join(", ")),
         stateCell(port.connected ? "good" : "bad", port.connected ? DT.connected : DT.disconnected), hb, DASH,
@@ -185,7 +187,17 @@
         : '<tr><td colspan="6" class="muted">' + esc(DT.none) + "</td></tr>") + "</tbody>";
     $("#devices-at").textContent = Qrate.time(snap.at);
     if (!devicesTimer) {
-      devicesTimer = setInterval(() => { if (!$("#live").hidden) renderDevices().catch(() => {}); }, 15000);
+      devicesTimer = setInterval(() => { if (!$("#live").hidden) renderDevices().catch(() => {}); }, 60000);
+    }
+  }
+  let deviceTimer = null;
+  function devicesSoon() {  // a burst of changes (an agent's first report) is one re-read
+    if (!deviceTimer) {
+      deviceTimer = setTimeout(() => {
+        deviceTimer = null;
+        renderDevices().catch(() => {});
+        renderAlerts().catch(() => {});
+      }, 150);
     }
   }
   function liveSoon() { if (!liveTimer) liveTimer = setTimeout(() => { liveTimer = null; live(); }, 1500); }
@@ -193,7 +205,9 @@
   // The page's one Socket.IO connection (common/live.js), shared with the follow-up tabs
   // (followup.js): made after sign-in, so the session puts it in the managers' room.
   function connect() {
-    QrateLive.shared()
+    const shared = QrateLive.shared();
+    shared.socket.on("device", devicesSoon);  // device health, pushed to the managers' room only
+    shared
       .on("event", liveSoon)
       .on("snapshot", (st, before) => {
         if (before !== null) liveSoon();  // back after a cut: catch up
