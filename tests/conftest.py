@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, datetime, time as clock_time, timedelta
 from pathlib import Path
@@ -388,6 +389,86 @@ def live(hall_dir):
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- a real Socket.IO client ------------------------------------------------------
+
+class Listener:
+    """A real python-socketio client that records what the server pushes to it: the
+    ``snapshot`` on connect, every ``event`` and the pads' ``window`` messages.
+
+    ``received`` keeps (name, data) in the order the handlers ran. python-engineio's client
+    runs each message's handler in a thread of its own, so that order is NOT always the
+    server's: compare events by ``seq`` (``seqs()`` sorted), never by position. Every wait
+    retries until what it waits for is there (``wait_until``, ``wait_for``,
+    ``wait_for_event``); a read of a list right after an action is a race."""
+
+    def __init__(self, url: str, token: str | None = None, *, reconnection: bool = False,
+                 snapshot: bool = True, timeout: float = 20.0):
+        import socketio
+        self.received: list[tuple[str, dict]] = []
+        self.cond = threading.Condition()
+        self.sio = socketio.Client(reconnection=reconnection)
+        for name in ("snapshot", "event", "window"):
+            self.sio.on(name, lambda data, name=name: self._got(name, data))
+        self.sio.connect(url, transports=["websocket"], auth={"token": token} if token else None,
+                         wait_timeout=10)
+        if snapshot:  # connected and its snapshot here: what the test does next is heard
+            self.wait_until(lambda: self.snapshot is not None, timeout)
+
+    def _got(self, name: str, data: dict) -> None:
+        with self.cond:
+            self.received.append((name, data))
+            self.cond.notify_all()
+
+    def _of(self, kind: str) -> list[dict]:
+        with self.cond:
+            return [d for n, d in self.received if n == kind]
+
+    @property
+    def events(self) -> list[dict]:
+        return self._of("event")
+
+    @property
+    def windows(self) -> list[dict]:
+        return self._of("window")
+
+    @property
+    def snapshot(self) -> dict | None:
+        """The first snapshot (the one on connect), or None before it came."""
+        return next(iter(self._of("snapshot")), None)
+
+    def seqs(self) -> list[int]:
+        """The events' seqs, in the order they arrived (sort them to compare)."""
+        return [e["seq"] for e in self.events]
+
+    def device_states(self) -> list[str]:
+        """The states of the device.changed events, in the server's order (by seq)."""
+        return [e["state"] for e in sorted(self.events, key=lambda e: e["seq"])
+                if e["type"] == "device.changed"]
+
+    def wait_until(self, check, timeout: float = 20.0):
+        """Wait until ``check()`` is truthy (re-checked at each message) and return it."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                value = check()
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                assert left > 0, f"timed out; got {[(n, d.get('type'), d.get('seq')) for n, d in self.received]}"
+                self.cond.wait(left)
+
+    def wait_for(self, predicate, timeout: float = 20.0):
+        """Wait until ``predicate(received)`` is truthy and return it."""
+        return self.wait_until(lambda: predicate(self.received), timeout)
+
+    def wait_for_event(self, predicate, timeout: float = 20.0) -> dict:
+        """Wait for an event matching ``predicate(event)`` and return the first such."""
+        return self.wait_until(lambda: next((e for e in self.events if predicate(e)), None), timeout)
+
+    def close(self) -> None:
+        self.sio.disconnect()
 
 
 # --- browsers and screenshots -----------------------------------------------------

@@ -20,7 +20,7 @@ from test_appointments_notifier import Gateway
 pytestmark = pytest.mark.browser
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)  # a Monday
-SHOW = 10_000  # ms: a bound for "it shows up", not a speed target
+SHOW = 15_000  # ms: a generous bound for "it shows up" on a loaded machine, not a speed target
 
 
 def accounts(hall_dir) -> str:

@@ -7,18 +7,16 @@ of the server sends nothing twice."""
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from collections import Counter
 from datetime import datetime
 
 import pytest
 import requests
-import socketio
 
 from server import auth, config, store
 
-from conftest import PASSWORD, TZ, LiveServer, bearer
+from conftest import PASSWORD, TZ, Listener, LiveServer, bearer
 from test_appointments_notifier import Gateway
 
 pytestmark = pytest.mark.live
@@ -36,33 +34,6 @@ def configure(hall_dir, url: str) -> None:
         assert old in text
         text = text.replace(old, new)
     path.write_text(text, encoding="utf-8")
-
-
-class Pushed:
-    """The events a lobby's Socket.IO client receives."""
-
-    def __init__(self, url: str):
-        self.events: list[dict] = []
-        self.cond = threading.Condition()
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("event", self._got)
-        self.sio.connect(url, transports=["websocket"], wait_timeout=10)
-
-    def _got(self, data):
-        with self.cond:
-            self.events.append(data)
-            self.cond.notify_all()
-
-    def wait_for(self, predicate, timeout: float):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                found = [e for e in self.events if predicate(e)]
-                if found:
-                    return found[0]
-                left = deadline - time.monotonic()
-                assert left > 0, f"not pushed; got {[e.get('type') for e in self.events]}"
-                self.cond.wait(left)
 
 
 def accounts(hall_dir) -> str:
@@ -117,13 +88,13 @@ def test_sweep_and_webhook_worker_of_a_running_server(hall_dir, monkeypatch):
     try:
         server = servers[0]
         clerk = login(server, "1001", window=1)
-        pushed = Pushed(server.url)
+        pushed = Listener(server.url)
 
         # a phone ticket nobody checks in: gone by itself after remote_expire_min (2 hall minutes)
         r = requests.post(server.url + "/api/remote-tickets", json={"service": "A"}, timeout=5)
         assert r.status_code == 201, r.text
         phone = r.json()
-        gone = pushed.wait_for(lambda e: e.get("type") == "ticket.cancelled"
+        gone = pushed.wait_for_event(lambda e: e.get("type") == "ticket.cancelled"
                                and (e.get("ticket") or {}).get("id") == phone["id"], timeout=30)
         assert gone["reason"] == "remote_expired"
         key = phone["status_url"].rsplit("/", 1)[1]
@@ -179,7 +150,7 @@ def test_sweep_and_webhook_worker_of_a_running_server(hall_dir, monkeypatch):
         assert len(gateway.received) == seen + 2, gateway.received[seen:]
     finally:
         if pushed is not None:
-            pushed.sio.disconnect()
+            pushed.close()
         for s in servers:
             s.kill(signal.SIGTERM)
         gateway.close()

@@ -23,19 +23,25 @@ def test_every_page_has_no_serious_or_critical_violation(live, browser):
     ticket = __import__("requests").post(live.url + "/api/tickets", json={"service": "A"},
                                          headers={"Authorization": f"Bearer {kiosk}"}, timeout=5).json()
     live.cli("user", "add", "9001", "--role", "manager", input_text=f"{PASSWORD}\n{PASSWORD}\n")
-    pages = [(f"/kiosk?token={kiosk}", (1080, 1920), None), (f"/kiosk?token={kiosk}", (1080, 1920), "#elder-btn"),
-             ("/display", (1920, 1080), None), ("/display/window/3", (1920, 1080), None),
-             (f"/pad?token={pad}", (1280, 800), None), ("/console", (1600, 900), None),
-             ("/manage", (1600, 900), None),
-             (ticket["status_url"].replace("http://127.0.0.1:5000", ""), (390, 844), None)]
+    # each page audited once it has drawn what it shows a citizen: the live pages from their
+    # snapshot (html.online), the pad from its own state too (idle)
+    online = "html.online"
+    pages = [(f"/kiosk?token={kiosk}", (1080, 1920), None, online),
+             (f"/kiosk?token={kiosk}", (1080, 1920), "#elder-btn", online),
+             ("/display", (1920, 1080), None, online), ("/display/window/3", (1920, 1080), None, online),
+             (f"/pad?token={pad}", (1280, 800), None, "body[data-state=idle]"), ("/console", (1600, 900), None, None),
+             ("/manage", (1600, 900), None, None),
+             (ticket["status_url"].replace("http://127.0.0.1:5000", ""), (390, 844), None, online)]
     found = {}
     # bypass_csp: the audit script is injected inline; the pages themselves keep their policy
     ctx = browser.new_context(locale="zh-CN", bypass_csp=True)
-    for url, (w, h), tap in pages:
+    for url, (w, h), tap, drawn in pages:
         page = ctx.new_page()
         page.set_viewport_size({"width": w, "height": h})
         page.goto(live.url + url)
         page.wait_for_load_state("networkidle")
+        if drawn:
+            page.wait_for_selector(drawn)
         if tap:
             page.click(tap)
         page.add_script_tag(content=script)
@@ -60,6 +66,8 @@ def test_every_page_has_no_serious_or_critical_violation(live, browser):
         page.set_viewport_size({"width": 1366, "height": 768})
         page.goto(live.url + url)
         page.wait_for_load_state("networkidle")
+        if url in ("/manage/config", "/manage/plan"):
+            page.wait_for_selector("body[data-ready='1']")  # drawn from their fetches
         page.add_script_tag(content=script)
         bad = page.evaluate(RUN)
         if bad:

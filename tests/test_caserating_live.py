@@ -7,8 +7,7 @@ import requests
 
 import pytest
 
-from conftest import PASSWORD, bearer
-from test_live_realtime import Listener
+from conftest import PASSWORD, Listener, bearer
 
 pytestmark = pytest.mark.live
 

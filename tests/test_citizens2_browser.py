@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from conftest import PASSWORD, LiveServer, bearer
 from server import config
@@ -77,22 +78,23 @@ def test_a_console_opened_later_lists_unanswered_help_and_keeps_the_clerks_langu
     page = ctx.new_page()
     sign_in(page, hall.url, "1003", 3)  # opened after the calls: none was pushed to it
     page.wait_for_selector("#help-bar:not([hidden])")
-    assert page.get_attribute("#help-bar", "data-count") == "2"  # the kiosk's and window 3's pad's, not window 5's
-    text = page.inner_text("#help-text")
-    assert "kiosk-hall" in text and "自助取号机" in text and "分钟" in text, text
+    # the kiosk's and window 3's pad's, not window 5's
+    expect(page.locator("#help-bar")).to_have_attribute("data-count", "2")
+    for part in ("kiosk-hall", "自助取号机", "分钟"):
+        expect(page.locator("#help-text")).to_contain_text(part)
     page.screenshot(path=str(shots / "citizens2-console-help.png"))
     page.click("#help-ack")
     page.wait_for_selector("#help-bar[data-count='1']")
-    assert "pad-3" in page.inner_text("#help-text")
+    expect(page.locator("#help-text")).to_contain_text("pad-3")
 
     # the clerk's own language: English, kept with the account
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     page.click("#lang-toggle")
     page.wait_for_function("document.documentElement.lang === 'en'")
     page.wait_for_selector("#desk:not([hidden])")
-    assert page.inner_text("#desk-window") == "Window 3"
+    expect(page.locator("#desk-window")).to_have_text("Window 3")
     page.wait_for_selector("#help-bar[data-count='1']")  # still listed after the reload
-    assert "asks for a helper" in page.inner_text("#help-text")
+    expect(page.locator("#help-text")).to_contain_text("asks for a helper")
     page.screenshot(path=str(shots / "citizens2-console-english.png"))
     page.click("#logout")
     page.wait_for_selector("#signin:not([hidden])")
@@ -105,5 +107,5 @@ def test_a_console_opened_later_lists_unanswered_help_and_keeps_the_clerks_langu
     other = browser.new_context(viewport={"width": 1600, "height": 900}, locale="en-US").new_page()
     sign_in(other, hall.url, "1005", 5)  # another clerk: the hall's language, whatever the browser
     assert other.evaluate("document.documentElement.lang") == "zh-CN"
-    assert other.inner_text("#desk-window") == "5号窗口"
+    expect(other.locator("#desk-window")).to_have_text("5号窗口")
     other.context.close()

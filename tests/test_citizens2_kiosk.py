@@ -65,6 +65,8 @@ def test_elder_mode_reaches_every_service_in_two_taps_and_the_long_name_shows_wh
     page.goto(f"{hall.url}/kiosk?token={hall.device_token(f'kiosk-e-{name}', 'kiosk')}")
     page.wait_for_selector("body[data-ready='1']")
     page.wait_for_function("document.querySelectorAll('.category').length === 8")
+    # the name is fitted again once the fonts are in (kiosk.js): read it after that
+    page.evaluate("document.fonts.ready.then(() => true)")
 
     head = page.evaluate(HEADER)
     assert head["text"] == LONG_NAME

@@ -84,7 +84,7 @@ def test_a_manager_adds_a_service_and_renames_a_window_and_every_screen_follows(
     [w for w in conf["windows"] if w["number"] == 4][0]["name"] = "4号综合窗口"
     assert requests.put(server.url + "/api/config", json=conf, headers=other, timeout=10).status_code == 200
     expect(admin.locator("#status")).to_contain_text("其他人刚刚修改了设置", timeout=SHOWN)
-    assert row3.locator("input[name=name]").input_value() == "综合受理窗口"
+    expect(row3.locator("input[name=name]")).to_have_value("综合受理窗口")
 
     # the change log lists both changes
     admin.click('#tabs a[data-tab="audit"]')

@@ -9,15 +9,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
 import tomllib
 
 import pytest
 import requests
-import socketio
 
-from conftest import PASSWORD, ROOT, LiveServer, bearer, free_port
+from conftest import PASSWORD, ROOT, Listener, LiveServer, bearer, free_port
 from server import cli_ops, config, hallschema
 from server.app import create_app
 from server.cli import cli
@@ -38,33 +35,6 @@ def run(*args, input_text=None):
     """A `qrate` command run in this process: the same code without a second interpreter's
     start (it reaches the served hall through its data folder, as the command would)."""
     return CliRunner().invoke(cli, list(args), input=input_text, env={"QRATE_LANG": "en"})
-
-
-class Listener:
-    """The real python-socketio client, recording every event it is pushed."""
-
-    def __init__(self, url: str):
-        self.events: list[dict] = []
-        self.cond = threading.Condition()
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("event", self._got)
-        self.sio.connect(url, transports=["websocket"], wait_timeout=10)
-
-    def _got(self, data):
-        with self.cond:
-            self.events.append(data)
-            self.cond.notify_all()
-
-    def wait_for(self, predicate, timeout=20.0) -> dict:
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                found = next((e for e in self.events if predicate(e)), None)
-                if found is not None:
-                    return found
-                left = deadline - time.monotonic()
-                assert left > 0, f"not pushed; got {[(e.get('type'), e.get('reason')) for e in self.events]}"
-                self.cond.wait(left)
 
 
 def last_event(hall_dir, kind: str) -> dict:
@@ -125,7 +95,7 @@ def test_an_import_reaches_the_running_server_and_every_screen(served, tmp_path)
     assert out.exit_code == 0, out.output
     assert "imported" in out.stdout
 
-    pushed = screen.wait_for(lambda e: e.get("type") == "config.changed")
+    pushed = screen.wait_for_event(lambda e: e.get("type") == "config.changed")
     assert "F" in [s["code"] for s in pushed["services"]]
     services = requests.get(server.url + "/api/services", timeout=5).json()
     assert "F" in [s["code"] for s in services["services"]]
@@ -159,7 +129,7 @@ def test_an_import_that_strands_tickets_asks_then_moves_them(served, tmp_path):
     screen = Listener(server.url)
     moved = run("config", "import", str(new), "--hall", str(hall_dir), "--stranded", "move:A")
     assert moved.exit_code == 0, moved.output
-    screen.wait_for(lambda e: e.get("type") == "config.changed")
+    screen.wait_for_event(lambda e: e.get("type") == "config.changed")
     queue = requests.get(server.url + "/api/queue", timeout=5).json()
     waiting = {t["number"]: t for t in queue["tickets"] if t["status"] == "waiting"}
     assert waiting["E001"]["service"] == "A" and waiting["E002"]["service"] == "A"
@@ -179,7 +149,7 @@ def test_disabling_an_account_closes_its_window_on_the_running_server(served):
     out = run("user", "disable", "1003", "--hall", str(hall_dir))
     assert out.exit_code == 0, out.output
     assert "Window 3" in out.stdout
-    pushed = screen.wait_for(lambda e: e.get("type") == "window.changed" and e.get("window") == 3)
+    pushed = screen.wait_for_event(lambda e: e.get("type") == "window.changed" and e.get("window") == 3)
     windows = {w["number"]: w for w in requests.get(server.url + "/api/windows", timeout=5).json()["windows"]}
     assert windows[3]["status"] == "closed" and windows[3]["clerk"] is None
     assert pushed["status"] == "closed"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from conftest import PASSWORD, SHOTS, LiveServer, bearer
 from server import config
@@ -77,13 +78,12 @@ def test_a_citizens_english_lasts_for_that_citizen_only(hall, english_browser):
     kiosk.click("#lang")
     kiosk.wait_for_selector("html[lang=en]")
     # the cards are drawn from the live snapshot, a moment after the page itself
-    kiosk.wait_for_selector(".service[data-code='A']")
-    assert "Social Security" in kiosk.inner_text("#services")
+    expect(kiosk.locator("#services")).to_contain_text("Social Security")
     kiosk.click(".service[data-code='A']")
     kiosk.wait_for_selector("#done:not(.hidden)")
     kiosk.click("#d-ok")
     kiosk.wait_for_selector("html[lang=zh-CN]")
-    assert "请点击您要办理的业务" in kiosk.inner_text("#start")
+    expect(kiosk.locator("#start")).to_contain_text("请点击您要办理的业务")
 
 
 def test_a_device_set_to_english_stays_english(hall, english_browser):

@@ -51,7 +51,7 @@ def test_tap_a_service_and_see_the_number(live, kiosk_page, width, height, name)
 
     # the ticket went through the spool to the hall's file printer
     printed = live.hall_dir / "data" / "printed"
-    wait_for(lambda: list(printed.glob("*-A001.bin")), 10, what="the printed ticket")
+    wait_for(lambda: list(printed.glob("*-A001.bin")), 30, what="the printed ticket")
 
     # the page keeps its token: a reload without ?token still issues
     page.goto(f"{live.url}/kiosk")
@@ -94,7 +94,7 @@ def test_no_paper_is_said_plainly_and_the_number_stays(hall_dir, tmp_path, kiosk
         page.screenshot(path=str(SHOTS / "kiosk-no-paper-portrait.png"))
         sim.say("paper ok")
         page.wait_for_selector("#printer-banner.hidden", state="attached", timeout=15000)
-        wait_for(lambda: any("C001" in t for t in sim.printed()), 10, what="C001 printed")
+        wait_for(lambda: any("C001" in t for t in sim.printed()), 30, what="C001 printed")
     finally:
         live.kill()
         sim.stop()

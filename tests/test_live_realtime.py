@@ -1,46 +1,18 @@
 """End to end through a real `qrate serve`: HTTP API and a real Socket.IO client."""
 from __future__ import annotations
 
-import threading
-import time
-
 import requests
-import socketio
 
 import pytest
 
-from conftest import bearer
+from conftest import Listener, bearer
 
 pytestmark = pytest.mark.live
 
 
-class Listener:
-    """A python-socketio client that records what it receives, in order."""
-
-    def __init__(self, url: str, token: str | None = None):
-        self.received: list[tuple[str, dict]] = []
-        self.cond = threading.Condition()
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("snapshot", lambda data: self._got("snapshot", data))
-        self.sio.on("event", lambda data: self._got("event", data))
-        self.sio.connect(url, transports=["websocket"], auth={"token": token} if token else None,
-                         wait_timeout=10)
-
-    def _got(self, name, data):
-        with self.cond:
-            self.received.append((name, data))
-            self.cond.notify_all()
-
-    def wait_for(self, predicate, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not predicate(self.received):
-                left = deadline - time.monotonic()
-                assert left > 0, f"timed out; got {[(n, d.get('type'), d.get('seq')) for n, d in self.received]}"
-                self.cond.wait(left)
-
-    def close(self):
-        self.sio.disconnect()
+def gap_free(seqs: list[int], after: int) -> bool:
+    """Every seq from ``after`` + 1 to the highest received, each once (in any arrival order)."""
+    return sorted(seqs) == list(range(after + 1, after + 1 + len(seqs)))
 
 
 def test_issue_call_finish_pushes_snapshot_then_events_in_order(live):
@@ -48,9 +20,8 @@ def test_issue_call_finish_pushes_snapshot_then_events_in_order(live):
     clerk = live.clerk_token("1003", 3)
     lobby = Listener(live.url)
     try:
-        lobby.wait_for(lambda got: len(got) >= 1)
-        first, snap = lobby.received[0]
-        assert first == "snapshot"
+        snap = lobby.snapshot  # the Listener waits for it before the test acts
+        assert lobby.received[0][0] == "snapshot"
         assert snap["tickets"] == [] and {w["number"] for w in snap["windows"]} >= {3}
         window3 = next(w for w in snap["windows"] if w["number"] == 3)
         assert window3["status"] == "open" and window3["clerk"]["employee_no"] == "1003"
@@ -66,16 +37,18 @@ def test_issue_call_finish_pushes_snapshot_then_events_in_order(live):
 
         def ticket_events(got):
             return [d for name, d in got[1:] if name == "event" and d["type"].startswith("ticket.")]
-        lobby.wait_for(lambda got: len(ticket_events(got)) >= 3)
+        # all three, and every event before them (a print job's event may still be on its way)
+        lobby.wait_until(lambda: len(ticket_events(lobby.received)) >= 3 and gap_free(lobby.seqs(), snap["seq"]))
         assert {name for name, _ in lobby.received[1:]} == {"event"}
-        every = [d for _, d in lobby.received[1:]]
+        # the server's order is the seq: the client's handlers may run out of arrival order
+        every = sorted((d for _, d in lobby.received[1:]), key=lambda e: e["seq"])
         # the print spool's job states are events too (print.changed), between the ticket's
         assert {e["type"] for e in every} <= {"ticket.issued", "ticket.called", "ticket.finished",
                                               "print.changed"}
-        events = ticket_events(lobby.received)
+        events = sorted(ticket_events(lobby.received), key=lambda e: e["seq"])
         assert [e["type"] for e in events] == ["ticket.issued", "ticket.called", "ticket.finished"]
         seqs = [e["seq"] for e in every]
-        assert seqs == list(range(snap["seq"] + 1, snap["seq"] + 1 + len(every))), "gap-free, in order"
+        assert seqs == list(range(snap["seq"] + 1, snap["seq"] + 1 + len(every))), "gap-free, each once"
         assert events[1]["window"] == 3 and events[1]["ticket"]["number"] == "A001"
         assert events[2]["ticket"]["status"] == "done"
         assert all("token" not in str(e) and "key" not in e["ticket"] for e in events)
@@ -87,7 +60,6 @@ def test_reconnecting_client_gets_a_fresh_snapshot(live):
     kiosk = live.device_token("kiosk-1", "kiosk")
     clerk = live.clerk_token("1001", 1)
     first = Listener(live.url)
-    first.wait_for(lambda got: got)
     first.close()
     # changes while the client is away
     numbers = [requests.post(live.url + "/api/tickets", json={"service": "E"},
@@ -95,10 +67,9 @@ def test_reconnecting_client_gets_a_fresh_snapshot(live):
     called = requests.post(live.url + "/api/windows/1/call-next", headers=bearer(clerk)).json()
     again = Listener(live.url)
     try:
-        again.wait_for(lambda got: got)
         name, snap = again.received[0]
         assert name == "snapshot"
-        assert snap["seq"] > first.received[0][1]["seq"]
+        assert snap["seq"] > first.snapshot["seq"]
         by_number = {t["number"]: t for t in snap["tickets"]}
         assert set(by_number) == set(numbers)
         assert by_number[called["number"]]["status"] == "called"
@@ -125,13 +96,14 @@ def test_many_clients_see_the_same_sequence(live):
         def issued(got):
             return [d["seq"] for n, d in got if n == "event" and d["type"] == "ticket.issued"]
         for c in clients:
-            c.wait_for(lambda got: len(issued(got)) >= 10)
-        sequences = [issued(c.received) for c in clients]
+            c.wait_until(lambda c=c: len(issued(c.received)) >= 10 and gap_free(c.seqs(), c.snapshot["seq"]))
+        # by seq: each client's handlers may run out of arrival order (live.js sorts by seq too)
+        sequences = [sorted(issued(c.received)) for c in clients]
         assert all(s == sequences[0] for s in sequences)
-        assert sequences[0] == sorted(sequences[0]) and len(set(sequences[0])) == 10
-        # and each client's whole sequence (print jobs' events too) has no gap
+        assert len(sequences[0]) == len(set(sequences[0])) == 10
+        # and each client's whole sequence (print jobs' events too) has no gap, each seq once
         for c in clients:
-            every = [d["seq"] for n, d in c.received if n == "event"]
+            every = sorted(c.seqs())
             assert every == list(range(every[0], every[0] + len(every))), \
                 [(n, d.get("type"), d.get("seq")) for n, d in c.received]
     finally:

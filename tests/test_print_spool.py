@@ -4,38 +4,14 @@ alert arrives over Socket.IO, and once the printer is back every job prints exac
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 import requests
-import socketio
 
-from conftest import SHOTS, LiveServer, bearer
+from conftest import SHOTS, Listener, LiveServer, bearer
 from printer_kit import Emupos, set_printer, wait_for
 
 pytestmark = pytest.mark.device
-
-
-class Listener:
-    """A Socket.IO client that records every `event`."""
-
-    def __init__(self, url: str):
-        self.events: list[dict] = []
-        self.lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=True)
-        self.sio.on("event", self._on)
-        self.sio.connect(url, transports=["websocket"])
-
-    def _on(self, data):
-        with self.lock:
-            self.events.append(data)
-
-    def device_states(self) -> list[str]:
-        with self.lock:
-            return [e["state"] for e in self.events if e["type"] == "device.changed"]
-
-    def close(self):
-        self.sio.disconnect()
 
 
 @pytest.fixture
@@ -76,7 +52,7 @@ def test_paper_out_mid_day(hall_dir, emupos, transport):
     try:
         live.start()
         kiosk = live.device_token("kiosk-1", "kiosk")
-        listener = Listener(live.url)
+        listener = Listener(live.url, reconnection=True)
         first = issue(live, kiosk, 2)
         wait_for(lambda: len(emupos.receipts()) == 2, 15, what="the first two tickets")
 
@@ -116,7 +92,7 @@ def test_printer_unplugged_and_replugged(hall_dir, emupos, transport):
     try:
         live.start()
         kiosk = live.device_token("kiosk-1", "kiosk")
-        listener = Listener(live.url)
+        listener = Listener(live.url, reconnection=True)
         first = issue(live, kiosk, 1)
         wait_for(lambda: len(emupos.receipts()) == 1, 15, what="the first ticket")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from conftest import SHOTS, bearer
 
@@ -23,21 +24,21 @@ def test_status_page_follows_the_ticket_to_its_call(live, browser):
         page = ctx.new_page()
         page.goto(mine["status_url"].replace("http://127.0.0.1:5000", live.url))
         page.wait_for_function("document.getElementById('number').textContent === 'A002'")
-        assert page.inner_text("#ahead") == "1"
+        expect(page.locator("#ahead")).to_have_text("1")
         body = page.inner_text("body")
         assert first["number"] not in body and other["number"] not in body  # nobody else's
         page.screenshot(path=str(SHOTS / "status-waiting-phone.png"))
 
         r = requests.post(live.url + "/api/windows/3/call-next", headers=bearer(clerk), timeout=5)
         assert r.json()["number"] == "A001"
-        page.wait_for_function("document.getElementById('ahead').textContent === '0'", timeout=10000)
+        expect(page.locator("#ahead")).to_have_text("0")
         # the number being called now, and the windows that serve this ticket
         page.wait_for_function("document.getElementById('now-calling').textContent.includes('A001')")
-        assert page.inner_text("#served-at") == "办理窗口：1、2、3、5"
+        expect(page.locator("#served-at")).to_have_text("办理窗口：1、2、3、5")
         requests.post(live.url + f"/api/tickets/{first['id']}/finish", headers=bearer(clerk), timeout=5)
         requests.post(live.url + "/api/windows/3/call-next", headers=bearer(clerk), timeout=5)
-        page.wait_for_selector("#call:not(.hidden)", timeout=10000)
-        assert "3 号窗口" in page.inner_text("#call")
+        page.wait_for_selector("#call:not(.hidden)")
+        expect(page.locator("#call")).to_contain_text("3 号窗口")
         page.screenshot(path=str(SHOTS / "status-called-phone.png"))
     finally:
         ctx.close()
@@ -67,7 +68,7 @@ def test_the_citizen_cancels_their_own_ticket(live, browser):
         assert page.inner_text("#cancel") == "再点一次即取消您的号"  # a second tap confirms
         page.click("#cancel")
         page.wait_for_function("document.getElementById('state').textContent === '已取消'")
-        assert page.is_hidden("#cancel")
+        expect(page.locator("#cancel")).to_be_hidden()
         queue = requests.get(live.url + "/api/queue", timeout=5).json()
         assert mine["id"] not in [t["id"] for t in queue["tickets"]]
         key = mine["status_url"].rsplit("/", 1)[1]

@@ -40,6 +40,9 @@ def test_the_admin_revokes_a_tablet_and_makes_a_new_link(live, browser, shots):
         desk.request.post(live.url + "/api/login", data={"user": "1003", "password": PASSWORD, "window": 3})
         desk.goto(live.url + "/console")
         desk.wait_for_selector("#desk:not([hidden])")
+        # the console hears of the take-over on its own Socket.IO connection: only once that
+        # is up (its snapshot drawn) can it be told; the desk shows before it connects
+        desk.wait_for_selector("html.online")
         page.goto(live.url + "/manage/system#windows")
         page.wait_for_selector("#windows tr[data-window='3'] button.danger")
         page.screenshot(path=str(shots / "manage-system-windows.png"), full_page=True)

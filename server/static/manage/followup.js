@@ -152,16 +152,24 @@
   document.querySelectorAll("#fu-states button").forEach((b) => b.addEventListener("click", () => { state = b.dataset.state; loadCases(); }));
 
   // --- notice ---------------------------------------------------------------------
+  // The tab's read of the notice may answer after the manager began typing, or after a
+  // save: it never overwrites the text being typed, nor a newer notice than its own.
+  let noticeAsked = 0, noticeTyped = false;
+  $("#notice-form").text.addEventListener("input", () => { noticeTyped = true; });
   async function loadNotice() {
+    const mine = ++noticeAsked;
     const n = await api("/api/notice");
+    if (mine !== noticeAsked) return;
     $("#notice-now").textContent = n.text || T.nt_empty;
-    $("#notice-form").text.value = n.text;
+    if (!noticeTyped) $("#notice-form").text.value = n.text;
   }
   $("#notice-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const msg = $("#notice-msg");
     try {
+      noticeAsked += 1;  // a read still on its way is older than this save
       const r = await api("/api/notice", {method: "PUT", body: {text: ev.target.text.value}});
+      noticeTyped = false;
       $("#notice-now").textContent = r.text || T.nt_empty;
       msg.className = "ok-msg"; msg.textContent = T.nt_saved;
     } catch (e) { msg.className = "error"; msg.textContent = e.message; }

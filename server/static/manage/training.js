@@ -55,9 +55,14 @@
     const cls = a || b || show(before) === show(after) ? "" : ((after > before) === higherIsBetter ? "up" : "down");
     return '<span class="ba"><span class="side">' + esc(show(before)) + '</span> → <span class="side ' + cls + '">' + esc(show(after)) + "</span></span>";
   }
+  // the newest request draws: an older answer that comes back later (the page's first load,
+  // a range asked just before a record was saved) never overwrites a newer one
+  let asked = 0;
   async function records() {
     const q = "?from=" + range.from.value + "&to=" + range.to.value + "&days=" + (range.days.value || 30);
+    const mine = ++asked;
     const body = await Qrate.api("/api/training/records" + q);
+    if (mine !== asked) return;
     table($("#t-records"), [T.t_day, T.t_staff, T.t_item, T.t_days, T.t_services, T.t_score, T.t_service, T.t_good, T.t_satisfied, T.t_served],
       body.records.map((r) => {
         const e = r.effect, head = [esc(r.day), esc(r.staff + " " + (r.name || "")),
