@@ -61,7 +61,7 @@
       document.body.dataset.window = N;
       if (!live) live = QrateLive.shared({
         onStatus: function (online) { $("conn-text").textContent = online ? T.online : T.offline; render(); },
-        onSnapshot: function () { currentDetail = null; render(); loadToday(); loadHelp(); },
+        onSnapshot: function () { currentDetail = null; render(); loadToday(); loadHelp(); stillHere(); },
         onEvent: function (ev) {
           if (ev.ticket && currentDetail && ev.ticket.id === currentDetail.id) currentDetail = ev.ticket;
           if (ev.ticket && ev.ticket.status === "called" && ev.ticket.window === N) currentDetail = ev.ticket;
@@ -72,6 +72,17 @@
         },
       });
     }).catch(showSignIn);
+  }
+
+  // a snapshot (the first, or after a cut) showing this window without this clerk: the
+  // sign-in may have ended while the console was not connected, and no event will say so
+  // again; the server decides (its answer, not the snapshot, signs the console out)
+  function stillHere() {
+    var w = myWindow();
+    if (!w || !me || (w.clerk && w.clerk.employee_no === me.subject)) return;
+    api("GET", "/me").then(function (body) {
+      if (!body || body.role !== "clerk" || body.window !== N) signedOut();
+    }).catch(function (err) { if (err.status === 401) signedOut(); });
   }
 
   // this clerk's sign-in here ended from elsewhere (a manager, a take-over, the account
