@@ -35,17 +35,23 @@ def cut_live_connection(page) -> dict:
     return cut
 
 
+def console_behind_a_cut(live, ctx, employee_no: str, window: int):
+    """A clerk signed in at ``window`` whose console is open but whose live connection cannot
+    get through (a Wi-Fi cut, a sleeping tablet): the page and its cut switch."""
+    live.cli("user", "add", employee_no, "--role", "clerk", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    desk = ctx.new_page()
+    desk.request.post(live.url + "/api/login", data={"user": employee_no, "password": PASSWORD, "window": window})
+    cut = cut_live_connection(desk)
+    desk.goto(live.url + "/console")
+    expect(desk.locator("#desk")).to_be_visible()
+    return desk, cut
+
+
 def test_a_console_that_missed_the_take_over_signs_out_when_it_connects(live, browser):
-    for no in ("1003", "1004"):
-        live.cli("user", "add", no, "--role", "clerk", input_text=f"{PASSWORD}\n{PASSWORD}\n")
+    live.cli("user", "add", "1004", "--role", "clerk", input_text=f"{PASSWORD}\n{PASSWORD}\n")
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     try:
-        desk = ctx.new_page()
-        desk.request.post(live.url + "/api/login", data={"user": "1003", "password": PASSWORD, "window": 3})
-        # the console's live connection cannot get through (a Wi-Fi cut, a sleeping tablet)
-        cut = cut_live_connection(desk)
-        desk.goto(live.url + "/console")
-        expect(desk.locator("#desk")).to_be_visible()
+        desk, cut = console_behind_a_cut(live, ctx, "1003", 3)
         expect(desk.locator("html")).not_to_have_class(ONLINE)
 
         r = requests.post(live.url + "/api/login", json={"user": "1004", "password": PASSWORD, "window": 3,
@@ -62,14 +68,9 @@ def test_a_console_that_missed_the_take_over_signs_out_when_it_connects(live, br
 
 
 def test_a_console_whose_clerk_still_holds_the_window_stays_signed_in_after_a_cut(live, browser):
-    live.cli("user", "add", "1005", "--role", "clerk", input_text=f"{PASSWORD}\n{PASSWORD}\n")
     ctx = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     try:
-        desk = ctx.new_page()
-        desk.request.post(live.url + "/api/login", data={"user": "1005", "password": PASSWORD, "window": 5})
-        cut = cut_live_connection(desk)
-        desk.goto(live.url + "/console")
-        expect(desk.locator("#desk")).to_be_visible()
+        desk, cut = console_behind_a_cut(live, ctx, "1005", 5)
         cut["on"] = False
         expect(desk.locator("html")).to_have_class(ONLINE, timeout=30_000)
         expect(desk.locator("#window-status")).to_have_text("办理中")

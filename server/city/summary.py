@@ -326,29 +326,34 @@ CREATE INDEX cases_opened ON cases (opened_at);
 """
 
 
+def _stream(conn, name: str, sql: str, args: list):
+    """The rows of a query read through a named (server-side) cursor, 20,000 at a time, so a
+    rebuild over years of events never holds them all."""
+    with conn.cursor(name=name) as cur:
+        cur.itersize = 20_000
+        cur.execute(sql, args)
+        yield from cur
+
+
 def rebuild(conn, hall: Optional[str] = None, flush_every: int = 200_000) -> None:
     """Make the summary again from the events and ratings (the migration that adds it,
     and the bench after loading events with COPY). Inside the caller's transaction."""
     where, args = ("WHERE hall_id = %s", [hall]) if hall else ("", [])
     for table in ("city_cells", "city_periods", "city_bins"):
         conn.execute(f"DELETE FROM {table} {where}", args)
-    delta, n = Delta(), 0
-    with conn.cursor(name="city_rebuild_events") as cur:
-        cur.itersize = 20_000
-        cur.execute('SELECT hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms '
-                    "FROM events WHERE type = ANY(%s) " + (where.replace("WHERE", "AND")),
-                    [list(LEG_TYPES)] + args)
-        for row in cur:
-            delta.event(*row)
-            n += 1
-            if n % flush_every == 0:
-                delta.write(conn)
-    with conn.cursor(name="city_rebuild_ratings") as cur:
-        cur.itersize = 20_000
-        cur.execute('SELECT hall_id, day, "window", clerk, service, score, ticket IS NOT NULL '
-                    "FROM ratings WHERE NOT excluded " + (where.replace("WHERE", "AND")), args)
-        for row in cur:
-            delta.rating(*row, sign=1)
+    delta = Delta()
+    events = _stream(conn, "city_rebuild_events",
+                     'SELECT hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms '
+                     "FROM events WHERE type = ANY(%s) " + (where.replace("WHERE", "AND")),
+                     [list(LEG_TYPES)] + args)
+    for n, row in enumerate(events, 1):
+        delta.event(*row)
+        if n % flush_every == 0:
+            delta.write(conn)
+    for row in _stream(conn, "city_rebuild_ratings",
+                       'SELECT hall_id, day, "window", clerk, service, score, ticket IS NOT NULL '
+                       "FROM ratings WHERE NOT excluded " + (where.replace("WHERE", "AND")), args):
+        delta.rating(*row, sign=1)
     delta.write(conn)
     if conn.execute("SELECT to_regclass('city_promise_cells')").fetchone()[0] is not None:
         rebuild_promises(conn, hall)
@@ -723,30 +728,27 @@ def rebuild_promises(conn, hall: Optional[str] = None, flush_every: int = 200_00
     for table in ("city_promise_cells", "city_reasons", "city_window_days"):
         conn.execute(f"DELETE FROM {table} {where}", args)
     judge = Judge.load(conn, hall)
-    delta, n = Delta(), 0
+    delta = Delta()
     and_hall = where.replace("WHERE", "AND")
-    with conn.cursor(name="city_rebuild_promises") as cur:
-        cur.itersize = 20_000
-        cur.execute('SELECT hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms, '
-                    "epoch, seq FROM events WHERE (type IN ('ticket.called', 'ticket.finished') "
-                    "AND (wait_ms IS NOT NULL OR service_ms IS NOT NULL) "
-                    "OR type = 'window.changed') " + and_hall, args)
-        for h, day, window, clerk, kind, s, wait_ms, service_ms, epoch, seq in cur:
-            delta.promise(h, day, window, clerk, kind, s, wait_ms, service_ms,
-                          judge.limits(h, epoch, seq, s))
-            n += 1
-            if n % flush_every == 0:
-                delta._write_promises(conn)
-    with conn.cursor(name="city_rebuild_reasons") as cur:
-        cur.itersize = 20_000
-        cur.execute('SELECT hall_id, day, "window", clerk, service, reasons, '
-                    "extra->'national_reasons' FROM ratings WHERE NOT excluded AND score IN (1, 2) "
-                    + and_hall, args)
-        for h, day, window, clerk, service, reasons, national in cur:
-            key = (h, _day(day), window or 0, clerk or "", service or "")
-            for kind, tags in (("h", reasons), ("n", national)):
-                for tag in _tags(tags):
-                    delta.reasons[(*key, kind, tag)] += 1
+    events = _stream(conn, "city_rebuild_promises",
+                     'SELECT hall_id, day, "window", clerk, type, leg_service, wait_ms, service_ms, '
+                     "epoch, seq FROM events WHERE (type IN ('ticket.called', 'ticket.finished') "
+                     "AND (wait_ms IS NOT NULL OR service_ms IS NOT NULL) "
+                     "OR type = 'window.changed') " + and_hall, args)
+    for n, (h, day, window, clerk, kind, s, wait_ms, service_ms, epoch, seq) in enumerate(events, 1):
+        delta.promise(h, day, window, clerk, kind, s, wait_ms, service_ms,
+                      judge.limits(h, epoch, seq, s))
+        if n % flush_every == 0:
+            delta._write_promises(conn)
+    bad = _stream(conn, "city_rebuild_reasons",
+                  'SELECT hall_id, day, "window", clerk, service, reasons, '
+                  "extra->'national_reasons' FROM ratings WHERE NOT excluded AND score IN (1, 2) "
+                  + and_hall, args)
+    for h, day, window, clerk, service, reasons, national in bad:
+        key = (h, _day(day), window or 0, clerk or "", service or "")
+        for kind, tags in (("h", reasons), ("n", national)):
+            for tag in _tags(tags):
+                delta.reasons[(*key, kind, tag)] += 1
     delta._write_promises(conn)
 
 

@@ -93,7 +93,6 @@
     if (N !== null) $("login-window").value = String(N);  // back at this window, one step less
     // say why: the clerk knows whether to sign in again, use the new password or ask
     $("login-error").textContent = (T.signedOutWhy && T.signedOutWhy[reason]) || T.signedOut;
-    $("login-error").dataset.reason = reason || "";
   }
 
   /* --- a citizen's call for a helper (POST /api/help): pushed to every console; a console
